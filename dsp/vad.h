@@ -1,0 +1,52 @@
+/* Voice activity detection on 10 ms frames, and the endpointer that turns frame decisions
+   into "speech started" / "speech stopped" with their true sample times.
+   No allocation, no I/O. */
+#ifndef CR_VAD_H
+#define CR_VAD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define CR_VAD_MIN_BLOCKS 6 /* noise-floor memory: 6 blocks of 0.5 s */
+
+typedef struct cr_vad {
+    int rate;
+    int frame;               /* samples per 10 ms */
+    /* 2nd-order high-pass (removes DC, mains hum fundamentals, rumble) */
+    double b0, b1, b2, a1, a2, z1, z2;
+    double smooth_db;        /* smoothed frame level */
+    double block_min_db;     /* minimum within the current block */
+    double mins_db[CR_VAD_MIN_BLOCKS];
+    int n_mins, mins_pos, block_frames;
+    double floor_db;         /* noise floor estimate */
+    int64_t frames_seen;
+    double level_db;         /* last frame's level, dBFS */
+} cr_vad;
+
+typedef enum cr_vad_class { CR_VAD_SILENCE = 0, CR_VAD_WEAK = 1, CR_VAD_SPEECH = 2 } cr_vad_class;
+
+/* rate_hz: 8000..48000, frames of rate_hz / 100 samples. Returns 0 or -1. */
+int cr_vad_init(cr_vad *v, int rate_hz);
+
+/* Classifies one frame: SPEECH clears the start threshold, WEAK only the continue
+   threshold. `tone` suppresses the frame (a DTMF pair, a beep). */
+cr_vad_class cr_vad_frame(cr_vad *v, const int16_t *frame, int tone);
+
+typedef enum cr_endpoint_event { CR_EP_NONE = 0, CR_EP_STARTED, CR_EP_STOPPED } cr_endpoint_event;
+
+typedef struct cr_endpoint {
+    int frame;               /* samples per frame */
+    int state;               /* 0 silence, 1 maybe, 2 speech */
+    int acc, gap;            /* accumulated speech frames and current gap (maybe state) */
+    int64_t pos;             /* samples seen */
+    int64_t onset;           /* first speech frame of the current run */
+    int64_t last_speech_end; /* end of the last speech frame */
+} cr_endpoint;
+
+void cr_endpoint_init(cr_endpoint *e, int frame_samples);
+
+/* Feeds one frame's class. Returns STARTED (time in *t: the onset) or STOPPED (time in *t:
+   where speech ended), or NONE. */
+cr_endpoint_event cr_endpoint_frame(cr_endpoint *e, cr_vad_class c, int64_t *t);
+
+#endif

@@ -1,0 +1,49 @@
+/* Completion reasons and the commsNotifications document (cJSON). */
+#ifndef CR_NOTIFY_H
+#define CR_NOTIFY_H
+
+typedef enum cr_reason {
+    CR_REASON_OPERATION_CANCELED,
+    CR_REASON_STOP_TONE,
+    CR_REASON_MAX_DURATION,
+    CR_REASON_INITIAL_SILENCE,
+    CR_REASON_MAX_SILENCE,
+    CR_REASON_PLAY_PROMPT_FAILED,
+    CR_REASON_PLAY_BEEP_FAILED,
+    CR_REASON_MEDIA_RECEIVE_TIMEOUT,
+    CR_REASON_UNSPECIFIED_ERROR,
+    CR_REASON_CALL_ENDED,        /* completionReason "none": the caller hung up */
+    CR_REASON_COUNT
+} cr_reason;
+
+typedef struct cr_reason_info {
+    const char *name;    /* completionReason */
+    int failed;          /* status "failed" rather than "completed" */
+    int code, subcode;
+    const char *message;
+} cr_reason_info;
+
+const cr_reason_info *cr_reason_get(cr_reason r);
+
+typedef struct cr_outcome {
+    const char *call_id, *operation_id;
+    cr_reason reason;
+    int failed;                 /* overrides the table (a hang-up before recording fails) */
+    const char *detail;         /* appended to the message, may be NULL */
+    const char *recording_path; /* absolute, NULL if no recording */
+    const char *access_token;
+    const char *client_context; /* NULL if the request had none */
+    char stop_tone;             /* 0 if none */
+    long long recording_frames; /* at 16 kHz */
+    long long trimmed_frames;
+    unsigned etag;
+} cr_outcome;
+
+/* The notification, malloc'd (free()), or NULL if out of memory. */
+char *cr_notification_json(const cr_outcome *o);
+
+/* file:// URI of an absolute path, percent-encoding what RFC 3986 requires. Returns the
+   length written, or -1 if it does not fit. */
+int cr_file_uri(const char *path, char *out, unsigned long out_len);
+
+#endif

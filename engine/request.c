@@ -1,0 +1,334 @@
+#include "request.h"
+
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int fail(char *err, size_t err_len, const char *fmt, ...)
+{
+    if (err && err_len) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err, err_len, fmt, ap);
+        va_end(ap);
+    }
+    return -1;
+}
+
+int cr_utf8_valid(const char *s, size_t n, size_t *chars)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t count = 0;
+    for (size_t i = 0; i < n; count++) {
+        unsigned c = p[i];
+        size_t extra;
+        unsigned min;
+        if (c == 0)
+            return 0;
+        if (c < 0x80) {
+            i++;
+            continue;
+        } else if ((c & 0xE0) == 0xC0) {
+            extra = 1, min = 0x80, c &= 0x1F;
+        } else if ((c & 0xF0) == 0xE0) {
+            extra = 2, min = 0x800, c &= 0x0F;
+        } else if ((c & 0xF8) == 0xF0) {
+            extra = 3, min = 0x10000, c &= 0x07;
+        } else {
+            return 0;
+        }
+        if (i + extra >= n)
+            return 0;
+        for (size_t k = 1; k <= extra; k++) {
+            if ((p[i + k] & 0xC0) != 0x80)
+                return 0;
+            c = (c << 6) | (p[i + k] & 0x3F);
+        }
+        if (c < min || c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF))
+            return 0;
+        i += extra + 1;
+    }
+    if (chars)
+        *chars = count;
+    return 1;
+}
+
+/* What a JSON value is, for messages: "a string", "false", "2.5". */
+static const char *describe(const cJSON *v, char *buf, size_t n)
+{
+    if (cJSON_IsString(v)) {
+        size_t chars = 0;
+        const char *s = v->valuestring;
+        if (!cr_utf8_valid(s, strlen(s), &chars))
+            return "a string that is not valid UTF-8";
+        size_t o = 0;
+        o += (size_t)snprintf(buf, n, "\"");
+        for (const char *c = s; *c && o + 8 < n; c++) {
+            unsigned char u = (unsigned char)*c;
+            if (u < 0x20 || u == '"' || u == '\\')
+                o += (size_t)snprintf(buf + o, n - o, "\\u%04x", u);
+            else
+                buf[o++] = (char)u;
+            if (c - s >= 40) {
+                o += (size_t)snprintf(buf + o, n - o, "...");
+                break;
+            }
+        }
+        snprintf(buf + o, n - o, "\"");
+        return buf;
+    }
+    if (cJSON_IsNumber(v)) {
+        if (isinf(v->valuedouble))
+            return "a number out of range";
+        snprintf(buf, n, "%.17g", v->valuedouble);
+        return buf;
+    }
+    if (cJSON_IsTrue(v))
+        return "true";
+    if (cJSON_IsFalse(v))
+        return "false";
+    if (cJSON_IsNull(v))
+        return "null";
+    if (cJSON_IsArray(v))
+        return "an array";
+    return "an object";
+}
+
+static int check_duplicates(const cJSON *obj, const char *where, char *err, size_t err_len)
+{
+    for (const cJSON *a = obj->child; a; a = a->next)
+        for (const cJSON *b = a->next; b; b = b->next)
+            if (strcmp(a->string, b->string) == 0)
+                return fail(err, err_len, "%s: field \"%.64s\" appears more than once", where,
+                            a->string);
+    return 0;
+}
+
+static int get_int(const cJSON *body, const char *name, int *out, char *err, size_t err_len)
+{
+    char buf[96];
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(body, name);
+    *out = CR_TIMEOUT_DEFAULT_S;
+    if (!v)
+        return 0;
+    if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble) || v->valuedouble != floor(v->valuedouble) ||
+        v->valuedouble < CR_TIMEOUT_MIN_S || v->valuedouble > CR_TIMEOUT_MAX_S)
+        return fail(err, err_len, "%s: must be an integer from %d to %d, got %s", name,
+                    CR_TIMEOUT_MIN_S, CR_TIMEOUT_MAX_S, describe(v, buf, sizeof buf));
+    *out = (int)v->valuedouble;
+    return 0;
+}
+
+static int get_bool(const cJSON *body, const char *name, int dflt, int *out, char *err,
+                    size_t err_len)
+{
+    char buf[96];
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(body, name);
+    *out = dflt;
+    if (!v)
+        return 0;
+    if (!cJSON_IsBool(v))
+        return fail(err, err_len, "%s: must be true or false, got %s", name,
+                    describe(v, buf, sizeof buf));
+    *out = cJSON_IsTrue(v);
+    return 0;
+}
+
+/* A string field that must be valid UTF-8; copied into *out. */
+static int get_string(const cJSON *v, const char *name, size_t max_chars, char **out, char *err,
+                      size_t err_len)
+{
+    char buf[96];
+    size_t chars = 0;
+    if (!cJSON_IsString(v))
+        return fail(err, err_len, "%s: must be a string, got %s", name, describe(v, buf, sizeof buf));
+    size_t n = strlen(v->valuestring);
+    if (!cr_utf8_valid(v->valuestring, n, &chars))
+        return fail(err, err_len, "%s: must be valid UTF-8 text", name);
+    if (max_chars && chars > max_chars)
+        return fail(err, err_len, "%s: must be at most %zu characters, got %zu", name, max_chars,
+                    chars);
+    *out = malloc(n + 1);
+    if (!*out)
+        return fail(err, err_len, "%s: out of memory", name);
+    memcpy(*out, v->valuestring, n + 1);
+    return 0;
+}
+
+static int parse_prompts(const cJSON *body, cr_request *r, char *err, size_t err_len)
+{
+    char buf[96];
+    const cJSON *prompts = cJSON_GetObjectItemCaseSensitive(body, "prompts");
+    if (!prompts || cJSON_IsNull(prompts))
+        return 0;
+    if (!cJSON_IsArray(prompts))
+        return fail(err, err_len, "prompts: must be an array of at most 1 mediaPrompt, got %s",
+                    describe(prompts, buf, sizeof buf));
+    int n = cJSON_GetArraySize(prompts);
+    if (n == 0)
+        return 0;
+    if (n > 1)
+        return fail(err, err_len, "prompts: at most 1 prompt is accepted, got %d", n);
+    const cJSON *p = prompts->child;
+    if (!cJSON_IsObject(p))
+        return fail(err, err_len, "prompts[0]: must be a mediaPrompt object, got %s",
+                    describe(p, buf, sizeof buf));
+    if (check_duplicates(p, "prompts[0]", err, err_len))
+        return -1;
+    const cJSON *info = cJSON_GetObjectItemCaseSensitive(p, "mediaInfo");
+    if (!cJSON_IsObject(info))
+        return fail(err, err_len, "prompts[0].mediaInfo: must be an object with a uri, got %s",
+                    info ? describe(info, buf, sizeof buf) : "nothing");
+    if (check_duplicates(info, "prompts[0].mediaInfo", err, err_len))
+        return -1;
+    const cJSON *uri = cJSON_GetObjectItemCaseSensitive(info, "uri");
+    if (!uri)
+        return fail(err, err_len, "prompts[0].mediaInfo.uri: is required");
+    if (get_string(uri, "prompts[0].mediaInfo.uri", 4096, &r->prompt_uri, err, err_len))
+        return -1;
+    if (r->prompt_uri[0] == '\0')
+        return fail(err, err_len, "prompts[0].mediaInfo.uri: must not be empty");
+    const cJSON *rid = cJSON_GetObjectItemCaseSensitive(info, "resourceId");
+    if (rid && !cJSON_IsNull(rid) &&
+        get_string(rid, "prompts[0].mediaInfo.resourceId", 256, &r->prompt_resource_id, err,
+                   err_len))
+        return -1;
+    return 0;
+}
+
+static int parse_stop_tones(const cJSON *body, cr_request *r, char *err, size_t err_len)
+{
+    static const char keys[] = "0123456789*#ABCD";
+    char buf[96];
+    const cJSON *tones = cJSON_GetObjectItemCaseSensitive(body, "stopTones");
+    if (!tones || cJSON_IsNull(tones))
+        return 0;
+    if (!cJSON_IsArray(tones))
+        return fail(err, err_len, "stopTones: must be an array of DTMF keys, got %s",
+                    describe(tones, buf, sizeof buf));
+    int i = 0;
+    for (const cJSON *t = tones->child; t; t = t->next, i++) {
+        if (!cJSON_IsString(t) || strlen(t->valuestring) != 1 ||
+            !strchr(keys, t->valuestring[0]))
+            return fail(err, err_len,
+                        "stopTones[%d]: must be one DTMF key (0-9, *, #, A-D), got %s", i,
+                        describe(t, buf, sizeof buf));
+        if (!strchr(r->stop_tones, t->valuestring[0])) {
+            size_t n = strlen(r->stop_tones);
+            r->stop_tones[n] = t->valuestring[0];
+            r->stop_tones[n + 1] = '\0';
+        }
+    }
+    return 0;
+}
+
+static const char *const known_fields[] = {
+    "prompts", "bargeInAllowed", "initialSilenceTimeoutInSeconds", "maxSilenceTimeoutInSeconds",
+    "maxRecordDurationInSeconds", "playBeep", "stopTones", "clientContext", NULL};
+
+static int check_fields(const cJSON *body, char *err, size_t err_len)
+{
+    for (const cJSON *f = body->child; f; f = f->next) {
+        int known = strchr(f->string, '@') != NULL; /* OData annotations are allowed */
+        for (int i = 0; !known && known_fields[i]; i++)
+            known = strcmp(f->string, known_fields[i]) == 0;
+        if (!known) {
+            size_t chars;
+            int printable = cr_utf8_valid(f->string, strlen(f->string), &chars);
+            for (const char *c = f->string; printable && *c; c++)
+                printable = (unsigned char)*c >= 0x20 && *c != '"' && *c != '\\';
+            return fail(err, err_len,
+                        "%.64s: not a field of the record request; accepted: prompts, "
+                        "bargeInAllowed, initialSilenceTimeoutInSeconds, "
+                        "maxSilenceTimeoutInSeconds, maxRecordDurationInSeconds, playBeep, "
+                        "stopTones, clientContext",
+                        printable ? f->string : "(unprintable field name)");
+        }
+    }
+    return check_duplicates(body, "request", err, err_len);
+}
+
+static void json_position(const char *json, size_t offset, int *line, int *col)
+{
+    *line = 1;
+    *col = 1;
+    for (size_t i = 0; i < offset; i++) {
+        if (json[i] == '\n') {
+            (*line)++;
+            *col = 1;
+        } else {
+            (*col)++;
+        }
+    }
+}
+
+int cr_request_parse(const char *json, size_t len, cr_request *out, char *err, size_t err_len)
+{
+    memset(out, 0, sizeof *out);
+    if (!json)
+        return fail(err, err_len, "request: no body given");
+    if (len > CR_REQUEST_MAX_BYTES)
+        return fail(err, err_len, "request: body is %zu bytes; at most %d accepted", len,
+                    CR_REQUEST_MAX_BYTES);
+    const char *end = NULL;
+    cJSON *body = cJSON_ParseWithLengthOpts(json, len, &end, 0);
+    size_t pos = end ? (size_t)(end - json) : 0;
+    if (body) {
+        while (pos < len && json[pos] && strchr(" \t\r\n", json[pos]))
+            pos++;
+        if (pos < len) {
+            cJSON_Delete(body);
+            body = NULL;
+        }
+    }
+    if (!body) {
+        int line, col;
+        if (pos > len)
+            pos = len;
+        json_position(json, pos, &line, &col);
+        if (len == 0 || pos >= len)
+            return fail(err, err_len, "request: invalid JSON: unexpected end at byte %zu", pos);
+        return fail(err, err_len, "request: invalid JSON at byte %zu (line %d, column %d)", pos,
+                    line, col);
+    }
+
+    char buf[96];
+    int rc = -1;
+    cr_request r = {0};
+    if (!cJSON_IsObject(body)) {
+        fail(err, err_len, "request: must be a JSON object, got %s", describe(body, buf, sizeof buf));
+        goto done;
+    }
+    if (check_fields(body, err, err_len) || parse_prompts(body, &r, err, err_len) ||
+        get_bool(body, "bargeInAllowed", 0, &r.barge_in, err, err_len) ||
+        get_int(body, "initialSilenceTimeoutInSeconds", &r.initial_silence_s, err, err_len) ||
+        get_int(body, "maxSilenceTimeoutInSeconds", &r.max_silence_s, err, err_len) ||
+        get_int(body, "maxRecordDurationInSeconds", &r.max_duration_s, err, err_len) ||
+        get_bool(body, "playBeep", 1, &r.play_beep, err, err_len) ||
+        parse_stop_tones(body, &r, err, err_len))
+        goto done;
+    const cJSON *ctx = cJSON_GetObjectItemCaseSensitive(body, "clientContext");
+    if (ctx && !cJSON_IsNull(ctx) &&
+        get_string(ctx, "clientContext", CR_CLIENT_CONTEXT_MAX, &r.client_context, err, err_len))
+        goto done;
+    *out = r;
+    rc = 0;
+done:
+    if (rc)
+        cr_request_free(&r);
+    cJSON_Delete(body);
+    return rc;
+}
+
+void cr_request_free(cr_request *r)
+{
+    if (!r)
+        return;
+    free(r->prompt_uri);
+    free(r->prompt_resource_id);
+    free(r->client_context);
+    memset(r, 0, sizeof *r);
+}

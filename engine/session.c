@@ -1,0 +1,675 @@
+/* The session: one call's operation queue and the record state machine, driven frame by
+   frame on the sample clock. */
+#include "callrec.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <speex/speex_resampler.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../dsp/dtmf.h"
+#include "../dsp/tone.h"
+#include "../dsp/vad.h"
+#include "notify.h"
+#include "prompt.h"
+#include "random.h"
+#include "recorder.h"
+#include "request.h"
+
+#define RATE CALLREC_INTERNAL_RATE_HZ
+#define FRAME (RATE / 100) /* 10 ms: the step of every timer and detector */
+#define MAX_OPS 8
+/* The beep: 1 kHz (clear of every DTMF frequency by > 5 %), -10 dBm0, 250 ms, 5 ms ramps. */
+#define BEEP_HZ 1000.0
+#define BEEP_DBM0 (-10.0)
+#define BEEP_SAMPLES (RATE / 4)
+#define BEEP_RAMP (RATE / 200)
+/* Input arrives at the configured rate; it is converted in chunks of this many samples. */
+#define CONVERT_CHUNK 480
+#define RESAMPLER_QUALITY 5
+#define MSG_LEN 512
+
+typedef enum op_phase { PHASE_QUEUED, PHASE_PROMPT, PHASE_BEEP, PHASE_RECORDING } op_phase;
+
+typedef struct op {
+    char id[CALLREC_ID_LEN];
+    cr_request req;
+    int16_t *prompt;
+    size_t prompt_len, play_pos;
+    char *prompt_error;        /* set: the prompt could not be loaded */
+    char *rec_path;            /* absolute path of the recording */
+    cr_recorder rec;
+    char token[CR_TOKEN_LEN];
+    op_phase phase;
+    int64_t start;             /* call time the operation started */
+    int64_t rec_start;         /* call time the recording window opened */
+    int speech_heard;
+    cr_tone beep;
+} op;
+
+struct callrec_session {
+    callrec_session_config cfg;
+    char *recording_dir, *prompt_base_dir;
+    char call_id[CALLREC_ID_LEN];
+    int hung_up;
+    unsigned etag;
+
+    op *ops[MAX_OPS];          /* ops[0] runs; the others wait */
+    int n_ops;
+
+    SpeexResamplerState *in_rs, *out_rs;
+    int16_t convert[2 * CONVERT_CHUNK];
+    int16_t frame[FRAME];      /* caller audio being gathered, 16 kHz */
+    int frame_fill;
+    int16_t play[FRAME];       /* playout of the current frame, 16 kHz */
+    int16_t *out_fifo;         /* playout at the configured rate, waiting to go out */
+    size_t fifo_len, fifo_cap, fifo_head;
+    int16_t *out_conv;
+    size_t out_conv_cap;
+
+    cr_dtmf dtmf;
+    cr_vad vad;
+    cr_endpoint ep;
+    int speaking;              /* the endpointer is in speech */
+    int64_t speech_end;        /* call time the last speech ended, -1 if never */
+
+    int64_t now;               /* call time at the start of the current frame */
+    char msg[MSG_LEN];
+};
+
+const char *callrec_version(void) { return CALLREC_VERSION_STRING; }
+
+const char *callrec_strerror(callrec_status status)
+{
+    switch (status) {
+    case CALLREC_OK: return "success";
+    case CALLREC_EINVAL: return "invalid argument or request";
+    case CALLREC_ENOMEM: return "out of memory";
+    case CALLREC_EIO: return "file could not be created, read or written";
+    case CALLREC_EEXIST: return "recording file already exists";
+    case CALLREC_EFULL: return "operation queue is full";
+    case CALLREC_ESTATE: return "the call has ended";
+    case CALLREC_EFORMAT: return "unsupported audio format";
+    case CALLREC_EDEVICE: return "audio device error";
+    }
+    return "unknown status";
+}
+
+void callrec_session_config_default(callrec_session_config *cfg)
+{
+    if (!cfg)
+        return;
+    memset(cfg, 0, sizeof *cfg);
+    cfg->sample_rate_hz = RATE;
+    cfg->recording_dir = ".";
+    cfg->max_prompt_seconds = 300;
+}
+
+static char *dup_or_null(const char *s)
+{
+    if (!s)
+        return NULL;
+    size_t n = strlen(s) + 1;
+    char *d = malloc(n);
+    if (d)
+        memcpy(d, s, n);
+    return d;
+}
+
+callrec_status callrec_session_create(const callrec_session_config *cfg, callrec_session **out)
+{
+    if (!out)
+        return CALLREC_EINVAL;
+    *out = NULL;
+    if (!cfg || cfg->sample_rate_hz < 8000 || cfg->sample_rate_hz > 48000 ||
+        cfg->max_prompt_seconds < 1 || cfg->max_prompt_seconds > 3600)
+        return CALLREC_EINVAL;
+    if (cfg->call_id && (strlen(cfg->call_id) == 0 || strlen(cfg->call_id) >= CALLREC_ID_LEN))
+        return CALLREC_EINVAL;
+
+    callrec_session *s = calloc(1, sizeof *s);
+    if (!s)
+        return CALLREC_ENOMEM;
+    s->cfg = *cfg;
+    s->recording_dir = dup_or_null(cfg->recording_dir ? cfg->recording_dir : ".");
+    s->prompt_base_dir = dup_or_null(cfg->prompt_base_dir);
+    if (!s->recording_dir || (cfg->prompt_base_dir && !s->prompt_base_dir))
+        goto fail;
+    s->cfg.recording_dir = s->recording_dir;
+    s->cfg.prompt_base_dir = s->prompt_base_dir;
+    s->cfg.call_id = NULL;
+    if (cfg->call_id)
+        snprintf(s->call_id, sizeof s->call_id, "%s", cfg->call_id);
+    else if (cr_random_uuid(s->call_id))
+        goto fail;
+
+    int rate = cfg->sample_rate_hz, err = 0;
+    if (rate != RATE) {
+        s->in_rs = speex_resampler_init(1, (spx_uint32_t)rate, RATE, RESAMPLER_QUALITY, &err);
+        s->out_rs = speex_resampler_init(1, RATE, (spx_uint32_t)rate, RESAMPLER_QUALITY, &err);
+        if (!s->in_rs || !s->out_rs)
+            goto fail;
+    }
+    /* One frame of playout at the device rate, plus slack for the resampler's varying
+       output count. The FIFO starts with one frame of silence so output is never short. */
+    size_t frame_out = (size_t)FRAME * (size_t)rate / RATE + 8;
+    s->out_conv_cap = frame_out;
+    s->fifo_cap = 3 * frame_out;
+    s->out_conv = malloc(sizeof *s->out_conv * s->out_conv_cap);
+    s->out_fifo = calloc(s->fifo_cap, sizeof *s->out_fifo);
+    if (!s->out_conv || !s->out_fifo)
+        goto fail;
+    s->fifo_len = frame_out;
+
+    cr_dtmf_init(&s->dtmf, RATE);
+    cr_vad_init(&s->vad, RATE);
+    cr_endpoint_init(&s->ep, FRAME);
+    s->speech_end = -1;
+    *out = s;
+    return CALLREC_OK;
+fail:
+    callrec_session_destroy(s);
+    return err == RESAMPLER_ERR_ALLOC_FAILED || !err ? CALLREC_ENOMEM : CALLREC_EINVAL;
+}
+
+static void op_free(op *o)
+{
+    if (!o)
+        return;
+    char ignored[8];
+    cr_recorder_close(&o->rec, ignored, sizeof ignored);
+    cr_request_free(&o->req);
+    free(o->prompt);
+    free(o->prompt_error);
+    free(o->rec_path);
+    free(o);
+}
+
+void callrec_session_destroy(callrec_session *s)
+{
+    if (!s)
+        return;
+    for (int i = 0; i < s->n_ops; i++)
+        op_free(s->ops[i]);
+    if (s->in_rs)
+        speex_resampler_destroy(s->in_rs);
+    if (s->out_rs)
+        speex_resampler_destroy(s->out_rs);
+    free(s->out_conv);
+    free(s->out_fifo);
+    free(s->recording_dir);
+    free(s->prompt_base_dir);
+    free(s);
+}
+
+static void emit(callrec_session *s, const op *o, callrec_event_type type, int64_t t,
+                 int64_t detected)
+{
+    if (!s->cfg.on_event)
+        return;
+    callrec_event e = {0};
+    e.type = type;
+    e.operation_id = o->id;
+    e.t_samples = t - o->start;
+    e.detected_samples = detected - o->start;
+    s->cfg.on_event(s->cfg.event_user, &e);
+}
+
+/* Ends operation ops[index] with `reason`, delivers its notification and removes it. */
+static void complete(callrec_session *s, int index, int64_t end, cr_reason reason,
+                     const char *detail, char stop_tone, int64_t trimmed)
+{
+    op *o = s->ops[index];
+    if (o->phase == PHASE_QUEUED)
+        o->start = end;
+    int recorded = o->phase == PHASE_RECORDING;
+    char close_err[MSG_LEN] = "";
+    int64_t frames = recorded ? cr_recorder_frames(&o->rec) : 0;
+    if (cr_recorder_close(&o->rec, close_err, sizeof close_err) && recorded &&
+        reason != CR_REASON_UNSPECIFIED_ERROR) {
+        reason = CR_REASON_UNSPECIFIED_ERROR;
+        detail = close_err;
+    }
+    if (!recorded)
+        unlink(o->rec_path); /* created empty at queue time; nothing was kept */
+
+    const cr_reason_info *info = cr_reason_get(reason);
+    cr_outcome out = {
+        .call_id = s->call_id,
+        .operation_id = o->id,
+        .reason = reason,
+        .failed = info->failed || (reason == CR_REASON_CALL_ENDED && !recorded),
+        .detail = detail,
+        .recording_path = recorded ? o->rec_path : NULL,
+        .access_token = o->token,
+        .client_context = o->req.client_context,
+        .stop_tone = stop_tone,
+        .recording_frames = frames,
+        .trimmed_frames = trimmed,
+        .etag = ++s->etag,
+    };
+    char *json = cr_notification_json(&out);
+    if (s->cfg.on_event) {
+        callrec_event e = {0};
+        e.type = CALLREC_EVENT_COMPLETED;
+        e.operation_id = o->id;
+        e.t_samples = e.detected_samples = end - o->start;
+        e.status = out.failed ? "failed" : "completed";
+        e.completion_reason = info->name;
+        e.notification_json = json;
+        e.recording_path = out.recording_path;
+        e.tone = stop_tone;
+        s->cfg.on_event(s->cfg.event_user, &e);
+    }
+    free(json);
+    op_free(o);
+    memmove(&s->ops[index], &s->ops[index + 1], sizeof s->ops[0] * (size_t)(s->n_ops - index - 1));
+    s->n_ops--;
+}
+
+/* Ends every operation, the running one first. `end` is the call time of the ending. */
+static void complete_all(callrec_session *s, int64_t end, cr_reason reason)
+{
+    while (s->n_ops > 0)
+        complete(s, 0, end, reason, NULL, 0, 0);
+}
+
+/* Call time of everything received so far, including a partly gathered frame. */
+static int64_t received(const callrec_session *s) { return s->now + s->frame_fill; }
+
+static void open_recording_window(callrec_session *s, op *o)
+{
+    o->phase = PHASE_RECORDING;
+    o->rec_start = s->now;
+    /* Speech already under way when the window opens counts as speech. */
+    o->speech_heard = s->speaking;
+    emit(s, o, CALLREC_EVENT_RECORDING_STARTED, s->now, s->now);
+}
+
+static void start_beep_or_recording(callrec_session *s, op *o)
+{
+    if (o->req.play_beep) {
+        o->phase = PHASE_BEEP;
+        cr_tone_init(&o->beep, RATE, BEEP_HZ, cr_dbm0_to_amplitude(BEEP_DBM0), 0.0, 0.0,
+                     BEEP_SAMPLES, BEEP_RAMP);
+        emit(s, o, CALLREC_EVENT_BEEP_STARTED, s->now, s->now);
+    } else {
+        open_recording_window(s, o);
+    }
+}
+
+/* At a frame boundary: start the head operation or move it to its next phase. */
+static void advance_phases(callrec_session *s)
+{
+    while (s->n_ops > 0) {
+        op *o = s->ops[0];
+        if (o->phase == PHASE_QUEUED) {
+            o->start = s->now;
+            if (o->prompt_error) {
+                complete(s, 0, s->now, CR_REASON_PLAY_PROMPT_FAILED, o->prompt_error, 0, 0);
+                continue;
+            }
+            if (o->prompt) {
+                o->phase = PHASE_PROMPT;
+                o->play_pos = 0;
+                emit(s, o, CALLREC_EVENT_PROMPT_STARTED, s->now, s->now);
+            } else {
+                start_beep_or_recording(s, o);
+            }
+        }
+        if (o->phase == PHASE_PROMPT && o->play_pos >= o->prompt_len) {
+            int64_t end = o->start + (int64_t)o->prompt_len;
+            emit(s, o, CALLREC_EVENT_PROMPT_ENDED, end, end);
+            start_beep_or_recording(s, o);
+        }
+        if (o->phase == PHASE_BEEP && o->beep.pos >= o->beep.length) {
+            emit(s, o, CALLREC_EVENT_BEEP_ENDED, s->now, s->now);
+            open_recording_window(s, o);
+        }
+        return;
+    }
+}
+
+static void fill_playout(callrec_session *s)
+{
+    memset(s->play, 0, sizeof s->play);
+    if (s->n_ops == 0)
+        return;
+    op *o = s->ops[0];
+    if (o->phase == PHASE_PROMPT) {
+        size_t n = o->prompt_len - o->play_pos;
+        if (n > FRAME)
+            n = FRAME;
+        memcpy(s->play, o->prompt + o->play_pos, n * sizeof *s->play);
+        o->play_pos += n;
+        if (n < FRAME)
+            o->play_pos = o->prompt_len;
+    } else if (o->phase == PHASE_BEEP) {
+        cr_tone_fill(&o->beep, s->play, FRAME);
+    }
+}
+
+/* Runs the detectors on the current frame and reports what they found. Returns the stop tone
+   that ends the running operation, or 0; *onset receives the stop tone's onset. */
+static char run_detectors(callrec_session *s, int64_t *onset)
+{
+    op *o = s->n_ops ? s->ops[0] : NULL;
+    int active = o && o->phase != PHASE_QUEUED;
+    char stop = 0;
+
+    int n = cr_dtmf_process(&s->dtmf, s->frame, FRAME);
+    for (int i = 0; i < n; i++) {
+        const cr_dtmf_event *e = &s->dtmf.events[i];
+        if (e->kind != CR_DTMF_BEGIN || !active)
+            continue;
+        int is_stop = o->phase == PHASE_RECORDING && strchr(o->req.stop_tones, e->key) != NULL;
+        if (s->cfg.on_event) {
+            callrec_event ev = {0};
+            ev.type = CALLREC_EVENT_TONE_DETECTED;
+            ev.operation_id = o->id;
+            ev.t_samples = e->onset - o->start;
+            ev.detected_samples = s->now + FRAME - o->start;
+            ev.tone = e->key;
+            ev.is_stop_tone = is_stop;
+            s->cfg.on_event(s->cfg.event_user, &ev);
+        }
+        if (is_stop && !stop) {
+            stop = e->key;
+            *onset = e->onset;
+        }
+    }
+
+    cr_vad_class c = cr_vad_frame(&s->vad, s->frame, cr_dtmf_tone_present(&s->dtmf));
+    int64_t t = 0;
+    switch (cr_endpoint_frame(&s->ep, c, &t)) {
+    case CR_EP_STARTED:
+        s->speaking = 1;
+        if (active) {
+            if (o->phase == PHASE_RECORDING)
+                o->speech_heard = 1;
+            emit(s, o, CALLREC_EVENT_SPEECH_STARTED, t, s->now + FRAME);
+        }
+        break;
+    case CR_EP_STOPPED:
+        s->speaking = 0;
+        s->speech_end = t;
+        if (active)
+            emit(s, o, CALLREC_EVENT_SPEECH_STOPPED, t, s->now + FRAME);
+        break;
+    case CR_EP_NONE:
+        break;
+    }
+    return stop;
+}
+
+/* Records the frame and applies the operation's rules at the frame's end. */
+static void run_recording(callrec_session *s, char stop, int64_t tone_onset)
+{
+    op *o = s->ops[0];
+    int64_t end = s->now + FRAME;
+    if (cr_recorder_write(&o->rec, s->frame, FRAME, s->msg, sizeof s->msg)) {
+        complete(s, 0, end, CR_REASON_UNSPECIFIED_ERROR, s->msg, 0, 0);
+        return;
+    }
+    int64_t elapsed = end - o->rec_start;
+    if (stop) {
+        /* Cut the tone from the file at its detected onset. */
+        int64_t keep = tone_onset - o->rec_start;
+        if (keep < 0)
+            keep = 0;
+        int64_t trimmed = cr_recorder_frames(&o->rec) - keep;
+        if (cr_recorder_truncate(&o->rec, keep, s->msg, sizeof s->msg))
+            complete(s, 0, end, CR_REASON_UNSPECIFIED_ERROR, s->msg, 0, 0);
+        else
+            complete(s, 0, end, CR_REASON_STOP_TONE, NULL, stop, trimmed);
+    } else if (elapsed >= (int64_t)o->req.max_duration_s * RATE) {
+        complete(s, 0, end, CR_REASON_MAX_DURATION, NULL, 0, 0);
+    } else if (!o->speech_heard) {
+        if (elapsed >= (int64_t)o->req.initial_silence_s * RATE)
+            complete(s, 0, end, CR_REASON_INITIAL_SILENCE, NULL, 0, 0);
+    } else if (!s->speaking) {
+        int64_t from = s->speech_end > o->rec_start ? s->speech_end : o->rec_start;
+        if (end - from >= (int64_t)o->req.max_silence_s * RATE)
+            complete(s, 0, end, CR_REASON_MAX_SILENCE, NULL, 0, 0);
+    }
+}
+
+static void fifo_push(callrec_session *s, const int16_t *x, size_t n)
+{
+    for (size_t i = 0; i < n && s->fifo_len < s->fifo_cap; i++, s->fifo_len++)
+        s->out_fifo[(s->fifo_head + s->fifo_len) % s->fifo_cap] = x[i];
+}
+
+static size_t fifo_pop(callrec_session *s, int16_t *out, size_t n)
+{
+    size_t k = n < s->fifo_len ? n : s->fifo_len;
+    for (size_t i = 0; i < k; i++) {
+        if (out)
+            out[i] = s->out_fifo[s->fifo_head];
+        s->fifo_head = (s->fifo_head + 1) % s->fifo_cap;
+    }
+    s->fifo_len -= k;
+    return k;
+}
+
+/* One 10 ms step of the call. */
+static void step(callrec_session *s)
+{
+    advance_phases(s);
+    fill_playout(s);
+    int64_t onset = 0;
+    char stop = run_detectors(s, &onset);
+    if (s->n_ops && s->ops[0]->phase == PHASE_RECORDING)
+        run_recording(s, stop, onset);
+
+    if (s->out_rs) {
+        spx_uint32_t in_len = FRAME, out_len = (spx_uint32_t)s->out_conv_cap;
+        speex_resampler_process_int(s->out_rs, 0, s->play, &in_len, s->out_conv, &out_len);
+        fifo_push(s, s->out_conv, out_len);
+    } else {
+        fifo_push(s, s->play, FRAME);
+    }
+    s->now += FRAME;
+    s->frame_fill = 0;
+}
+
+/* Appends 16 kHz caller audio, stepping the call at every full frame. Output is drained as
+   frames complete so the FIFO stays small whatever the buffer size. */
+static void feed(callrec_session *s, const int16_t *x, size_t n, int16_t *out, size_t *out_done,
+                 size_t out_total)
+{
+    while (n > 0) {
+        size_t take = (size_t)(FRAME - s->frame_fill);
+        if (take > n)
+            take = n;
+        memcpy(s->frame + s->frame_fill, x, take * sizeof *x);
+        s->frame_fill += (int)take;
+        x += take;
+        n -= take;
+        if (s->frame_fill == FRAME) {
+            step(s);
+            size_t want = out_total - *out_done;
+            *out_done += fifo_pop(s, out ? out + *out_done : NULL, want);
+        }
+    }
+}
+
+callrec_status callrec_session_process(callrec_session *s, const int16_t *in, int16_t *out,
+                                       size_t frames)
+{
+    if (!s || (!in && frames > 0))
+        return CALLREC_EINVAL;
+    if (s->hung_up)
+        return CALLREC_ESTATE;
+    size_t out_done = 0;
+    if (!s->in_rs) {
+        feed(s, in, frames, out, &out_done, frames);
+    } else {
+        size_t pos = 0;
+        while (pos < frames) {
+            spx_uint32_t in_len = (spx_uint32_t)(frames - pos > CONVERT_CHUNK ? CONVERT_CHUNK
+                                                                            : frames - pos);
+            spx_uint32_t out_len = (spx_uint32_t)(sizeof s->convert / sizeof s->convert[0]);
+            speex_resampler_process_int(s->in_rs, 0, in + pos, &in_len, s->convert, &out_len);
+            feed(s, s->convert, out_len, out, &out_done, frames);
+            pos += in_len;
+        }
+    }
+    out_done += fifo_pop(s, out ? out + out_done : NULL, frames - out_done);
+    if (out && out_done < frames)
+        memset(out + out_done, 0, (frames - out_done) * sizeof *out);
+    return CALLREC_OK;
+}
+
+static int absolute_path(const char *path, char **out)
+{
+    char cwd[PATH_MAX];
+    size_t n;
+    if (path[0] == '/') {
+        n = strlen(path) + 1;
+        *out = malloc(n);
+        if (*out)
+            memcpy(*out, path, n);
+    } else {
+        if (!getcwd(cwd, sizeof cwd))
+            return -1;
+        n = strlen(cwd) + strlen(path) + 2;
+        *out = malloc(n);
+        if (*out)
+            snprintf(*out, n, "%s/%s", cwd, path);
+    }
+    return *out ? 0 : -1;
+}
+
+static void load_prompt(callrec_session *s, op *o)
+{
+    char path[PATH_MAX], err[MSG_LEN];
+    const char *uri = o->req.prompt_uri;
+    int rc = cr_prompt_local_path(uri, s->prompt_base_dir, path, sizeof path, err, sizeof err);
+    if (rc && s->cfg.resolve_prompt) {
+        path[0] = '\0';
+        rc = s->cfg.resolve_prompt(s->cfg.resolver_user, uri, o->req.prompt_resource_id, path,
+                                   sizeof path);
+        if (rc || !path[0] || !memchr(path, '\0', sizeof path)) {
+            snprintf(err, sizeof err, "prompt %.200s: the prompt resolver could not provide it",
+                     uri);
+            rc = -1;
+        }
+    }
+    if (rc == 0)
+        rc = cr_prompt_load(path, s->cfg.max_prompt_seconds, &o->prompt, &o->prompt_len, err,
+                            sizeof err);
+    if (rc)
+        o->prompt_error = dup_or_null(err);
+}
+
+static void set_err(char *err, size_t err_len, const char *msg)
+{
+    if (err && err_len)
+        snprintf(err, err_len, "%s", msg);
+}
+
+callrec_status callrec_session_record(callrec_session *s, const char *request_json, size_t len,
+                                      const char *recording_path, char id_out[CALLREC_ID_LEN],
+                                      char *err, size_t err_len)
+{
+    char msg[MSG_LEN];
+    if (!s || !request_json) {
+        set_err(err, err_len, "no session or request given");
+        return CALLREC_EINVAL;
+    }
+    if (s->hung_up) {
+        set_err(err, err_len, "the call has ended");
+        return CALLREC_ESTATE;
+    }
+    op *o = calloc(1, sizeof *o);
+    if (!o)
+        return CALLREC_ENOMEM;
+    callrec_status st = CALLREC_EINVAL;
+    if (cr_request_parse(request_json, len, &o->req, msg, sizeof msg)) {
+        set_err(err, err_len, msg);
+        goto fail;
+    }
+    if (!o->req.barge_in && s->n_ops >= MAX_OPS) {
+        set_err(err, err_len, "operation queue full: 8 operations are already queued");
+        st = CALLREC_EFULL;
+        goto fail;
+    }
+    st = CALLREC_ENOMEM;
+    if (cr_random_uuid(o->id) || cr_random_token(o->token)) {
+        set_err(err, err_len, "the kernel's random source failed");
+        st = CALLREC_EIO;
+        goto fail;
+    }
+    char path[PATH_MAX];
+    if (recording_path)
+        snprintf(path, sizeof path, "%s", recording_path);
+    else
+        snprintf(path, sizeof path, "%s/%s.wav", s->recording_dir, o->id);
+    if (absolute_path(path, &o->rec_path))
+        goto fail;
+    int rc = cr_recorder_create(&o->rec, o->rec_path, msg, sizeof msg);
+    if (rc) {
+        set_err(err, err_len, msg);
+        st = rc == -1 ? CALLREC_EEXIST : CALLREC_EIO;
+        goto fail;
+    }
+    if (o->req.prompt_uri)
+        load_prompt(s, o);
+
+    /* Barge-in pre-empts every queued or running operation of the call. */
+    if (o->req.barge_in)
+        complete_all(s, received(s), CR_REASON_OPERATION_CANCELED);
+    s->ops[s->n_ops++] = o;
+    if (id_out)
+        memcpy(id_out, o->id, CALLREC_ID_LEN);
+    return CALLREC_OK;
+fail:
+    if (o->rec.sf) {
+        cr_recorder_close(&o->rec, msg, sizeof msg);
+        unlink(o->rec_path);
+    }
+    op_free(o);
+    return st;
+}
+
+callrec_status callrec_session_cancel(callrec_session *s)
+{
+    if (!s)
+        return CALLREC_EINVAL;
+    complete_all(s, received(s), CR_REASON_OPERATION_CANCELED);
+    return CALLREC_OK;
+}
+
+callrec_status callrec_session_hangup(callrec_session *s)
+{
+    if (!s)
+        return CALLREC_EINVAL;
+    if (s->hung_up)
+        return CALLREC_OK;
+    /* Keep the partial frame: every sample received is part of the recording. */
+    if (s->n_ops && s->ops[0]->phase == PHASE_RECORDING && s->frame_fill > 0 &&
+        cr_recorder_write(&s->ops[0]->rec, s->frame, (size_t)s->frame_fill, s->msg,
+                          sizeof s->msg))
+        complete(s, 0, received(s), CR_REASON_UNSPECIFIED_ERROR, s->msg, 0, 0);
+    complete_all(s, received(s), CR_REASON_CALL_ENDED);
+    s->hung_up = 1;
+    return CALLREC_OK;
+}
+
+callrec_status callrec_session_media_timeout(callrec_session *s, int silent_ms)
+{
+    if (!s)
+        return CALLREC_EINVAL;
+    if (s->n_ops && s->ops[0]->phase != PHASE_QUEUED) {
+        char detail[64];
+        snprintf(detail, sizeof detail, "Nothing arrived for %d ms.", silent_ms);
+        complete(s, 0, received(s), CR_REASON_MEDIA_RECEIVE_TIMEOUT, detail, 0, 0);
+    }
+    return CALLREC_OK;
+}
+
+int callrec_session_pending(const callrec_session *s) { return s ? s->n_ops : 0; }

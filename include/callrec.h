@@ -1,0 +1,198 @@
+/*
+ * callrec — the record-response operation of a cloud calling API, as a C library.
+ *
+ * A session is one call. Queue record operations on it with a request body (the JSON a
+ * bot sends), then drive it with callrec_session_process(): caller audio in, prompt and
+ * beep audio out, for the same stretch of time. Events, including the final completion
+ * notification, reach the configured callback.
+ *
+ * Threading: a session is not internally synchronised. Every call on one session must come
+ * from one thread at a time (any thread); different sessions are fully independent and may
+ * be used concurrently from different threads. Callbacks run on the thread that called the
+ * function that triggered them.
+ */
+#ifndef CALLREC_H
+#define CALLREC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define CALLREC_VERSION_MAJOR 0
+#define CALLREC_VERSION_MINOR 1
+#define CALLREC_VERSION_PATCH 0
+#define CALLREC_VERSION_STRING "0.1.0"
+
+#if defined(CALLREC_STATIC)
+#define CALLREC_API
+#elif defined(CALLREC_BUILDING)
+#define CALLREC_API __attribute__((visibility("default")))
+#else
+#define CALLREC_API
+#endif
+
+/** The rate every detector, timer and recording runs at. */
+#define CALLREC_INTERNAL_RATE_HZ 16000
+/** Buffer size for an operation id: a UUID (36 characters) and its terminator. */
+#define CALLREC_ID_LEN 37
+
+typedef enum callrec_status {
+    CALLREC_OK = 0,
+    CALLREC_EINVAL = -1,  /**< bad argument or refused request body */
+    CALLREC_ENOMEM = -2,  /**< allocation failed */
+    CALLREC_EIO = -3,     /**< a file could not be created, read or written */
+    CALLREC_EEXIST = -4,  /**< the recording file already exists */
+    CALLREC_EFULL = -5,   /**< the operation queue of the session is full */
+    CALLREC_ESTATE = -6,  /**< the call has ended (hang-up); nothing more can be queued */
+    CALLREC_EFORMAT = -7, /**< audio in a format callrec cannot use */
+    CALLREC_EDEVICE = -8  /**< audio device error */
+} callrec_status;
+
+/** A static, human-readable explanation of a status code. Never NULL. */
+CALLREC_API const char *callrec_strerror(callrec_status status);
+
+/** The library version, "MAJOR.MINOR.PATCH". */
+CALLREC_API const char *callrec_version(void);
+
+typedef enum callrec_event_type {
+    CALLREC_EVENT_PROMPT_STARTED,
+    CALLREC_EVENT_PROMPT_ENDED,
+    CALLREC_EVENT_BEEP_STARTED,
+    CALLREC_EVENT_BEEP_ENDED,
+    CALLREC_EVENT_RECORDING_STARTED,
+    CALLREC_EVENT_SPEECH_STARTED, /**< t: where speech began (it is confirmed later) */
+    CALLREC_EVENT_SPEECH_STOPPED, /**< t: where speech ended (the hangover expires later) */
+    CALLREC_EVENT_TONE_DETECTED,  /**< t: tone onset; detected_samples: confirmation */
+    CALLREC_EVENT_COMPLETED       /**< the operation ended; notification_json is set */
+} callrec_event_type;
+
+/** Everything an event carries. Pointers are valid only during the callback. */
+typedef struct callrec_event {
+    callrec_event_type type;
+    const char *operation_id;
+    /** Time the event refers to, in samples at CALLREC_INTERNAL_RATE_HZ since the
+        operation started (negative for speech that began before it). */
+    int64_t t_samples;
+    /** Time the event was decided, same clock (>= t_samples for detector events). */
+    int64_t detected_samples;
+    char tone;                     /**< TONE_DETECTED: the DTMF key, '0'..'9', '*', '#', 'A'..'D' */
+    int is_stop_tone;              /**< TONE_DETECTED: 1 if the key is in the operation's stopTones */
+    const char *status;            /**< COMPLETED: "completed" or "failed" */
+    const char *completion_reason; /**< COMPLETED: e.g. "stopToneDetected" */
+    const char *notification_json; /**< COMPLETED: the commsNotifications document */
+    const char *recording_path;    /**< COMPLETED: the WAV file, or NULL if none was kept */
+} callrec_event;
+
+typedef void (*callrec_event_fn)(void *user, const callrec_event *event);
+
+/**
+ * Maps a prompt URI the library cannot open itself (for example https://...) to a local
+ * file. Write a NUL-terminated path into path_out and return 0, or return non-zero if the
+ * prompt is unavailable (the operation then fails with playPromptFailed). resource_id may
+ * be NULL. Called from callrec_session_record(), on its thread.
+ */
+typedef int (*callrec_prompt_resolver_fn)(void *user, const char *uri, const char *resource_id,
+                                          char *path_out, size_t path_len);
+
+typedef struct callrec_session_config {
+    /** Rate of the buffers given to callrec_session_process(): 8000..48000. Default 16000. */
+    int sample_rate_hz;
+    /** Where recordings are written as <operation id>.wav. Default ".". Copied. */
+    const char *recording_dir;
+    /** Relative prompt paths are resolved against this folder. Default: the working
+        directory. Copied. */
+    const char *prompt_base_dir;
+    /** Call id used in notification resource paths. NULL: a random UUID. Copied. */
+    const char *call_id;
+    /** Longest prompt accepted, in seconds (1..3600). Default 300. */
+    int max_prompt_seconds;
+    callrec_event_fn on_event;
+    void *event_user;
+    callrec_prompt_resolver_fn resolve_prompt;
+    void *resolver_user;
+} callrec_session_config;
+
+typedef struct callrec_session callrec_session;
+
+/** Fills cfg with the defaults listed above. */
+CALLREC_API void callrec_session_config_default(callrec_session_config *cfg);
+
+/**
+ * Creates a session. On success *out owns it; destroy it with callrec_session_destroy().
+ * @return CALLREC_OK; CALLREC_EINVAL for a NULL argument or a rate or limit out of range
+ *         (*out is NULL); CALLREC_ENOMEM.
+ */
+CALLREC_API callrec_status callrec_session_create(const callrec_session_config *cfg,
+                                                  callrec_session **out);
+
+/**
+ * Destroys a session. A running operation is not completed (call hangup() first to keep its
+ * audio and get its notification); its recording, as written so far, is closed and kept.
+ * NULL does nothing.
+ */
+CALLREC_API void callrec_session_destroy(callrec_session *s);
+
+/**
+ * Queues a record operation from a request body (JSON). The prompt, if any, is loaded here;
+ * a prompt that cannot be loaded is not an error of this call: the operation fails with
+ * playPromptFailed when it starts. With bargeInAllowed every queued or running operation is
+ * canceled first (each gets its operationCanceled notification).
+ * @param recording_path  the WAV to create, or NULL for <recording_dir>/<id>.wav. It must
+ *                        not exist yet; it is created here, mode 0600.
+ * @param id_out  receives the operation id (may be NULL).
+ * @param err     receives a message naming what was wrong (may be NULL).
+ * @return CALLREC_OK; CALLREC_EINVAL for a refused request (err names the field, what was
+ *         given and what is accepted) or a NULL argument; CALLREC_EEXIST if the recording
+ *         file exists; CALLREC_EIO if it cannot be created; CALLREC_EFULL if 8 operations
+ *         are already queued; CALLREC_ESTATE after hang-up; CALLREC_ENOMEM.
+ */
+CALLREC_API callrec_status callrec_session_record(callrec_session *s, const char *request_json,
+                                                  size_t len, const char *recording_path,
+                                                  char id_out[CALLREC_ID_LEN], char *err,
+                                                  size_t err_len);
+
+/**
+ * Advances the call by `frames` samples: caller audio in, prompt and beep audio out
+ * (silence when nothing plays). Both buffers are mono at the configured rate; out may be
+ * NULL. Timers, detectors and the recording advance here; events are delivered from here.
+ * Does not allocate. Writes the recording file.
+ * @return CALLREC_OK; CALLREC_EINVAL for a NULL in with frames > 0; CALLREC_ESTATE after
+ *         hang-up. A failed recording write is not returned: it completes the operation
+ *         with unspecifiedError.
+ */
+CALLREC_API callrec_status callrec_session_process(callrec_session *s, const int16_t *in,
+                                                   int16_t *out, size_t frames);
+
+/**
+ * Cancels every queued and running operation: each completes with operationCanceled and
+ * keeps the audio recorded so far.
+ * @return CALLREC_OK; CALLREC_EINVAL for NULL.
+ */
+CALLREC_API callrec_status callrec_session_cancel(callrec_session *s);
+
+/**
+ * The call ended. Every operation finishes now: a recording in progress is kept with all
+ * audio received, and every operation gets its notification. Afterwards process() and
+ * record() return CALLREC_ESTATE.
+ * @return CALLREC_OK; CALLREC_EINVAL for NULL.
+ */
+CALLREC_API callrec_status callrec_session_hangup(callrec_session *s);
+
+/**
+ * No audio has arrived for `silent_ms` (a driver's wall-clock watchdog): the running
+ * operation fails with mediaReceiveTimeout, keeping its audio.
+ * @return CALLREC_OK; CALLREC_EINVAL for NULL.
+ */
+CALLREC_API callrec_status callrec_session_media_timeout(callrec_session *s, int silent_ms);
+
+/** Number of operations queued or running. */
+CALLREC_API int callrec_session_pending(const callrec_session *s);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* CALLREC_H */
