@@ -251,6 +251,23 @@ static int check_fields(const cJSON *body, char *err, size_t err_len)
     return check_duplicates(body, "request", err, err_len);
 }
 
+/* cJSON decodes "\u0000" and silently cuts the string there; find it first. Returns its
+   offset, or -1. */
+static long nul_escape(const char *json, size_t len)
+{
+    int in_string = 0;
+    for (size_t i = 0; i < len; i++) {
+        if (json[i] == '"') {
+            in_string = !in_string;
+        } else if (in_string && json[i] == '\\' && i + 1 < len) {
+            if (json[i + 1] == 'u' && i + 5 < len && memcmp(json + i + 2, "0000", 4) == 0)
+                return (long)i;
+            i++;
+        }
+    }
+    return -1;
+}
+
 static void json_position(const char *json, size_t offset, int *line, int *col)
 {
     *line = 1;
@@ -273,6 +290,10 @@ int cr_request_parse(const char *json, size_t len, cr_request *out, char *err, s
     if (len > CR_REQUEST_MAX_BYTES)
         return fail(err, err_len, "request: body is %zu bytes; at most %d accepted", len,
                     CR_REQUEST_MAX_BYTES);
+    long nul = nul_escape(json, len);
+    if (nul >= 0)
+        return fail(err, err_len, "request: a string holds \\u0000 (NUL) at byte %ld; text "
+                    "with NUL characters is not accepted", nul);
     const char *end = NULL;
     cJSON *body = cJSON_ParseWithLengthOpts(json, len, &end, 0);
     size_t pos = end ? (size_t)(end - json) : 0;

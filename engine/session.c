@@ -152,6 +152,10 @@ callrec_status callrec_session_create(const callrec_session_config *cfg, callrec
         s->out_rs = speex_resampler_init(1, RATE, (spx_uint32_t)rate, RESAMPLER_QUALITY, &err);
         if (!s->in_rs || !s->out_rs)
             goto fail;
+        /* Drop the converters' start-up delay so the call clock matches the caller's
+           audio sample for sample: event times and tone onsets are exact. */
+        speex_resampler_skip_zeros(s->in_rs);
+        speex_resampler_skip_zeros(s->out_rs);
     }
     /* One frame of playout at the device rate, plus slack for the resampler's varying
        output count. The FIFO starts with one frame of silence so output is never short. */

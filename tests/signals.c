@@ -1,0 +1,262 @@
+#include "signals.h"
+
+#include <math.h>
+#include <sndfile.h>
+#include <speex/speex_resampler.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../dsp/tone.h"
+
+void sig_seed(sig_rng *r, uint64_t seed) { r->s = seed ? seed : 0x9E3779B97F4A7C15ull; }
+
+double sig_uniform(sig_rng *r)
+{
+    /* xorshift64* */
+    r->s ^= r->s >> 12;
+    r->s ^= r->s << 25;
+    r->s ^= r->s >> 27;
+    return (double)((r->s * 2685821657736338717ull) >> 11) / 9007199254740992.0;
+}
+
+double sig_gauss(sig_rng *r)
+{
+    double u = sig_uniform(r), v = sig_uniform(r);
+    if (u < 1e-300)
+        u = 1e-300;
+    return sqrt(-2.0 * log(u)) * cos(6.283185307179586 * v);
+}
+
+void sig_init(sig_buf *b, int rate)
+{
+    memset(b, 0, sizeof *b);
+    b->rate = rate;
+}
+
+void sig_free(sig_buf *b)
+{
+    free(b->x);
+    memset(b, 0, sizeof *b);
+}
+
+static int16_t *grow(sig_buf *b, size_t extra)
+{
+    if (b->n + extra > b->cap) {
+        size_t cap = b->cap ? b->cap : 4096;
+        while (cap < b->n + extra)
+            cap *= 2;
+        int16_t *x = realloc(b->x, cap * sizeof *x);
+        if (!x) {
+            fprintf(stderr, "signals: out of memory\n");
+            exit(2);
+        }
+        b->x = x;
+        b->cap = cap;
+    }
+    int16_t *at = b->x + b->n;
+    b->n += extra;
+    return at;
+}
+
+void sig_silence(sig_buf *b, double seconds)
+{
+    size_t n = (size_t)lround(seconds * b->rate);
+    memset(grow(b, n), 0, n * sizeof(int16_t));
+}
+
+void sig_tones(sig_buf *b, sig_rng *r, double f1, double dbm1, double f2, double dbm2,
+               double seconds)
+{
+    size_t n = (size_t)lround(seconds * b->rate);
+    int16_t *at = grow(b, n);
+    double p1 = 6.283185307179586 * sig_uniform(r), p2 = 6.283185307179586 * sig_uniform(r);
+    double a1 = cr_dbm0_to_amplitude(dbm1), a2 = f2 > 0 ? cr_dbm0_to_amplitude(dbm2) : 0.0;
+    for (size_t i = 0; i < n; i++) {
+        double t = (double)i / b->rate;
+        double v = a1 * sin(6.283185307179586 * f1 * t + p1) +
+                   a2 * sin(6.283185307179586 * f2 * t + p2);
+        at[i] = (int16_t)lrint(v > 32767 ? 32767 : (v < -32768 ? -32768 : v));
+    }
+}
+
+void sig_dtmf(sig_buf *b, sig_rng *r, char key, double dbm0, double seconds)
+{
+    double lo, hi;
+    if (cr_dtmf_key_freqs(key, &lo, &hi)) {
+        fprintf(stderr, "signals: bad key %c\n", key);
+        exit(2);
+    }
+    sig_tones(b, r, lo, dbm0, hi, dbm0, seconds);
+}
+
+void sig_add_noise(sig_buf *b, sig_rng *r, size_t from, size_t n, double dbfs)
+{
+    double sigma = 32768.0 * pow(10.0, dbfs / 20.0);
+    for (size_t i = from; i < from + n && i < b->n; i++) {
+        double v = b->x[i] + sigma * sig_gauss(r);
+        b->x[i] = (int16_t)lrint(v > 32767 ? 32767 : (v < -32768 ? -32768 : v));
+    }
+}
+
+static int read_any(sig_buf *b, const char *path, double gain_db)
+{
+    SF_INFO info = {0};
+    SNDFILE *sf = sf_open(path, SFM_READ, &info);
+    if (!sf) {
+        fprintf(stderr, "signals: %s: %s\n", path, sf_strerror(NULL));
+        return -1;
+    }
+    size_t frames = (size_t)info.frames;
+    float *in = malloc(sizeof *in * frames * (size_t)info.channels);
+    float *mono = malloc(sizeof *mono * (frames + 1));
+    size_t cap = (size_t)((double)frames * b->rate / info.samplerate) + 1024;
+    float *out = malloc(sizeof *out * cap);
+    if (!in || !mono || !out) {
+        fprintf(stderr, "signals: out of memory\n");
+        exit(2);
+    }
+    sf_count_t got = sf_readf_float(sf, in, (sf_count_t)frames);
+    sf_close(sf);
+    for (sf_count_t i = 0; i < got; i++) {
+        float s = 0;
+        for (int c = 0; c < info.channels; c++)
+            s += in[i * info.channels + c];
+        mono[i] = s / (float)info.channels;
+    }
+    size_t used = (size_t)got;
+    if (info.samplerate != b->rate) {
+        int err;
+        SpeexResamplerState *rs = speex_resampler_init(1, (spx_uint32_t)info.samplerate,
+                                                       (spx_uint32_t)b->rate, 8, &err);
+        speex_resampler_skip_zeros(rs);
+        spx_uint32_t il = (spx_uint32_t)got, ol = (spx_uint32_t)cap;
+        speex_resampler_process_float(rs, 0, mono, &il, out, &ol);
+        used = ol;
+        float zeros[256] = {0};
+        spx_uint32_t zl = (spx_uint32_t)speex_resampler_get_input_latency(rs);
+        ol = (spx_uint32_t)(cap - used);
+        speex_resampler_process_float(rs, 0, zeros, &zl, out + used, &ol);
+        used += ol;
+        speex_resampler_destroy(rs);
+    } else {
+        memcpy(out, mono, used * sizeof *out);
+    }
+    double g = pow(10.0, gain_db / 20.0) * 32767.0;
+    int16_t *at = grow(b, used);
+    for (size_t i = 0; i < used; i++) {
+        double v = out[i] * g;
+        at[i] = (int16_t)lrint(v > 32767 ? 32767 : (v < -32768 ? -32768 : v));
+    }
+    free(in);
+    free(mono);
+    free(out);
+    return 0;
+}
+
+int sig_append_file(sig_buf *b, const char *path, double gain_db)
+{
+    return read_any(b, path, gain_db);
+}
+
+int sig_append_speech(sig_buf *b, const char *name, double gain_db)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s.wav", SPEECH_DIR, name);
+    return read_any(b, path, gain_db);
+}
+
+int sig_write_wav(const sig_buf *b, const char *path)
+{
+    SF_INFO info = {.samplerate = b->rate, .channels = 1, .format = SF_FORMAT_WAV | SF_FORMAT_PCM_16};
+    SNDFILE *sf = sf_open(path, SFM_WRITE, &info);
+    if (!sf)
+        return -1;
+    sf_count_t w = sf_write_short(sf, b->x, (sf_count_t)b->n);
+    sf_close(sf);
+    return w == (sf_count_t)b->n ? 0 : -1;
+}
+
+int sig_read_wav(sig_buf *b, const char *path, int rate)
+{
+    sig_init(b, rate);
+    return read_any(b, path, 0.0);
+}
+
+static uint8_t mulaw_encode(int16_t pcm)
+{
+    const int bias = 0x84, clip = 32635;
+    int sign = (pcm >> 8) & 0x80, v = pcm;
+    if (sign)
+        v = -v;
+    if (v > clip)
+        v = clip;
+    v += bias;
+    int exponent = 7;
+    for (int mask = 0x4000; (v & mask) == 0 && exponent > 0; mask >>= 1)
+        exponent--;
+    int mantissa = (v >> (exponent + 3)) & 0x0F;
+    return (uint8_t)~(sign | (exponent << 4) | mantissa);
+}
+
+static int16_t mulaw_decode(uint8_t u)
+{
+    u = (uint8_t)~u;
+    int sign = u & 0x80, exponent = (u >> 4) & 7, mantissa = u & 0x0F;
+    int v = ((mantissa << 3) + 0x84) << exponent;
+    v -= 0x84;
+    return (int16_t)(sign ? -v : v);
+}
+
+void sig_mulaw_roundtrip(sig_buf *b)
+{
+    for (size_t i = 0; i < b->n; i++)
+        b->x[i] = mulaw_decode(mulaw_encode(b->x[i]));
+}
+
+double sig_correlation(const int16_t *a, const int16_t *b, size_t n)
+{
+    double ab = 0, aa = 0, bb = 0;
+    for (size_t i = 0; i < n; i++) {
+        ab += (double)a[i] * b[i];
+        aa += (double)a[i] * a[i];
+        bb += (double)b[i] * b[i];
+    }
+    return aa > 0 && bb > 0 ? ab / sqrt(aa * bb) : 0.0;
+}
+
+double sig_rms_dbfs(const int16_t *x, size_t n)
+{
+    double e = 0;
+    for (size_t i = 0; i < n; i++)
+        e += (double)x[i] * x[i];
+    return 10.0 * log10(e / (double)(n ? n : 1) / (32768.0 * 32768.0) + 1e-20);
+}
+
+void sig_resample(sig_buf *b, int rate)
+{
+    int err;
+    size_t cap = (size_t)((double)b->n * rate / b->rate) + 1024;
+    int16_t *out = malloc(cap * sizeof *out);
+    SpeexResamplerState *rs =
+        speex_resampler_init(1, (spx_uint32_t)b->rate, (spx_uint32_t)rate, 8, &err);
+    if (!out || !rs) {
+        fprintf(stderr, "signals: resampler failed\n");
+        exit(2);
+    }
+    speex_resampler_skip_zeros(rs);
+    spx_uint32_t il = (spx_uint32_t)b->n, ol = (spx_uint32_t)cap;
+    speex_resampler_process_int(rs, 0, b->x, &il, out, &ol);
+    size_t used = ol;
+    int16_t zeros[512] = {0};
+    spx_uint32_t zl = (spx_uint32_t)speex_resampler_get_input_latency(rs);
+    ol = (spx_uint32_t)(cap - used);
+    speex_resampler_process_int(rs, 0, zeros, &zl, out + used, &ol);
+    used += ol;
+    speex_resampler_destroy(rs);
+    free(b->x);
+    b->x = out;
+    b->n = used;
+    b->cap = cap;
+    b->rate = rate;
+}

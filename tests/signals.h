@@ -1,0 +1,52 @@
+/* Test and benchmark signals: seeded noise, DTMF digits, real speech from Debian packages,
+   G.711 mu-law, WAV files. */
+#ifndef CR_SIGNALS_H
+#define CR_SIGNALS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define SPEECH_DIR "/usr/share/asterisk/sounds/en_US_f_Allison"
+
+typedef struct sig_rng { uint64_t s; } sig_rng;
+void sig_seed(sig_rng *r, uint64_t seed);
+double sig_uniform(sig_rng *r);   /* [0, 1) */
+double sig_gauss(sig_rng *r);     /* N(0, 1) */
+
+/* A growable 16-bit mono buffer. */
+typedef struct sig_buf {
+    int16_t *x;
+    size_t n, cap;
+    int rate;
+} sig_buf;
+
+void sig_init(sig_buf *b, int rate);
+void sig_free(sig_buf *b);
+void sig_silence(sig_buf *b, double seconds);
+/* DTMF key: each tone at dbm0, random phase; length in seconds. */
+void sig_dtmf(sig_buf *b, sig_rng *r, char key, double dbm0, double seconds);
+/* Two arbitrary tones (amp in dBm0; f2 = 0 for one). */
+void sig_tones(sig_buf *b, sig_rng *r, double f1, double dbm1, double f2, double dbm2,
+               double seconds);
+/* Adds Gaussian white noise at `dbfs` (RMS re full scale) to b[from, from + n). */
+void sig_add_noise(sig_buf *b, sig_rng *r, size_t from, size_t n, double dbfs);
+/* Appends a sound file, converted to b's rate and mono, scaled by gain_db. 0 or -1. */
+int sig_append_file(sig_buf *b, const char *path, double gain_db);
+/* Appends a file from SPEECH_DIR by name ("vm-intro"). */
+int sig_append_speech(sig_buf *b, const char *name, double gain_db);
+/* Writes a 16-bit WAV. 0 or -1. */
+int sig_write_wav(const sig_buf *b, const char *path);
+/* Reads a mono 16-bit file into b (any rate, converted to `rate`). 0 or -1. */
+int sig_read_wav(sig_buf *b, const char *path, int rate);
+/* G.711 mu-law encode and decode in place. */
+void sig_mulaw_roundtrip(sig_buf *b);
+/* Peak-normalised correlation of a with b at lag 0 over min length. */
+double sig_correlation(const int16_t *a, const int16_t *b, size_t n);
+/* RMS level in dBFS of x[0..n). */
+double sig_rms_dbfs(const int16_t *x, size_t n);
+
+
+
+/* Converts b to another rate in place (SpeexDSP, quality 8). */
+void sig_resample(sig_buf *b, int rate);
+#endif

@@ -1,0 +1,160 @@
+/* Request parsing and validation: every rule, with its exact message. */
+#include <string.h>
+
+#include "harness.h"
+#include "request.h"
+
+static const char seed_example[] =
+    "{\"bargeInAllowed\": true, \"clientContext\": \"d45324c1-fcb5-430a-902c-f20af696537c\", "
+    "\"prompts\": [{\"@odata.type\": \"#microsoft.graph.mediaPrompt\", \"mediaInfo\": {\"uri\": "
+    "\"https://cdn.contoso.com/beep.wav\", \"resourceId\": "
+    "\"1D6DE2D4-CD51-4309-8DAA-70768651088E\"}}], \"maxRecordDurationInSeconds\": 10, "
+    "\"initialSilenceTimeoutInSeconds\": 5, \"maxSilenceTimeoutInSeconds\": 2, \"playBeep\": "
+    "true, \"stopTones\": [\"#\", \"1\", \"*\"]}";
+
+static void expect_error(const char *json, const char *message)
+{
+    cr_request r;
+    char err[512] = "";
+    int rc = cr_request_parse(json, strlen(json), &r, err, sizeof err);
+    CHECK_MSG(rc == -1, "accepted: %s", json);
+    CHECK_STR(err, message);
+    CHECK(r.prompt_uri == NULL && r.client_context == NULL);
+}
+
+static void test_accepts(void)
+{
+    cr_request r;
+    char err[512] = "";
+    CHECK(cr_request_parse(seed_example, strlen(seed_example), &r, err, sizeof err) == 0);
+    CHECK(r.barge_in == 1);
+    CHECK_STR(r.client_context, "d45324c1-fcb5-430a-902c-f20af696537c");
+    CHECK_STR(r.prompt_uri, "https://cdn.contoso.com/beep.wav");
+    CHECK_STR(r.prompt_resource_id, "1D6DE2D4-CD51-4309-8DAA-70768651088E");
+    CHECK(r.max_duration_s == 10 && r.initial_silence_s == 5 && r.max_silence_s == 2);
+    CHECK(r.play_beep == 1);
+    CHECK_STR(r.stop_tones, "#1*");
+    cr_request_free(&r);
+
+    CHECK(cr_request_parse("{}", 2, &r, err, sizeof err) == 0);
+    CHECK(r.barge_in == 0 && r.play_beep == 1 && r.prompt_uri == NULL);
+    CHECK(r.initial_silence_s == 5 && r.max_silence_s == 5 && r.max_duration_s == 5);
+    CHECK(r.stop_tones[0] == '\0' && r.client_context == NULL);
+    cr_request_free(&r);
+
+    const char *all = "{\"prompts\":[{\"mediaInfo\":{\"uri\":\"file:///tmp/p.wav\"}}],"
+                      "\"bargeInAllowed\":false,\"initialSilenceTimeoutInSeconds\":300,"
+                      "\"maxSilenceTimeoutInSeconds\":1,\"maxRecordDurationInSeconds\":1,"
+                      "\"playBeep\":false,\"stopTones\":[\"0\",\"9\",\"A\",\"D\",\"#\",\"*\"],"
+                      "\"clientContext\":\"\",\"@odata.type\":\"#microsoft.graph.recordResponse\"}";
+    CHECK(cr_request_parse(all, strlen(all), &r, err, sizeof err) == 0);
+    CHECK(r.initial_silence_s == 300 && r.max_silence_s == 1 && r.max_duration_s == 1);
+    CHECK(r.play_beep == 0 && r.prompt_resource_id == NULL);
+    CHECK_STR(r.stop_tones, "09AD#*");
+    CHECK_STR(r.client_context, "");
+    cr_request_free(&r);
+
+    /* 256 characters of multi-byte text is within the limit. */
+    char ctx[2048];
+    strcpy(ctx, "{\"clientContext\":\"");
+    for (int i = 0; i < 256; i++)
+        strcat(ctx, "\xC3\xA9");
+    strcat(ctx, "\"}");
+    CHECK(cr_request_parse(ctx, strlen(ctx), &r, err, sizeof err) == 0);
+    cr_request_free(&r);
+}
+
+static void test_refuses(void)
+{
+    expect_error("", "request: invalid JSON: unexpected end at byte 0");
+    expect_error("{\"playBeep\": tru}", "request: invalid JSON at byte 13 (line 1, column 14)");
+    expect_error("{\n  \"a\": 1,\n  }", "request: invalid JSON at byte 14 (line 3, column 3)");
+    expect_error("{} {}", "request: invalid JSON at byte 3 (line 1, column 4)");
+    expect_error("[1]", "request: must be a JSON object, got an array");
+    expect_error("{\"maxRecordDurationInSeconds\": 0}",
+                 "maxRecordDurationInSeconds: must be an integer from 1 to 300, got 0");
+    expect_error("{\"maxRecordDurationInSeconds\": 301}",
+                 "maxRecordDurationInSeconds: must be an integer from 1 to 300, got 301");
+    expect_error("{\"initialSilenceTimeoutInSeconds\": 2.5}",
+                 "initialSilenceTimeoutInSeconds: must be an integer from 1 to 300, got 2.5");
+    expect_error("{\"maxSilenceTimeoutInSeconds\": \"5\"}",
+                 "maxSilenceTimeoutInSeconds: must be an integer from 1 to 300, got \"5\"");
+    expect_error("{\"maxSilenceTimeoutInSeconds\": -1}",
+                 "maxSilenceTimeoutInSeconds: must be an integer from 1 to 300, got -1");
+    expect_error("{\"maxSilenceTimeoutInSeconds\": 1e999}",
+                 "maxSilenceTimeoutInSeconds: must be an integer from 1 to 300, got a number out "
+                 "of range");
+    expect_error("{\"playBeep\": 1}", "playBeep: must be true or false, got 1");
+    expect_error("{\"bargeInAllowed\": \"yes\"}",
+                 "bargeInAllowed: must be true or false, got \"yes\"");
+    expect_error("{\"prompts\": {}}",
+                 "prompts: must be an array of at most 1 mediaPrompt, got an object");
+    expect_error("{\"prompts\": [{\"mediaInfo\":{\"uri\":\"a.wav\"}}, "
+                 "{\"mediaInfo\":{\"uri\":\"b.wav\"}}]}",
+                 "prompts: at most 1 prompt is accepted, got 2");
+    expect_error("{\"prompts\": [3]}", "prompts[0]: must be a mediaPrompt object, got 3");
+    expect_error("{\"prompts\": [{}]}",
+                 "prompts[0].mediaInfo: must be an object with a uri, got nothing");
+    expect_error("{\"prompts\": [{\"mediaInfo\":{}}]}", "prompts[0].mediaInfo.uri: is required");
+    expect_error("{\"prompts\": [{\"mediaInfo\":{\"uri\":\"\"}}]}",
+                 "prompts[0].mediaInfo.uri: must not be empty");
+    expect_error("{\"prompts\": [{\"mediaInfo\":{\"uri\":7}}]}",
+                 "prompts[0].mediaInfo.uri: must be a string, got 7");
+    expect_error("{\"stopTones\": \"#\"}", "stopTones: must be an array of DTMF keys, got \"#\"");
+    expect_error("{\"stopTones\": [\"#\", \"12\"]}",
+                 "stopTones[1]: must be one DTMF key (0-9, *, #, A-D), got \"12\"");
+    expect_error("{\"stopTones\": [\"E\"]}",
+                 "stopTones[0]: must be one DTMF key (0-9, *, #, A-D), got \"E\"");
+    expect_error("{\"stopTones\": [\"a\"]}",
+                 "stopTones[0]: must be one DTMF key (0-9, *, #, A-D), got \"a\"");
+    expect_error("{\"stopTones\": [5]}",
+                 "stopTones[0]: must be one DTMF key (0-9, *, #, A-D), got 5");
+    expect_error("{\"clientContext\": 5}", "clientContext: must be a string, got 5");
+    expect_error("{\"clientContext\": \"\xff\"}", "clientContext: must be valid UTF-8 text");
+    expect_error("{\"clientContext\": \"a\\u0000b\"}",
+                 "request: a string holds \\u0000 (NUL) at byte 20; text with NUL characters is "
+                 "not accepted");
+    cr_request ok;
+    char ok_err[64];
+    CHECK(cr_request_parse("{\"clientContext\": \"a\\\\u0000b\"}", 30, &ok, ok_err,
+                           sizeof ok_err) == 0);
+    CHECK_STR(ok.client_context, "a\\u0000b");
+    cr_request_free(&ok);
+    expect_error("{\"maxRecordDuration\": 5}",
+                 "maxRecordDuration: not a field of the record request; accepted: prompts, "
+                 "bargeInAllowed, initialSilenceTimeoutInSeconds, maxSilenceTimeoutInSeconds, "
+                 "maxRecordDurationInSeconds, playBeep, stopTones, clientContext");
+    expect_error("{\"playBeep\": true, \"playBeep\": false}",
+                 "request: field \"playBeep\" appears more than once");
+
+    char ctx[1024];
+    strcpy(ctx, "{\"clientContext\":\"");
+    for (int i = 0; i < 257; i++)
+        strcat(ctx, "x");
+    strcat(ctx, "\"}");
+    expect_error(ctx, "clientContext: must be at most 256 characters, got 257");
+
+    /* A NUL byte inside the body is not JSON. */
+    cr_request r;
+    char err[256];
+    const char nul[] = "{\"playBeep\": true}\0{}";
+    CHECK(cr_request_parse(nul, sizeof nul - 1, &r, err, sizeof err) == -1);
+    CHECK_STR(err, "request: invalid JSON at byte 18 (line 1, column 19)");
+
+    /* Deep nesting is refused, not a crash. */
+    size_t depth = 5000;
+    char *deep = malloc(2 * depth + 3);
+    memset(deep, '[', depth);
+    memset(deep + depth, ']', depth);
+    deep[2 * depth] = '\0';
+    CHECK(cr_request_parse(deep, 2 * depth, &r, err, sizeof err) == -1);
+    CHECK(strncmp(err, "request: invalid JSON at byte", 29) == 0);
+    free(deep);
+}
+
+int main(void)
+{
+    test_accepts();
+    test_refuses();
+    return harness_finish("test_request");
+}
