@@ -166,7 +166,7 @@ callrec_status callrec_session_create(const callrec_session_config *cfg, callrec
     s->out_fifo = calloc(s->fifo_cap, sizeof *s->out_fifo);
     if (!s->out_conv || !s->out_fifo)
         goto fail;
-    s->fifo_len = frame_out;
+    s->fifo_len = rate == RATE ? FRAME : frame_out;
 
     cr_dtmf_init(&s->dtmf, RATE);
     cr_vad_init(&s->vad, RATE);
@@ -429,12 +429,13 @@ static void run_recording(callrec_session *s, char stop, int64_t tone_onset)
             complete(s, 0, end, CR_REASON_UNSPECIFIED_ERROR, s->msg, 0, 0);
         else
             complete(s, 0, end, CR_REASON_STOP_TONE, NULL, stop, trimmed);
+    } else if (!o->speech_heard && elapsed >= (int64_t)o->req.initial_silence_s * RATE) {
+        /* Ahead of the duration limit when both fall due: "the caller said nothing" is the
+           more useful answer. */
+        complete(s, 0, end, CR_REASON_INITIAL_SILENCE, NULL, 0, 0);
     } else if (elapsed >= (int64_t)o->req.max_duration_s * RATE) {
         complete(s, 0, end, CR_REASON_MAX_DURATION, NULL, 0, 0);
-    } else if (!o->speech_heard) {
-        if (elapsed >= (int64_t)o->req.initial_silence_s * RATE)
-            complete(s, 0, end, CR_REASON_INITIAL_SILENCE, NULL, 0, 0);
-    } else if (!s->speaking) {
+    } else if (o->speech_heard && !s->speaking) {
         int64_t from = s->speech_end > o->rec_start ? s->speech_end : o->rec_start;
         if (end - from >= (int64_t)o->req.max_silence_s * RATE)
             complete(s, 0, end, CR_REASON_MAX_SILENCE, NULL, 0, 0);

@@ -1,0 +1,609 @@
+/* The session through the public API: every completion reason, its timing on the sample
+   clock, the recording's length and content, prompts, queueing, barge-in, cancel, hang-up,
+   rate conversion and file faults. */
+#include <errno.h>
+#include <math.h>
+#include <signal.h>
+#include <sndfile.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "callrec.h"
+#include "harness.h"
+#include "signals.h"
+
+#define MAX_EVENTS 64
+#define SEC 16000 /* samples per second on the call clock */
+
+typedef struct rec_event {
+    callrec_event_type type;
+    int64_t t, detected;
+    char tone, op[CALLREC_ID_LEN];
+    int stop;
+} rec_event;
+
+typedef struct evlog {
+    rec_event ev[MAX_EVENTS];
+    int n, completed;
+    char reason[40], status[16], recording[512], notification[8192];
+} evlog;
+
+static char tmpdir[256];
+
+static void on_event(void *user, const callrec_event *e)
+{
+    evlog *l = user;
+    if (l->n < MAX_EVENTS) {
+        rec_event *r = &l->ev[l->n++];
+        r->type = e->type;
+        r->t = e->t_samples;
+        r->detected = e->detected_samples;
+        r->tone = e->tone;
+        r->stop = e->is_stop_tone;
+        snprintf(r->op, sizeof r->op, "%s", e->operation_id);
+    }
+    if (e->type == CALLREC_EVENT_COMPLETED) {
+        l->completed++;
+        snprintf(l->reason, sizeof l->reason, "%s", e->completion_reason);
+        snprintf(l->status, sizeof l->status, "%s", e->status);
+        snprintf(l->recording, sizeof l->recording, "%s",
+                 e->recording_path ? e->recording_path : "");
+        snprintf(l->notification, sizeof l->notification, "%s", e->notification_json);
+    }
+}
+
+static const rec_event *find(const evlog *l, callrec_event_type t)
+{
+    for (int i = 0; i < l->n; i++)
+        if (l->ev[i].type == t)
+            return &l->ev[i];
+    return NULL;
+}
+
+static int64_t time_of(const evlog *l, callrec_event_type t)
+{
+    const rec_event *e = find(l, t);
+    return e ? e->t : -1;
+}
+
+static callrec_session *make(evlog *l, int rate)
+{
+    callrec_session_config cfg;
+    callrec_session_config_default(&cfg);
+    cfg.sample_rate_hz = rate;
+    cfg.recording_dir = tmpdir;
+    cfg.prompt_base_dir = SPEECH_DIR;
+    cfg.on_event = on_event;
+    cfg.event_user = l;
+    memset(l, 0, sizeof *l);
+    callrec_session *s = NULL;
+    CHECK(callrec_session_create(&cfg, &s) == CALLREC_OK);
+    return s;
+}
+
+/* Feeds audio in seeded random chunk sizes (1..2000 samples) until the operation
+   completes; returns the samples fed. */
+static size_t drive(callrec_session *s, evlog *l, const sig_buf *b, int16_t *out)
+{
+    sig_rng r;
+    sig_seed(&r, 77);
+    size_t pos = 0;
+    while (pos < b->n && !l->completed) {
+        size_t n = 1 + (size_t)(sig_uniform(&r) * 2000);
+        if (n > b->n - pos)
+            n = b->n - pos;
+        CHECK(callrec_session_process(s, b->x + pos, out ? out + pos : NULL, n) == CALLREC_OK);
+        pos += n;
+    }
+    return pos;
+}
+
+static int record(callrec_session *s, const char *json, char *err)
+{
+    char e[512] = "";
+    int rc = callrec_session_record(s, json, strlen(json), NULL, NULL, err ? err : e, 512);
+    if (rc && !err)
+        fprintf(stderr, "record refused: %s\n", e);
+    return rc;
+}
+
+static int64_t wav_frames(const char *path, sig_buf *content)
+{
+    SF_INFO info = {0};
+    SNDFILE *sf = sf_open(path, SFM_READ, &info);
+    if (!sf)
+        return -1;
+    CHECK(info.samplerate == 16000 && info.channels == 1);
+    CHECK((info.format & SF_FORMAT_SUBMASK) == SF_FORMAT_PCM_16);
+    if (content) {
+        sig_init(content, 16000);
+        sig_silence(content, (double)info.frames / 16000.0);
+        sf_read_short(sf, content->x, info.frames);
+    }
+    sf_close(sf);
+    return info.frames;
+}
+
+/* Energy share of a DTMF pair's frequencies in x (Goertzel), 0..1. */
+static double tone_share(const int16_t *x, size_t n, double f1, double f2)
+{
+    double total = 0, tone = 0;
+    for (size_t i = 0; i < n; i++)
+        total += (double)x[i] * x[i];
+    for (int k = 0; k < 2; k++) {
+        double w = 6.283185307179586 * (k ? f2 : f1) / 16000.0, c = 2 * cos(w), s1 = 0, s2 = 0;
+        for (size_t i = 0; i < n; i++) {
+            double s0 = x[i] + c * s1 - s2;
+            s2 = s1;
+            s1 = s0;
+        }
+        tone += 2.0 * (s1 * s1 + s2 * s2 - c * s1 * s2) / (double)n;
+    }
+    return total > 0 ? tone / total : 0;
+}
+
+/* First and last 10 ms frame of b[from, to) louder than -45 dBFS: where speech really is. */
+static void speech_bounds(const sig_buf *b, size_t from, size_t to, size_t *start, size_t *end)
+{
+    *start = *end = 0;
+    for (size_t i = from; i + 160 <= to; i += 160) {
+        if (sig_rms_dbfs(b->x + i, 160) > -45.0) {
+            if (!*start)
+                *start = i;
+            *end = i + 160;
+        }
+    }
+}
+
+/* A caller: lead-in silence, some real speech, trailing silence (with faint noise, as on a
+   phone line). */
+static void caller(sig_buf *b, double lead, const char *speech, double tail)
+{
+    sig_rng r;
+    sig_seed(&r, 11);
+    sig_init(b, 16000);
+    sig_silence(b, lead);
+    sig_append_speech(b, speech, -3.0);
+    sig_silence(b, tail);
+    sig_add_noise(b, &r, 0, b->n, -70.0);
+}
+
+static void test_api_errors(void)
+{
+    callrec_session *s = (callrec_session *)1;
+    callrec_session_config cfg;
+    callrec_session_config_default(&cfg);
+    CHECK(callrec_session_create(NULL, &s) == CALLREC_EINVAL && s == NULL);
+    CHECK(callrec_session_create(&cfg, NULL) == CALLREC_EINVAL);
+    cfg.sample_rate_hz = 7999;
+    CHECK(callrec_session_create(&cfg, &s) == CALLREC_EINVAL && s == NULL);
+    cfg.sample_rate_hz = 48001;
+    CHECK(callrec_session_create(&cfg, &s) == CALLREC_EINVAL);
+    cfg.sample_rate_hz = 16000;
+    cfg.max_prompt_seconds = 0;
+    CHECK(callrec_session_create(&cfg, &s) == CALLREC_EINVAL);
+    callrec_session_destroy(NULL);
+    CHECK(callrec_session_process(NULL, NULL, NULL, 0) == CALLREC_EINVAL);
+    CHECK(callrec_session_cancel(NULL) == CALLREC_EINVAL);
+    CHECK(callrec_session_hangup(NULL) == CALLREC_EINVAL);
+    CHECK(callrec_session_record(NULL, "{}", 2, NULL, NULL, NULL, 0) == CALLREC_EINVAL);
+    for (int st = CALLREC_OK; st >= CALLREC_EDEVICE; st--)
+        CHECK(strlen(callrec_strerror((callrec_status)st)) > 3);
+    CHECK_STR(callrec_version(), CALLREC_VERSION_STRING);
+
+    evlog l;
+    s = make(&l, 16000);
+    char err[512];
+    CHECK(callrec_session_process(s, NULL, NULL, 10) == CALLREC_EINVAL);
+    CHECK(record(s, "{\"maxRecordDurationInSeconds\": 0}", err) == CALLREC_EINVAL);
+    CHECK_STR(err, "maxRecordDurationInSeconds: must be an integer from 1 to 300, got 0");
+    CHECK(callrec_session_pending(s) == 0);
+    callrec_session_destroy(s);
+}
+
+static void test_initial_silence(void)
+{
+    evlog l;
+    callrec_session *s = make(&l, 16000);
+    CHECK(record(s, "{\"initialSilenceTimeoutInSeconds\": 2, \"playBeep\": false}", NULL) == 0);
+    sig_buf b;
+    sig_rng r;
+    sig_seed(&r, 3);
+    sig_init(&b, 16000);
+    sig_silence(&b, 10.0);
+    sig_add_noise(&b, &r, 0, b.n, -50.0); /* steady line noise is not speech */
+    drive(s, &l, &b, NULL);
+    CHECK_STR(l.reason, "initialSilenceTimeout");
+    CHECK_STR(l.status, "failed");
+    CHECK(time_of(&l, CALLREC_EVENT_RECORDING_STARTED) == 0);
+    CHECK(time_of(&l, CALLREC_EVENT_COMPLETED) == 2 * SEC);
+    CHECK(find(&l, CALLREC_EVENT_SPEECH_STARTED) == NULL);
+    CHECK(wav_frames(l.recording, NULL) == 2 * SEC);
+    CHECK(strstr(l.notification, "\"code\":408,\"subcode\":8602") != NULL);
+    sig_free(&b);
+    callrec_session_destroy(s);
+}
+
+static void test_max_duration(void)
+{
+    evlog l;
+    callrec_session *s = make(&l, 16000);
+    CHECK(record(s, "{\"maxRecordDurationInSeconds\": 3, \"clientContext\": \"ctx \\\"q\\\"\"}",
+                 NULL) == 0);
+    sig_buf b;
+    caller(&b, 0.5, "vm-intro", 3.0);
+    drive(s, &l, &b, NULL);
+    int64_t rec = time_of(&l, CALLREC_EVENT_RECORDING_STARTED);
+    CHECK(rec == SEC / 4); /* after the 250 ms beep */
+    CHECK_STR(l.reason, "maxRecordDurationReached");
+    CHECK_STR(l.status, "completed");
+    CHECK(time_of(&l, CALLREC_EVENT_COMPLETED) == rec + 3 * SEC);
+    sig_buf w;
+    CHECK(wav_frames(l.recording, &w) == 3 * SEC);
+    /* Bit-exact: the file is the caller's audio from the window's opening. */
+    CHECK(w.n == 3 * SEC && memcmp(w.x, b.x + rec, 3 * SEC * sizeof(int16_t)) == 0);
+    CHECK(strstr(l.notification, "\"code\":200,\"subcode\":8515,\"message\":\"Action completed, "
+                                 "max record duration reached.\"") != NULL);
+    CHECK(strstr(l.notification, "\"clientContext\":\"ctx \\\"q\\\"\"") != NULL);
+    struct stat st;
+    CHECK(stat(l.recording, &st) == 0 && (st.st_mode & 0777) == 0600);
+    sig_free(&w);
+    sig_free(&b);
+    callrec_session_destroy(s);
+}
+
+static void test_max_silence(int rate)
+{
+    evlog l;
+    callrec_session *s = make(&l, rate);
+    CHECK(record(s, "{\"maxSilenceTimeoutInSeconds\": 2, \"maxRecordDurationInSeconds\": 30}",
+                 NULL) == 0);
+    sig_buf b;
+    caller(&b, 1.0, "vm-intro", 6.0);
+    size_t speech_start, speech_end;
+    speech_bounds(&b, 0, b.n, &speech_start, &speech_end);
+    if (rate != 16000)
+        sig_resample(&b, rate);
+    drive(s, &l, &b, NULL);
+    CHECK_MSG(strcmp(l.reason, "maxSilenceTimeout") == 0, "rate %d: %s", rate, l.reason);
+    int64_t stopped = -1;
+    for (int i = 0; i < l.n; i++)
+        if (l.ev[i].type == CALLREC_EVENT_SPEECH_STOPPED)
+            stopped = l.ev[i].t; /* the last one */
+    int64_t done = time_of(&l, CALLREC_EVENT_COMPLETED);
+    CHECK_MSG(done - stopped == 2 * SEC, "rate %d: completed %lld, speech stopped %lld", rate,
+              (long long)done, (long long)stopped);
+    /* The speech end is found where the speech really ended, not where the hangover ran out. */
+    double end_err = ((double)stopped - (double)speech_end) / SEC * 1000.0;
+    CHECK_MSG(fabs(end_err) < 200.0, "rate %d: speech end error %.0f ms", rate, end_err);
+    int64_t started = time_of(&l, CALLREC_EVENT_SPEECH_STARTED);
+    CHECK_MSG(llabs(started - (int64_t)speech_start) < SEC / 20, "rate %d: speech onset %lld, "
+              "true %zu", rate, (long long)started, speech_start);
+    sig_free(&b);
+    callrec_session_destroy(s);
+}
+
+static void test_stop_tone(int rate)
+{
+    evlog l;
+    callrec_session *s = make(&l, rate);
+    CHECK(record(s, "{\"stopTones\": [\"#\", \"*\"], \"maxRecordDurationInSeconds\": 30, "
+                    "\"playBeep\": false}",
+                 NULL) == 0);
+    sig_buf b;
+    sig_rng r;
+    sig_seed(&r, 5);
+    caller(&b, 0.5, "vm-intro", 0.3);
+    /* A key that is not a stop tone is part of the message. */
+    sig_dtmf(&b, &r, '5', -10, 0.1);
+    sig_silence(&b, 0.5);
+    size_t onset = b.n;
+    sig_dtmf(&b, &r, '#', -10, 0.1);
+    sig_silence(&b, 2.0);
+    sig_buf in = b;
+    sig_buf conv;
+    if (rate != 16000) {
+        sig_init(&conv, 16000);
+        sig_silence(&conv, (double)b.n / 16000.0);
+        memcpy(conv.x, b.x, b.n * sizeof *b.x);
+        sig_resample(&conv, rate);
+        in = conv;
+    }
+    drive(s, &l, &in, NULL);
+    CHECK_MSG(strcmp(l.reason, "stopToneDetected") == 0, "rate %d: %s", rate, l.reason);
+    int tones = 0, stops = 0;
+    for (int i = 0; i < l.n; i++) {
+        if (l.ev[i].type == CALLREC_EVENT_TONE_DETECTED) {
+            tones++;
+            stops += l.ev[i].stop;
+            if (l.ev[i].stop) {
+                CHECK(l.ev[i].tone == '#');
+                double late = ((double)l.ev[i].detected - (double)onset) / SEC * 1000.0;
+                CHECK_MSG(late > 0 && late < 50, "rate %d: detected %.1f ms after onset", rate,
+                          late);
+            }
+        }
+    }
+    CHECK(tones == 2 && stops == 1);
+    sig_buf w;
+    int64_t frames = wav_frames(l.recording, &w);
+    double cut_err = ((double)frames - (double)onset) / SEC * 1000.0;
+    CHECK_MSG(fabs(cut_err) <= 5.0, "rate %d: cut at %.1f ms from the onset", rate, cut_err);
+    /* No trace of '#' (941 + 1477 Hz) in the last 50 ms; '5' is still in the file. */
+    if (frames > 800) {
+        CHECK_MSG(tone_share(w.x + frames - 800, 800, 941, 1477) < 0.05, "rate %d", rate);
+        size_t five = onset - (size_t)(0.6 * SEC);
+        CHECK(tone_share(w.x + five + 200, 1200, 770, 1336) > 0.8);
+    }
+    CHECK(strstr(l.notification, "\"@callrec.stopTone\":\"#\"") != NULL);
+    sig_free(&w);
+    if (rate != 16000)
+        sig_free(&conv);
+    sig_free(&b);
+    callrec_session_destroy(s);
+}
+
+static void test_speech_under_way(void)
+{
+    /* The caller talks through the beep: that is speech, not initial silence. */
+    evlog l;
+    callrec_session *s = make(&l, 16000);
+    CHECK(record(s, "{\"initialSilenceTimeoutInSeconds\": 1, \"maxSilenceTimeoutInSeconds\": 1,"
+                    " \"maxRecordDurationInSeconds\": 20}",
+                 NULL) == 0);
+    sig_buf b;
+    caller(&b, 0.0, "vm-intro", 3.0);
+    drive(s, &l, &b, NULL);
+    CHECK_STR(l.reason, "maxSilenceTimeout");
+    CHECK(time_of(&l, CALLREC_EVENT_SPEECH_STARTED) < time_of(&l, CALLREC_EVENT_RECORDING_STARTED));
+    sig_free(&b);
+    callrec_session_destroy(s);
+}
+
+static int resolver_calls;
+static int resolver(void *user, const char *uri, const char *resource_id, char *path, size_t len)
+{
+    (void)user;
+    resolver_calls++;
+    if (strcmp(uri, "https://cdn.contoso.com/beep.wav") != 0 || !resource_id ||
+        strcmp(resource_id, "R1") != 0)
+        return -1;
+    snprintf(path, len, "%s/auth-thankyou.wav", SPEECH_DIR);
+    return 0;
+}
+
+static void test_prompt(void)
+{
+    evlog l;
+    callrec_session *s = make(&l, 16000);
+    CHECK(record(s, "{\"prompts\": [{\"mediaInfo\": {\"uri\": \"vm-intro.wav\"}}], "
+                    "\"initialSilenceTimeoutInSeconds\": 1}",
+                 NULL) == 0);
+    sig_buf b, prompt, out;
+    sig_init(&b, 16000);
+    sig_silence(&b, 10.0);
+    sig_init(&out, 16000);
+    sig_silence(&out, 10.0);
+    sig_init(&prompt, 16000);
+    sig_append_speech(&prompt, "vm-intro", 0.0);
+    drive(s, &l, &b, out.x);
+    CHECK(time_of(&l, CALLREC_EVENT_PROMPT_STARTED) == 0);
+    int64_t pend = time_of(&l, CALLREC_EVENT_PROMPT_ENDED);
+    CHECK_MSG(llabs(pend - (int64_t)prompt.n) < 200, "prompt ended at %lld, length %zu",
+              (long long)pend, prompt.n);
+    int64_t beep = time_of(&l, CALLREC_EVENT_BEEP_STARTED);
+    CHECK(beep >= pend && beep < pend + 160);
+    CHECK(time_of(&l, CALLREC_EVENT_BEEP_ENDED) == beep + SEC / 4);
+    int64_t rec = time_of(&l, CALLREC_EVENT_RECORDING_STARTED);
+    CHECK(rec == beep + SEC / 4);
+    CHECK_STR(l.reason, "initialSilenceTimeout");
+    CHECK(time_of(&l, CALLREC_EVENT_COMPLETED) == rec + SEC);
+    /* The playout carries the prompt (one frame of output latency) and then the beep. */
+    int64_t lag = 160;
+    double c = sig_correlation(out.x + lag, prompt.x, prompt.n - 200);
+    CHECK_MSG(c > 0.99, "prompt correlation %.3f", c);
+    CHECK(tone_share(out.x + beep + lag + 400, 3200, 1000, 1000) > 0.9);
+    CHECK(sig_rms_dbfs(out.x + rec + lag + 160, 1600) < -90.0);
+    sig_free(&b);
+    sig_free(&out);
+    sig_free(&prompt);
+    callrec_session_destroy(s);
+
+    /* A prompt that cannot be loaded: failed, with the file named; no recording left. */
+    s = make(&l, 16000);
+    CHECK(record(s, "{\"prompts\": [{\"mediaInfo\": {\"uri\": \"no-such-prompt.wav\"}}]}", NULL) == 0);
+    sig_init(&b, 16000);
+    sig_silence(&b, 1.0);
+    drive(s, &l, &b, NULL);
+    CHECK_STR(l.reason, "playPromptFailed");
+    CHECK_STR(l.status, "failed");
+    CHECK(strstr(l.notification, "no-such-prompt.wav") != NULL);
+    CHECK(strstr(l.notification, "\"recordingLocation\":null") != NULL);
+    CHECK(time_of(&l, CALLREC_EVENT_COMPLETED) == 0);
+    sig_free(&b);
+    callrec_session_destroy(s);
+
+    /* https:// without a resolver fails clearly; with one it plays. */
+    const char *https = "{\"prompts\": [{\"mediaInfo\": {\"uri\": "
+                        "\"https://cdn.contoso.com/beep.wav\", \"resourceId\": \"R1\"}}]}";
+    s = make(&l, 16000);
+    CHECK(record(s, https, NULL) == 0);
+    sig_init(&b, 16000);
+    sig_silence(&b, 1.0);
+    drive(s, &l, &b, NULL);
+    CHECK_STR(l.reason, "playPromptFailed");
+    CHECK(strstr(l.notification, "cannot fetch this URI itself") != NULL);
+    callrec_session_destroy(s);
+
+    callrec_session_config cfg;
+    callrec_session_config_default(&cfg);
+    cfg.recording_dir = tmpdir;
+    cfg.on_event = on_event;
+    cfg.event_user = &l;
+    cfg.resolve_prompt = resolver;
+    memset(&l, 0, sizeof l);
+    CHECK(callrec_session_create(&cfg, &s) == 0);
+    CHECK(record(s, https, NULL) == 0);
+    CHECK(resolver_calls == 1);
+    sig_silence(&b, 8.0);
+    drive(s, &l, &b, NULL);
+    CHECK(find(&l, CALLREC_EVENT_PROMPT_ENDED) != NULL);
+    CHECK_STR(l.reason, "initialSilenceTimeout");
+    sig_free(&b);
+    callrec_session_destroy(s);
+}
+
+static void test_hangup_cancel_queue(void)
+{
+    evlog l;
+    sig_buf b;
+    caller(&b, 0.5, "vm-intro", 0.0);
+
+    /* Hang-up mid-recording: every sample received is kept, including a partial frame. */
+    callrec_session *s = make(&l, 16000);
+    CHECK(record(s, "{\"maxRecordDurationInSeconds\": 60, \"playBeep\": false}", NULL) == 0);
+    size_t fed = 3 * SEC + 77;
+    CHECK(callrec_session_process(s, b.x, NULL, fed) == 0);
+    CHECK(l.completed == 0);
+    CHECK(callrec_session_hangup(s) == 0);
+    CHECK_STR(l.reason, "none");
+    CHECK_STR(l.status, "completed");
+    CHECK(strstr(l.notification, "\"@callrec.callEnded\":true") != NULL);
+    sig_buf w;
+    CHECK(wav_frames(l.recording, &w) == (int64_t)fed);
+    CHECK(memcmp(w.x, b.x, fed * sizeof(int16_t)) == 0);
+    sig_free(&w);
+    CHECK(callrec_session_process(s, b.x, NULL, 10) == CALLREC_ESTATE);
+    char ended[512];
+    CHECK(record(s, "{}", ended) == CALLREC_ESTATE);
+    callrec_session_destroy(s);
+
+    /* Hang-up during the prompt: nothing was recorded; the operation failed. */
+    s = make(&l, 16000);
+    CHECK(record(s, "{\"prompts\": [{\"mediaInfo\": {\"uri\": \"vm-intro.wav\"}}]}", NULL) == 0);
+    CHECK(callrec_session_process(s, b.x, NULL, SEC) == 0);
+    CHECK(callrec_session_hangup(s) == 0);
+    CHECK_STR(l.reason, "none");
+    CHECK_STR(l.status, "failed");
+    CHECK(l.recording[0] == '\0');
+    callrec_session_destroy(s);
+
+    /* Queue: the second operation waits for the first; barge-in pre-empts both. */
+    s = make(&l, 16000);
+    CHECK(record(s, "{\"maxRecordDurationInSeconds\": 1, \"playBeep\": false}", NULL) == 0);
+    CHECK(record(s, "{\"maxRecordDurationInSeconds\": 2, \"playBeep\": false}", NULL) == 0);
+    CHECK(callrec_session_pending(s) == 2);
+    CHECK(callrec_session_process(s, b.x, NULL, (size_t)(1.5 * SEC)) == 0);
+    CHECK(l.completed == 1);
+    CHECK_STR(l.reason, "maxRecordDurationReached");
+    CHECK(callrec_session_pending(s) == 1);
+    CHECK(record(s, "{\"bargeInAllowed\": true, \"maxRecordDurationInSeconds\": 1}", NULL) == 0);
+    CHECK(l.completed == 2);
+    CHECK_STR(l.reason, "operationCanceled");
+    CHECK(l.recording[0] != '\0'); /* the pre-empted recording keeps its audio */
+    CHECK(callrec_session_pending(s) == 1);
+    CHECK(callrec_session_cancel(s) == 0);
+    CHECK(l.completed == 3);
+    CHECK_STR(l.reason, "operationCanceled");
+    CHECK(l.recording[0] == '\0'); /* canceled before its window opened */
+    for (int i = 0; i < 8; i++)
+        CHECK(record(s, "{}", NULL) == 0);
+    char err[512];
+    CHECK(record(s, "{}", err) == CALLREC_EFULL);
+    CHECK(callrec_session_cancel(s) == 0);
+    CHECK(callrec_session_pending(s) == 0);
+    callrec_session_destroy(s);
+
+    /* Media timeout from a driver's watchdog: failed, audio kept. */
+    s = make(&l, 16000);
+    CHECK(record(s, "{\"maxRecordDurationInSeconds\": 60, \"playBeep\": false}", NULL) == 0);
+    CHECK(callrec_session_process(s, b.x, NULL, SEC) == 0);
+    CHECK(callrec_session_media_timeout(s, 3000) == 0);
+    CHECK_STR(l.reason, "mediaReceiveTimeout");
+    CHECK_STR(l.status, "failed");
+    CHECK(wav_frames(l.recording, NULL) == SEC);
+    callrec_session_destroy(s);
+    sig_free(&b);
+}
+
+static void test_files(void)
+{
+    evlog l;
+    callrec_session *s = make(&l, 16000);
+    char path[512], err[512];
+    snprintf(path, sizeof path, "%s/exists.wav", tmpdir);
+    FILE *f = fopen(path, "w");
+    fputs("keep me", f);
+    fclose(f);
+    CHECK(callrec_session_record(s, "{}", 2, path, NULL, err, sizeof err) == CALLREC_EEXIST);
+    CHECK(strstr(err, "exists.wav: already exists") != NULL);
+    f = fopen(path, "r");
+    char buf[16] = "";
+    CHECK(fgets(buf, sizeof buf, f) && strcmp(buf, "keep me") == 0);
+    fclose(f);
+
+    snprintf(path, sizeof path, "%s/missing-dir/x.wav", tmpdir);
+    CHECK(callrec_session_record(s, "{}", 2, path, NULL, err, sizeof err) == CALLREC_EIO);
+    CHECK(strstr(err, "missing-dir/x.wav: No such file or directory") != NULL);
+
+    /* A bad request creates no file. */
+    snprintf(path, sizeof path, "%s/bad-request.wav", tmpdir);
+    CHECK(callrec_session_record(s, "{\"playBeep\": 2}", 15, path, NULL, err, sizeof err) ==
+          CALLREC_EINVAL);
+    CHECK(access(path, F_OK) != 0);
+    callrec_session_destroy(s);
+
+    /* A write failure (file size limit) ends the operation with unspecifiedError; what was
+       written is still a valid WAV. */
+    s = make(&l, 16000);
+    snprintf(path, sizeof path, "%s/limited.wav", tmpdir);
+    const char *req = "{\"maxRecordDurationInSeconds\": 10, \"playBeep\": false}";
+    CHECK(callrec_session_record(s, req, strlen(req), path, NULL, err, sizeof err) == 0);
+    struct rlimit old, lim;
+    getrlimit(RLIMIT_FSIZE, &old);
+    lim = old;
+    lim.rlim_cur = 64 * 1024;
+    signal(SIGXFSZ, SIG_IGN);
+    CHECK(setrlimit(RLIMIT_FSIZE, &lim) == 0);
+    sig_buf b;
+    caller(&b, 0.2, "vm-intro", 5.0);
+    drive(s, &l, &b, NULL);
+    setrlimit(RLIMIT_FSIZE, &old);
+    CHECK_STR(l.reason, "unspecifiedError");
+    CHECK_STR(l.status, "failed");
+    CHECK(strstr(l.notification, "recording write failed") != NULL);
+    int64_t frames = wav_frames(path, NULL);
+    CHECK_MSG(frames > 30000 && frames <= 32768, "kept %lld frames", (long long)frames);
+    sig_free(&b);
+    callrec_session_destroy(s);
+}
+
+int main(void)
+{
+    snprintf(tmpdir, sizeof tmpdir, "/tmp/callrec-session-XXXXXX");
+    if (!mkdtemp(tmpdir)) {
+        perror("mkdtemp");
+        return 1;
+    }
+    test_api_errors();
+    test_initial_silence();
+    test_max_duration();
+    test_max_silence(16000);
+    test_max_silence(8000);
+    test_max_silence(44100);
+    test_stop_tone(16000);
+    test_stop_tone(8000);
+    test_stop_tone(48000);
+    test_speech_under_way();
+    test_prompt();
+    test_hangup_cancel_queue();
+    test_files();
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "could not remove %s\n", tmpdir);
+    return harness_finish("test_session");
+}

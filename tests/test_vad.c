@@ -1,0 +1,201 @@
+/* Voice activity detector and endpointer: short real answers start speech, noise alone never
+   does, onsets and ends land where the speech is. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "harness.h"
+#include "signals.h"
+#include "vad.h"
+
+typedef struct result {
+    int starts, stops;
+    int64_t first_start, last_stop;
+} result;
+
+static result run(const sig_buf *b)
+{
+    cr_vad v;
+    cr_endpoint e;
+    result r = {0, 0, -1, -1};
+    CHECK(cr_vad_init(&v, b->rate) == 0);
+    cr_endpoint_init(&e, v.frame);
+    for (size_t i = 0; i + (size_t)v.frame <= b->n; i += (size_t)v.frame) {
+        int64_t t;
+        switch (cr_endpoint_frame(&e, cr_vad_frame(&v, b->x + i, 0), &t)) {
+        case CR_EP_STARTED:
+            if (!r.starts++)
+                r.first_start = t;
+            break;
+        case CR_EP_STOPPED:
+            r.stops++;
+            r.last_stop = t;
+            break;
+        case CR_EP_NONE:
+            break;
+        }
+    }
+    return r;
+}
+
+typedef enum noise { WHITE, PINK, BROWN, HUM, CLICKS, NOISE_COUNT } noise;
+static const char *const noise_names[] = {"white", "pink", "brown", "hum", "clicks"};
+
+/* Adds noise of a kind at an RMS of dbfs to b. */
+static void add_noise(sig_buf *b, noise kind, double dbfs, uint64_t seed)
+{
+    sig_rng r;
+    sig_seed(&r, seed);
+    double *x = calloc(b->n, sizeof *x), e = 0;
+    double p0 = 0, p1 = 0, p2 = 0, brown = 0;
+    for (size_t i = 0; i < b->n; i++) {
+        double w = sig_gauss(&r), t = (double)i / b->rate;
+        switch (kind) {
+        case WHITE: x[i] = w; break;
+        case PINK: /* Kellet's economy filter */
+            p0 = 0.99765 * p0 + w * 0.0990460;
+            p1 = 0.96300 * p1 + w * 0.2965164;
+            p2 = 0.57000 * p2 + w * 1.0526913;
+            x[i] = p0 + p1 + p2 + w * 0.1848;
+            break;
+        case BROWN: brown = 0.998 * brown + w; x[i] = brown; break;
+        case HUM: /* 50 Hz mains with odd harmonics and a little hiss */
+            x[i] = sin(6.2832 * 50 * t) + 0.5 * sin(6.2832 * 150 * t) +
+                   0.3 * sin(6.2832 * 250 * t) + 0.2 * sin(6.2832 * 350 * t) + 0.01 * w;
+            break;
+        case CLICKS: /* 2 ms clicks twice a second over faint hiss */
+            x[i] = 0.05 * w + ((i % (size_t)(b->rate / 2)) < (size_t)(b->rate / 500) ? 8 * w : 0);
+            break;
+        default: break;
+        }
+        e += x[i] * x[i];
+    }
+    double g = 32768.0 * pow(10.0, dbfs / 20.0) / sqrt(e / (double)b->n);
+    for (size_t i = 0; i < b->n; i++) {
+        double v = b->x[i] + g * x[i];
+        b->x[i] = (int16_t)lrint(v > 32767 ? 32767 : (v < -32768 ? -32768 : v));
+    }
+    free(x);
+}
+
+static void test_noise_only(void)
+{
+    for (int k = 0; k < NOISE_COUNT; k++) {
+        for (double level = -15.0; level >= -45.0; level -= 15.0) {
+            sig_buf b;
+            sig_init(&b, 16000);
+            sig_silence(&b, 60.0);
+            add_noise(&b, (noise)k, level, 100 + (uint64_t)k);
+            result r = run(&b);
+            CHECK_MSG(r.starts == 0, "%s noise at %.0f dBFS: %d false starts", noise_names[k],
+                      level, r.starts);
+            sig_free(&b);
+        }
+    }
+}
+
+static int espeak(const char *word, const char *path)
+{
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "espeak-ng -w '%s' '%s' 2>/dev/null", path, word);
+    return system(cmd);
+}
+
+/* Short answers, alone and in noise at 15 dB SNR: each starts speech exactly once. */
+static void test_short_answers(void)
+{
+    const char *names[] = {"digits/1", "digits/2", "digits/3", "digits/8", "hello"};
+    char yes[64], no[64];
+    snprintf(yes, sizeof yes, "/tmp/callrec-yes-%d.wav", (int)getpid());
+    snprintf(no, sizeof no, "/tmp/callrec-no-%d.wav", (int)getpid());
+    CHECK_MSG(espeak("yes", yes) == 0 && espeak("no", no) == 0, "espeak-ng is required");
+    const char *files[7];
+    char paths[5][256];
+    for (int i = 0; i < 5; i++) {
+        snprintf(paths[i], sizeof paths[i], "%s/%s.wav", SPEECH_DIR, names[i]);
+        files[i] = paths[i];
+    }
+    files[5] = yes;
+    files[6] = no;
+    for (int noisy = 0; noisy < 2; noisy++) {
+        for (int i = 0; i < 7; i++) {
+            sig_buf b;
+            sig_init(&b, 16000);
+            sig_silence(&b, 1.0);
+            size_t at = b.n;
+            CHECK(sig_append_file(&b, files[i], -6.0) == 0);
+            sig_silence(&b, 2.0);
+            if (noisy)
+                add_noise(&b, WHITE, sig_rms_dbfs(b.x + at, b.n - at - 32000) - 15.0, 9);
+            result r = run(&b);
+            CHECK_MSG(r.starts == 1 && r.stops == 1, "%s%s: %d starts, %d stops", files[i],
+                      noisy ? " in noise" : "", r.starts, r.stops);
+            sig_free(&b);
+        }
+    }
+    unlink(yes);
+    unlink(no);
+}
+
+/* Onset and end of a long message at several SNRs in white and pink noise. */
+static void test_message(void)
+{
+    sig_buf clean;
+    sig_init(&clean, 16000);
+    sig_silence(&clean, 1.5);
+    sig_append_speech(&clean, "vm-intro", -6.0);
+    sig_silence(&clean, 3.0);
+    /* The truth: first and last 10 ms frame above -45 dBFS in the clean signal. */
+    int64_t on = -1, off = -1;
+    for (size_t i = 0; i + 160 <= clean.n; i += 160) {
+        if (sig_rms_dbfs(clean.x + i, 160) > -45.0) {
+            if (on < 0)
+                on = (int64_t)i;
+            off = (int64_t)i + 160;
+        }
+    }
+    double speech_db = sig_rms_dbfs(clean.x + on, (size_t)(off - on));
+    for (int kind = WHITE; kind <= PINK; kind++) {
+        for (int snr = 30; snr >= 10; snr -= 10) {
+            sig_buf b;
+            sig_init(&b, 16000);
+            sig_silence(&b, (double)clean.n / 16000.0);
+            memcpy(b.x, clean.x, clean.n * sizeof *b.x);
+            add_noise(&b, (noise)kind, speech_db - snr, 50 + (uint64_t)snr);
+            result r = run(&b);
+            double on_err = (double)(r.first_start - on) / 16.0;
+            double off_err = (double)(r.last_stop - off) / 16.0;
+            printf("%s noise, SNR %d dB: onset %+.0f ms, end %+.0f ms, %d starts\n",
+                   noise_names[kind], snr, on_err, off_err, r.starts);
+            CHECK_MSG(r.starts >= 1 && fabs(on_err) <= 100.0, "%s %d dB: onset error %.0f ms",
+                      noise_names[kind], snr, on_err);
+            CHECK_MSG(fabs(off_err) <= 250.0, "%s %d dB: end error %.0f ms", noise_names[kind],
+                      snr, off_err);
+            sig_free(&b);
+        }
+    }
+    sig_free(&clean);
+}
+
+/* Speech from the very first sample, over noise: no silence is needed to learn the floor. */
+static void test_no_lead_in(void)
+{
+    sig_buf b;
+    sig_init(&b, 16000);
+    sig_append_speech(&b, "vm-intro", -6.0);
+    sig_silence(&b, 2.0);
+    add_noise(&b, PINK, -45.0, 3);
+    result r = run(&b);
+    CHECK_MSG(r.starts >= 1 && r.first_start < 16000 / 2, "start %lld", (long long)r.first_start);
+    sig_free(&b);
+}
+
+int main(void)
+{
+    test_noise_only();
+    test_short_answers();
+    test_message();
+    test_no_lead_in();
+    return harness_finish("test_vad");
+}
