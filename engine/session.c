@@ -146,6 +146,7 @@ callrec_status callrec_session_create(const callrec_session_config *cfg, callrec
     else if (cr_random_uuid(s->call_id))
         goto fail;
 
+    /* Rates were validated above, so from here on only allocation can fail. */
     int rate = cfg->sample_rate_hz, err = 0;
     if (rate != RATE) {
         s->in_rs = speex_resampler_init(1, (spx_uint32_t)rate, RATE, RESAMPLER_QUALITY, &err);
@@ -176,7 +177,7 @@ callrec_status callrec_session_create(const callrec_session_config *cfg, callrec
     return CALLREC_OK;
 fail:
     callrec_session_destroy(s);
-    return err == RESAMPLER_ERR_ALLOC_FAILED || !err ? CALLREC_ENOMEM : CALLREC_EINVAL;
+    return CALLREC_ENOMEM;
 }
 
 static void op_free(op *o)

@@ -62,7 +62,8 @@ static int16_t *grow(sig_buf *b, size_t extra)
 void sig_silence(sig_buf *b, double seconds)
 {
     size_t n = (size_t)lround(seconds * b->rate);
-    memset(grow(b, n), 0, n * sizeof(int16_t));
+    if (n)
+        memset(grow(b, n), 0, n * sizeof(int16_t));
 }
 
 void sig_tones(sig_buf *b, sig_rng *r, double f1, double dbm1, double f2, double dbm2,

@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Sets up, builds, and records the bundled demo caller: plays demo/prompt.wav and a beep, then
+# records until the caller presses #. Prints the completion notification; the recording and
+# the event log land in out/.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build build -j"$(nproc)" --target callrec_cli >/dev/null
+mkdir -p out
+exec ./build/callrec record --request demo/request.json --input demo/caller.wav \
+  --recording-dir out --events out/demo-events.jsonl

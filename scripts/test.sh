@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Sets up, builds and runs every test: a release build, AddressSanitizer + UndefinedBehavior-
+# Sanitizer, ThreadSanitizer, and a bounded libFuzzer run of the request parser. Each stage
+# prints ctest's summary; the script stops at the first failure.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+
+jobs=$(nproc)
+fuzz_seconds=${CALLREC_FUZZ_SECONDS:-60}
+
+configure_and_build() {
+  local dir=$1
+  shift
+  cmake -S . -B "$dir" -DCALLREC_WERROR=ON "$@" >/dev/null
+  cmake --build "$dir" -j"$jobs" >/dev/null
+}
+
+stage() { printf '\n== %s\n' "$1"; }
+
+stage "release build, all tests"
+configure_and_build build -DCMAKE_BUILD_TYPE=Release
+ctest --test-dir build --output-on-failure -j"$jobs"
+
+stage "AddressSanitizer + UndefinedBehaviorSanitizer"
+configure_and_build build-asan -DCMAKE_BUILD_TYPE=Debug -DCALLREC_SANITIZE=address,undefined \
+  -DCALLREC_BENCH=OFF
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+  ctest --test-dir build-asan --output-on-failure -j"$jobs"
+
+stage "ThreadSanitizer"
+configure_and_build build-tsan -DCMAKE_BUILD_TYPE=Debug -DCALLREC_SANITIZE=thread \
+  -DCALLREC_BENCH=OFF
+TSAN_OPTIONS=halt_on_error=1 ctest --test-dir build-tsan --output-on-failure -j"$jobs"
+
+stage "libFuzzer: request parser, ${fuzz_seconds} s"
+CC=clang configure_and_build build-fuzz -DCMAKE_BUILD_TYPE=Debug -DCALLREC_FUZZ=ON \
+  -DCALLREC_FUZZ_SECONDS="$fuzz_seconds" -DCALLREC_BENCH=OFF
+ctest --test-dir build-fuzz --output-on-failure -L fuzz
