@@ -1,0 +1,767 @@
+/* DTMF receiver benchmark: callrec's detector beside spandsp's dtmf_rx, in one process, on
+   the same signals: the receiver test plan (detection rates), talk-off on speech and music,
+   onset-to-report latency over random onsets, and CPU per sample. Prints a table; writes
+   JSON with --json FILE. */
+#include <dirent.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/utsname.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "dtmf.h"
+#include "signals.h"
+#include "tone.h"
+
+#ifdef HAVE_SPANDSP
+#include <spandsp.h>
+#endif
+
+/* ---- detectors behind one interface ---------------------------------------------------- */
+
+typedef struct found {
+    char keys[64];
+    int64_t at[64]; /* input position after the chunk in which the digit was reported */
+    int n;
+} found;
+
+typedef enum impl { CALLREC, SPANDSP } impl;
+
+#ifdef HAVE_SPANDSP
+typedef struct spandsp_ctx {
+    found *f;
+    int64_t pos;
+} spandsp_ctx;
+
+static void spandsp_report(void *user, int code, int level, int delay)
+{
+    (void)level;
+    (void)delay;
+    spandsp_ctx *c = user;
+    if (code && c->f->n < 63) {
+        c->f->keys[c->f->n] = (char)code;
+        c->f->at[c->f->n++] = c->pos;
+    }
+}
+#endif
+
+/* Runs a detector over b in chunks of `chunk` samples. */
+static void detect(impl which, const sig_buf *b, size_t chunk, found *f)
+{
+    memset(f, 0, sizeof *f);
+    if (which == CALLREC) {
+        static cr_dtmf d;
+        cr_dtmf_init(&d, b->rate);
+        for (size_t i = 0; i < b->n; i += chunk) {
+            size_t n = b->n - i < chunk ? b->n - i : chunk;
+            cr_dtmf_process(&d, b->x + i, n);
+            for (int k = 0; k < d.n_events; k++) {
+                if (d.events[k].kind == CR_DTMF_BEGIN && f->n < 63) {
+                    f->keys[f->n] = d.events[k].key;
+                    f->at[f->n++] = (int64_t)(i + n);
+                }
+            }
+        }
+    }
+#ifdef HAVE_SPANDSP
+    else {
+        spandsp_ctx c = {f, 0};
+        dtmf_rx_state_t *s = dtmf_rx_init(NULL, NULL, NULL);
+        dtmf_rx_set_realtime_callback(s, spandsp_report, &c);
+        for (size_t i = 0; i < b->n; i += chunk) {
+            size_t n = b->n - i < chunk ? b->n - i : chunk;
+            c.pos = (int64_t)(i + n);
+            dtmf_rx(s, b->x + i, (int)n);
+        }
+        dtmf_rx_free(s);
+    }
+#endif
+    f->keys[f->n] = '\0';
+}
+
+/* ---- signal paths ------------------------------------------------------------------------ */
+
+typedef enum sigpath { P8K, P8K16K, P16K, PMULAW } sigpath;
+
+typedef struct column {
+    const char *name;
+    impl which;
+    sigpath p;
+} column;
+
+static const column columns[] = {
+    {"callrec 8k", CALLREC, P8K},      {"callrec 8k->16k", CALLREC, P8K16K},
+    {"callrec 16k", CALLREC, P16K},    {"callrec ulaw", CALLREC, PMULAW},
+#ifdef HAVE_SPANDSP
+    {"spandsp 8k", SPANDSP, P8K},      {"spandsp 16k->8k", SPANDSP, P16K},
+    {"spandsp ulaw", SPANDSP, PMULAW},
+#endif
+};
+#define NCOLS ((int)(sizeof columns / sizeof columns[0]))
+
+/* A trial writes its signal at `rate` and says what a correct receiver reports. */
+typedef void (*trial_fn)(sig_buf *b, sig_rng *r, int variant, char *expect);
+
+/* Builds the signal of one trial for one column: generated at 16 kHz for the native path,
+   at 8 kHz otherwise; spandsp gets 8 kHz (decimated from the native 16 kHz signal). */
+static void build(const column *c, trial_fn fn, int variant, uint64_t seed, sig_buf *b,
+                  char *expect)
+{
+    sig_rng r;
+    sig_seed(&r, seed);
+    sig_init(b, c->p == P16K ? 16000 : 8000);
+    fn(b, &r, variant, expect);
+    if (c->p == P8K16K)
+        sig_resample(b, 16000);
+    else if (c->p == PMULAW)
+        sig_mulaw_roundtrip(b);
+    else if (c->p == P16K && c->which == SPANDSP)
+        sig_resample(b, 8000);
+}
+
+/* ---- the plan ------------------------------------------------------------------------ */
+
+static const char keys16[] = "123A456B789C*0#D";
+
+static void lead(sig_buf *b, sig_rng *r) { sig_silence(b, 0.06 + 0.02 * sig_uniform(r)); }
+
+static void t1_sequence(sig_buf *b, sig_rng *r, int v, char *expect)
+{
+    (void)v;
+    lead(b, r);
+    for (int k = 0; k < 16; k++) {
+        sig_dtmf(b, r, keys16[k], -10, 0.050);
+        sig_silence(b, 0.050);
+    }
+    strcpy(expect, keys16);
+}
+
+/* Variant v: key = v % 16, case = v / 16. */
+static void t2_freq_accept(sig_buf *b, sig_rng *r, int v, char *expect)
+{
+    char key = keys16[v % 16];
+    int c = (v / 16) % 8, sign = c & 1 ? -1 : 1;
+    double lo, hi;
+    cr_dtmf_key_freqs(key, &lo, &hi);
+    double dlo = sign * (0.015 * lo + 2), dhi = sign * (0.015 * hi + 2);
+    if (c / 2 == 0)
+        hi += 0, lo += dlo;
+    else if (c / 2 == 1)
+        hi += dhi;
+    else if (c / 2 == 2)
+        lo += dlo, hi += dhi;
+    else
+        lo += dlo, hi -= dhi;
+    lead(b, r);
+    sig_tones(b, r, lo, -10, hi, -10, 0.050);
+    sig_silence(b, 0.06);
+    expect[0] = key;
+    expect[1] = '\0';
+}
+
+static void t3_freq_reject(sig_buf *b, sig_rng *r, int v, char *expect)
+{
+    char key = keys16[v % 16];
+    int c = (v / 16) % 4;
+    double lo, hi;
+    cr_dtmf_key_freqs(key, &lo, &hi);
+    double s = c & 1 ? -0.035 : 0.035;
+    if (c / 2)
+        hi *= 1 + s;
+    else
+        lo *= 1 + s;
+    lead(b, r);
+    sig_tones(b, r, lo, -10, hi, -10, 0.050);
+    sig_silence(b, 0.06);
+    expect[0] = '\0';
+}
+
+static void t4_level_accept(sig_buf *b, sig_rng *r, int v, char *expect)
+{
+    char key = keys16[v % 16];
+    double level = -(double)((v / 16) % 26); /* 0 .. -25 dBm0 */
+    lead(b, r);
+    sig_dtmf(b, r, key, level, 0.050);
+    sig_silence(b, 0.06);
+    expect[0] = key;
+    expect[1] = '\0';
+}
+
+static void t4_level_reject(sig_buf *b, sig_rng *r, int v, char *expect)
+{
+    double level = -55.0 - (double)((v / 16) % 6); /* -55 .. -60 dBm0 */
+    lead(b, r);
+    sig_dtmf(b, r, keys16[v % 16], level, 0.050);
+    sig_silence(b, 0.06);
+    expect[0] = '\0';
+}
+
+static void t5_twist(sig_buf *b, sig_rng *r, int v, char *expect)
+{
+    char key = keys16[v % 16];
+    double lo, hi;
+    cr_dtmf_key_freqs(key, &lo, &hi);
+    int c = (v / 16) % 4;
+    /* normal twist 8 dB (column weaker), reverse 4 dB, at the top and bottom of the range */
+    double l1 = c & 2 ? -17 : -3, l2 = c & 1 ? l1 + 4 : l1 - 8;
+    if (c & 1)
+        l1 -= 4, l2 -= 4;
+    if (l2 < -25 - 8)
+        l2 = -33;
+    lead(b, r);
+    sig_tones(b, r, lo, l1, hi, l2, 0.050);
+    sig_silence(b, 0.06);
+    expect[0] = key;
+    expect[1] = '\0';
+}
+
+static void t6_accept_40(sig_buf *b, sig_rng *r, int v, char *expect)
+{
+    lead(b, r);
+    sig_dtmf(b, r, keys16[v % 16], -10, 0.040);
+    sig_silence(b, 0.06);
+    expect[0] = keys16[v % 16];
+    expect[1] = '\0';
+}
+
+static void t6_reject_23(sig_buf *b, sig_rng *r, int v, char *expect)
+{
+    lead(b, r);
+    sig_dtmf(b, r, keys16[v % 16], -10, 0.020 + 0.001 * ((v / 16) % 4)); /* 20..23 ms */
+    sig_silence(b, 0.06);
+    expect[0] = '\0';
+}
+
+static void t7_pause(sig_buf *b, sig_rng *r, int v, char *expect)
+{
+    char a = keys16[v % 16], c = (v / 16) % 2 ? a : keys16[(v + 5) % 16];
+    lead(b, r);
+    sig_dtmf(b, r, a, -10, 0.040);
+    sig_silence(b, 0.040);
+    sig_dtmf(b, r, c, -10, 0.040);
+    sig_silence(b, 0.06);
+    expect[0] = a;
+    expect[1] = c;
+    expect[2] = '\0';
+}
+
+static void t8_break(sig_buf *b, sig_rng *r, int v, char *expect)
+{
+    char key = keys16[v % 16];
+    double gap = 0.001 * (1 + (v / 16) % 10); /* 1..10 ms */
+    double lo, hi;
+    cr_dtmf_key_freqs(key, &lo, &hi);
+    /* One tone, interrupted: the phase runs on through the break. */
+    sig_buf t;
+    sig_init(&t, b->rate);
+    sig_tones(&t, r, lo, -10, hi, -10, 0.080 + gap);
+    size_t g0 = (size_t)(0.040 * b->rate), g1 = g0 + (size_t)lround(gap * b->rate);
+    for (size_t i = g0; i < g1 && i < t.n; i++)
+        t.x[i] = 0;
+    lead(b, r);
+    size_t at = b->n;
+    sig_silence(b, (double)t.n / b->rate);
+    memcpy(b->x + at, t.x, t.n * sizeof *t.x);
+    sig_silence(b, 0.06);
+    sig_free(&t);
+    expect[0] = key;
+    expect[1] = '\0';
+}
+
+static void noise_trial(sig_buf *b, sig_rng *r, int v, char *expect, double snr)
+{
+    char key = keys16[v % 16];
+    lead(b, r);
+    sig_dtmf(b, r, key, -20, 0.050);
+    sig_silence(b, 0.06);
+    /* RMS of one -20 dBm0 tone is -20 - 3.14 - 3.01 dBFS; white noise over the band. */
+    sig_add_noise(b, r, 0, b->n, -26.15 - snr);
+    expect[0] = key;
+    expect[1] = '\0';
+}
+static void t9_noise_15(sig_buf *b, sig_rng *r, int v, char *e) { noise_trial(b, r, v, e, 15); }
+static void t9_noise_12(sig_buf *b, sig_rng *r, int v, char *e) { noise_trial(b, r, v, e, 12); }
+
+static void t10_dial_tone(sig_buf *b, sig_rng *r, int v, char *expect)
+{
+    char key = keys16[v % 16];
+    double lo, hi;
+    cr_dtmf_key_freqs(key, &lo, &hi);
+    sig_buf dial;
+    double len = 0.20;
+    lead(b, r);
+    size_t at = b->n;
+    sig_dtmf(b, r, key, -20, 0.050);
+    sig_silence(b, len - 0.050);
+    sig_init(&dial, b->rate);
+    /* Dial tone 22 dB above the -25 dBm0 minimum; the third variant is 425 Hz. */
+    if ((v / 16) % 2)
+        sig_tones(&dial, r, 425, -3, 0, 0, len);
+    else
+        sig_tones(&dial, r, 350, -3, 440, -3, len);
+    for (size_t i = 0; i < dial.n && at + i < b->n; i++) {
+        int s = b->x[at + i] + dial.x[i];
+        b->x[at + i] = (int16_t)(s > 32767 ? 32767 : (s < -32768 ? -32768 : s));
+    }
+    sig_free(&dial);
+    expect[0] = key;
+    expect[1] = '\0';
+}
+
+static void t10_third_tone(sig_buf *b, sig_rng *r, int v, char *expect)
+{
+    char key = keys16[v % 16];
+    double lo, hi, third = 500 + 2500 * sig_uniform(r);
+    cr_dtmf_key_freqs(key, &lo, &hi);
+    /* Keep the third tone off the DTMF frequencies (it would be a different key). */
+    static const double dtmf_f[] = {697, 770, 852, 941, 1209, 1336, 1477, 1633};
+    for (int i = 0; i < 8; i++)
+        if (fabs(third - dtmf_f[i]) < 60)
+            third += 120;
+    lead(b, r);
+    size_t at = b->n;
+    sig_dtmf(b, r, key, -10, 0.050);
+    sig_buf t;
+    sig_init(&t, b->rate);
+    sig_tones(&t, r, third, -26, 0, 0, 0.050);
+    for (size_t i = 0; i < t.n; i++)
+        b->x[at + i] = (int16_t)(b->x[at + i] + t.x[i]);
+    sig_free(&t);
+    sig_silence(b, 0.06);
+    expect[0] = key;
+    expect[1] = '\0';
+}
+
+static void t11_echo(sig_buf *b, sig_rng *r, int v, char *expect)
+{
+    char key = keys16[v % 16];
+    double delay = 0.005 * ((v / 16) % 9); /* 0..40 ms */
+    double gain = (v / 16 / 9) % 2 ? 0.1 : 0.316;  /* -20 / -10 dB */
+    lead(b, r);
+    size_t at = b->n;
+    sig_dtmf(b, r, key, -10, 0.060);
+    sig_silence(b, 0.12);
+    size_t d = (size_t)lround(delay * b->rate);
+    for (size_t i = b->n; i-- > at + d;) {
+        double s = b->x[i] + gain * b->x[i - d];
+        b->x[i] = (int16_t)lrint(s > 32767 ? 32767 : (s < -32768 ? -32768 : s));
+    }
+    expect[0] = key;
+    expect[1] = '\0';
+}
+
+typedef struct test {
+    const char *id, *what, *criterion;
+    trial_fn fn;
+    int variants;
+} test;
+
+static const test plan[] = {
+    {"T1", "16 digits 50/50 ms, -10 dBm0", "100 %", t1_sequence, 1},
+    {"T2", "frequency +-(1.5 % + 2 Hz), one or both tones", "100 %", t2_freq_accept, 128},
+    {"T3", "frequency +-3.5 %, either tone (reject)", "100 %", t3_freq_reject, 64},
+    {"T4a", "level 0 .. -25 dBm0", "100 %", t4_level_accept, 16 * 26},
+    {"T4b", "level -55 .. -60 dBm0 (reject)", "100 %", t4_level_reject, 16 * 6},
+    {"T5", "twist 8 dB normal / 4 dB reverse", "100 %", t5_twist, 64},
+    {"T6a", "40 ms tone", "100 %", t6_accept_40, 16},
+    {"T6b", "20 .. 23 ms tone (reject)", "100 %", t6_reject_23, 64},
+    {"T7", "40 ms on / 40 ms off, same and different", "100 %", t7_pause, 32},
+    {"T8", "1 .. 10 ms break inside a digit (bridge)", "100 %", t8_break, 160},
+    {"T9a", "white noise, 15 dB S/N", ">= 99.99 %", t9_noise_15, 16},
+    {"T9b", "white noise, 12 dB S/N", ">= 99.99 %", t9_noise_12, 16},
+    {"T10a", "dial tone (350+440, 425 Hz) at -3 dBm0", ">= 99.99 %", t10_dial_tone, 32},
+    {"T10b", "third tone at -16 dB", ">= 99.99 %", t10_third_tone, 16},
+    {"T11", "echo 0 .. 40 ms at -10 / -20 dB", "100 %", t11_echo, 16 * 18},
+};
+#define NTESTS ((int)(sizeof plan / sizeof plan[0]))
+
+/* ---- talk-off corpora --------------------------------------------------------------- */
+
+static int append_dir(sig_buf *b, const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return 0;
+    struct dirent *e;
+    int files = 0;
+    char names[1024][128];
+    int n = 0;
+    while ((e = readdir(d)) && n < 1024) {
+        size_t len = strlen(e->d_name);
+        if (len > 4 && len < 128 && strcmp(e->d_name + len - 4, ".wav") == 0 &&
+            !strstr(e->d_name, "beep") && !strstr(e->d_name, "tone") && !strstr(e->d_name, "dtmf"))
+            strcpy(names[n++], e->d_name);
+    }
+    closedir(d);
+    qsort(names, (size_t)n, sizeof names[0], (int (*)(const void *, const void *))strcmp);
+    for (int i = 0; i < n; i++) {
+        char file[1400];
+        snprintf(file, sizeof file, "%s/%.127s", dir, names[i]);
+        files += sig_append_file(b, file, 0.0) == 0;
+    }
+    return files;
+}
+
+static const char espeak_text[] =
+    "Hello, thank you for calling. I am returning your message about the delivery on Tuesday. "
+    "Please call me back at your convenience; my number is five five five, one two three four. "
+    "The quick brown fox jumps over the lazy dog. She sells sea shells by the sea shore. "
+    "Seven, eight, nine, zero. Star, pound, hash. Yes, no, maybe, of course, absolutely not.";
+
+static int espeak_corpus(sig_buf *b, const char *tmp)
+{
+    const char *voices[] = {"en", "en-us", "en+f3", "en+f4", "en+m3", "en+f2", "en-us+f5", "en+m7"};
+    const int pitches[] = {30, 50, 70, 90, 99};
+    int made = 0;
+    for (size_t v = 0; v < sizeof voices / sizeof voices[0]; v++) {
+        for (size_t p = 0; p < sizeof pitches / sizeof pitches[0]; p++) {
+            char file[512], cmd[2048];
+            snprintf(file, sizeof file, "%s/espeak.wav", tmp);
+            snprintf(cmd, sizeof cmd, "espeak-ng -v %s -p %d -s 160 -w '%s' \"%s\" 2>/dev/null",
+                     voices[v], pitches[p], file, espeak_text);
+            if (system(cmd) == 0 && sig_append_file(b, file, 0.0) == 0)
+                made++;
+        }
+    }
+    return made;
+}
+
+/* A seeded random piece of music as a type-0 MIDI file: chords and a melody over several GM
+   programs (piano, organ, strings, flute, brass), 4 minutes. Rendered with fluidsynth. */
+static int music_corpus(sig_buf *b, const char *tmp)
+{
+    const char *sf2 = "/usr/share/sounds/sf2/FluidR3_GM.sf2";
+    if (access(sf2, R_OK) != 0)
+        return 0;
+    char mid[512], wav[600], cmd[2048];
+    snprintf(mid, sizeof mid, "%s/music.mid", tmp);
+    snprintf(wav, sizeof wav, "%s/music.wav", tmp);
+    unsigned char *ev = malloc(1 << 20);
+    size_t n = 0;
+    sig_rng r;
+    sig_seed(&r, 1234);
+    const int programs[] = {0, 19, 48, 73, 61, 24, 40, 56};
+#define VARLEN(v)                                                                              \
+    do {                                                                                       \
+        unsigned x_ = (unsigned)(v);                                                           \
+        if (x_ >= 0x4000)                                                                      \
+            ev[n++] = (unsigned char)(0x80 | (x_ >> 14));                                      \
+        if (x_ >= 0x80)                                                                        \
+            ev[n++] = (unsigned char)(0x80 | ((x_ >> 7) & 0x7F));                              \
+        ev[n++] = (unsigned char)(x_ & 0x7F);                                                  \
+    } while (0)
+    for (int section = 0; section < 8; section++) {
+        VARLEN(0);
+        ev[n++] = 0xC0;
+        ev[n++] = (unsigned char)programs[section];
+        VARLEN(0);
+        ev[n++] = 0xC1;
+        ev[n++] = (unsigned char)programs[(section + 3) % 8];
+        for (int beat = 0; beat < 60; beat++) {
+            int root = 48 + (int)(sig_uniform(&r) * 12);
+            int chord[3] = {root, root + 4, root + 7};
+            int melody = 60 + (int)(sig_uniform(&r) * 24);
+            for (int k = 0; k < 3; k++) {
+                VARLEN(0);
+                ev[n++] = 0x91;
+                ev[n++] = (unsigned char)chord[k];
+                ev[n++] = 80;
+            }
+            VARLEN(0);
+            ev[n++] = 0x90;
+            ev[n++] = (unsigned char)melody;
+            ev[n++] = 100;
+            VARLEN(240 + (int)(sig_uniform(&r) * 240)); /* ticks at 480 per beat */
+            ev[n++] = 0x80;
+            ev[n++] = (unsigned char)melody;
+            ev[n++] = 0;
+            for (int k = 0; k < 3; k++) {
+                VARLEN(0);
+                ev[n++] = 0x81;
+                ev[n++] = (unsigned char)chord[k];
+                ev[n++] = 0;
+            }
+        }
+    }
+    VARLEN(0);
+    ev[n++] = 0xFF;
+    ev[n++] = 0x2F;
+    ev[n++] = 0x00;
+#undef VARLEN
+    FILE *f = fopen(mid, "wb");
+    if (!f) {
+        free(ev);
+        return 0;
+    }
+    const unsigned char header[] = {'M', 'T', 'h', 'd', 0, 0, 0, 6, 0, 0, 0, 1, 480 >> 8, 480 & 255,
+                                    'M', 'T', 'r', 'k'};
+    fwrite(header, 1, sizeof header, f);
+    unsigned char len[4] = {(unsigned char)(n >> 24), (unsigned char)(n >> 16),
+                            (unsigned char)(n >> 8), (unsigned char)n};
+    fwrite(len, 1, 4, f);
+    fwrite(ev, 1, n, f);
+    fclose(f);
+    free(ev);
+    snprintf(cmd, sizeof cmd, "fluidsynth -ni -g 0.8 -r 16000 -F '%s' '%s' '%s' >/dev/null 2>&1",
+             wav, sf2, mid);
+    if (system(cmd) != 0)
+        return 0;
+    return sig_append_file(b, wav, 0.0) == 0;
+}
+
+/* ---- helpers --------------------------------------------------------------------------- */
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static double pct(const double *sorted, int n, double p)
+{
+    int i = (int)ceil(p / 100.0 * n) - 1;
+    return sorted[i < 0 ? 0 : (i >= n ? n - 1 : i)];
+}
+
+/* ---- main ------------------------------------------------------------------------------ */
+
+int main(int argc, char **argv)
+{
+    const char *json_path = NULL;
+    int reps = 20, latency_trials = 10000, quick = 0;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--json") == 0 && i + 1 < argc)
+            json_path = argv[++i];
+        else if (strcmp(argv[i], "--quick") == 0)
+            quick = 1, reps = 3, latency_trials = 1000;
+        else {
+            fprintf(stderr, "usage: bench_dtmf [--quick] [--json FILE]\n");
+            return 2;
+        }
+    }
+    struct utsname u;
+    uname(&u);
+    char cpu[256] = "unknown";
+    FILE *ci = fopen("/proc/cpuinfo", "r");
+    char line[512];
+    while (ci && fgets(line, sizeof line, ci)) {
+        if (strncmp(line, "model name", 10) == 0) {
+            char *c = strchr(line, ':');
+            snprintf(cpu, sizeof cpu, "%.200s", c ? c + 2 : line);
+            cpu[strcspn(cpu, "\n")] = '\0';
+            break;
+        }
+    }
+    if (ci)
+        fclose(ci);
+    time_t t = time(NULL);
+    char date[32];
+    strftime(date, sizeof date, "%Y-%m-%d", gmtime(&t));
+    printf("DTMF benchmark, %s, %s, %s %s%s\n", date, cpu, u.sysname, u.release,
+           quick ? " (quick)" : "");
+#ifndef HAVE_SPANDSP
+    printf("spandsp not found at build time: reference columns omitted\n");
+#endif
+
+    FILE *js = json_path ? fopen(json_path, "w") : NULL;
+    if (js)
+        fprintf(js, "{\"date\":\"%s\",\"cpu\":\"%s\",\"plan\":[", date, cpu);
+
+    /* 1. The plan. */
+    printf("\n%-5s %-44s", "test", "signal");
+    for (int c = 0; c < NCOLS; c++)
+        printf(" %15s", columns[c].name);
+    printf("\n");
+    int all_pass = 1;
+    for (int ti = 0; ti < NTESTS; ti++) {
+        const test *tst = &plan[ti];
+        printf("%-5s %-44s", tst->id, tst->what);
+        if (js)
+            fprintf(js, "%s{\"id\":\"%s\",\"what\":\"%s\"", ti ? "," : "", tst->id, tst->what);
+        for (int c = 0; c < NCOLS; c++) {
+            int ok = 0, n = 0;
+            for (int rep = 0; rep < reps; rep++) {
+                for (int v = 0; v < tst->variants; v++) {
+                    sig_buf b;
+                    char expect[64];
+                    found f;
+                    build(&columns[c], tst->fn, v, 1000003ull * (uint64_t)rep + (uint64_t)v + 17u * (uint64_t)ti, &b, expect);
+                    detect(columns[c].which, &b, 80, &f);
+                    ok += strcmp(f.keys, expect) == 0;
+                    n++;
+                    sig_free(&b);
+                }
+            }
+            double rate = 100.0 * ok / n;
+            if (columns[c].which == CALLREC && ok != n)
+                all_pass = 0;
+            printf(" %14.2f%%", rate);
+            if (js)
+                fprintf(js, ",\"%s\":%.4f", columns[c].name, rate);
+        }
+        printf("\n");
+        if (js)
+            fprintf(js, "}");
+    }
+    if (js)
+        fprintf(js, "],");
+
+    /* 2. Talk-off. */
+    char tmp[] = "/tmp/callrec-bench-XXXXXX";
+    if (!mkdtemp(tmp)) {
+        perror("mkdtemp");
+        return 1;
+    }
+    sig_buf corpus[3];
+    const char *corpus_names[3] = {"asterisk speech", "espeak-ng voices", "fluidsynth music"};
+    int corpus_files[3];
+    for (int k = 0; k < 3; k++)
+        sig_init(&corpus[k], 8000);
+    corpus_files[0] = append_dir(&corpus[0], SPEECH_DIR);
+    corpus_files[1] = quick ? 0 : espeak_corpus(&corpus[1], tmp);
+    corpus_files[2] = music_corpus(&corpus[2], tmp);
+    printf("\ntalk-off (false digits; every level 0, -10, -20 dB)\n%-20s %8s", "corpus", "minutes");
+    for (int c = 0; c < NCOLS; c++)
+        if (columns[c].p == P8K || columns[c].p == P16K)
+            printf(" %15s", columns[c].name);
+    printf("\n");
+    if (js)
+        fprintf(js, "\"talkoff\":[");
+    for (int k = 0; k < 3; k++) {
+        double minutes = 3.0 * corpus[k].n / 8000.0 / 60.0;
+        printf("%-20s %8.1f", corpus_names[k], minutes);
+        if (js)
+            fprintf(js, "%s{\"corpus\":\"%s\",\"files\":%d,\"minutes\":%.2f", k ? "," : "",
+                    corpus_names[k], corpus_files[k], minutes);
+        for (int c = 0; c < NCOLS; c++) {
+            if (columns[c].p != P8K && columns[c].p != P16K)
+                continue;
+            int falses = 0;
+            for (int g = 0; g < 3; g++) {
+                sig_buf b;
+                sig_init(&b, 8000);
+                sig_silence(&b, (double)corpus[k].n / 8000.0);
+                double gain = pow(10.0, -10.0 * g / 20.0);
+                for (size_t i = 0; i < b.n; i++)
+                    b.x[i] = (int16_t)lrint(corpus[k].x[i] * gain);
+                if (columns[c].which == CALLREC && columns[c].p == P16K)
+                    sig_resample(&b, 16000);
+                found f;
+                detect(columns[c].which, &b, 160, &f);
+                falses += f.n;
+                sig_free(&b);
+            }
+            printf(" %15d", falses);
+            if (js)
+                fprintf(js, ",\"%s\":%d", columns[c].name, falses);
+        }
+        printf("\n");
+        if (js)
+            fprintf(js, "}");
+    }
+    if (js)
+        fprintf(js, "],");
+
+    /* 3. Latency: onset to report, 8-sample chunks, random key, phase and onset. */
+    printf("\nlatency from tone onset to report, %d random onsets, 8-sample chunks (ms)\n",
+           latency_trials);
+    printf("%-18s %8s %8s %8s %8s %8s %8s\n", "receiver", "min", "p50", "mean", "p99", "max",
+           "missed");
+    if (js)
+        fprintf(js, "\"latency\":[");
+    const struct { const char *name; impl which; int rate; } lat_cols[] = {
+        {"callrec 8k", CALLREC, 8000}, {"callrec 16k", CALLREC, 16000},
+#ifdef HAVE_SPANDSP
+        {"spandsp 8k", SPANDSP, 8000},
+#endif
+    };
+    int nlat = (int)(sizeof lat_cols / sizeof lat_cols[0]);
+    double *lat = malloc(sizeof *lat * (size_t)latency_trials);
+    for (int c = 0; c < nlat; c++) {
+        sig_rng r;
+        sig_seed(&r, 4242);
+        int got = 0, missed = 0;
+        double sum = 0;
+        for (int i = 0; i < latency_trials; i++) {
+            sig_buf b;
+            sig_init(&b, lat_cols[c].rate);
+            sig_silence(&b, 0.03 + 0.05 * sig_uniform(&r));
+            size_t onset = b.n;
+            char key = keys16[(int)(sig_uniform(&r) * 16)];
+            sig_dtmf(&b, &r, key, -10 - 10 * sig_uniform(&r), 0.080);
+            sig_silence(&b, 0.05);
+            found f;
+            detect(lat_cols[c].which, &b, 8, &f);
+            if (f.n == 1 && f.keys[0] == key) {
+                double ms = (double)(f.at[0] - (int64_t)onset) * 1000.0 / lat_cols[c].rate;
+                lat[got++] = ms;
+                sum += ms;
+            } else {
+                missed++;
+            }
+            sig_free(&b);
+        }
+        qsort(lat, (size_t)got, sizeof *lat, cmp_double);
+        printf("%-18s %8.2f %8.2f %8.2f %8.2f %8.2f %8d\n", lat_cols[c].name, lat[0],
+               pct(lat, got, 50), sum / got, pct(lat, got, 99), lat[got - 1], missed);
+        if (js)
+            fprintf(js, "%s{\"receiver\":\"%s\",\"min\":%.3f,\"p50\":%.3f,\"mean\":%.3f,"
+                        "\"p99\":%.3f,\"max\":%.3f,\"missed\":%d}",
+                    c ? "," : "", lat_cols[c].name, lat[0], pct(lat, got, 50), sum / got,
+                    pct(lat, got, 99), lat[got - 1], missed);
+    }
+    free(lat);
+    if (js)
+        fprintf(js, "],");
+
+    /* 4. CPU: the speech corpus, 160-sample chunks, best of 5 after a warm-up. */
+    printf("\nCPU on %.1f min of speech (best of 5 runs)\n%-18s %12s %16s\n",
+           corpus[0].n / 8000.0 / 60.0, "receiver", "ns/sample", "ns per second of audio");
+    if (js)
+        fprintf(js, "\"cpu\":[");
+    sig_buf s16;
+    sig_init(&s16, 8000);
+    sig_silence(&s16, (double)corpus[0].n / 8000.0);
+    memcpy(s16.x, corpus[0].x, corpus[0].n * sizeof *s16.x);
+    sig_resample(&s16, 16000);
+    for (int c = 0; c < nlat; c++) {
+        const sig_buf *b = lat_cols[c].rate == 16000 ? &s16 : &corpus[0];
+        found f;
+        detect(lat_cols[c].which, b, 160, &f); /* warm-up */
+        double best = 1e30;
+        for (int rep = 0; rep < 5; rep++) {
+            double t0 = now_s();
+            detect(lat_cols[c].which, b, 160, &f);
+            double dt = now_s() - t0;
+            if (dt < best)
+                best = dt;
+        }
+        double ns = best * 1e9 / (double)b->n;
+        printf("%-18s %12.2f %16.0f\n", lat_cols[c].name, ns, ns * lat_cols[c].rate);
+        if (js)
+            fprintf(js, "%s{\"receiver\":\"%s\",\"ns_per_sample\":%.3f,\"ns_per_audio_second\":%.0f}",
+                    c ? "," : "", lat_cols[c].name, ns, ns * lat_cols[c].rate);
+    }
+    if (js) {
+        fprintf(js, "]}\n");
+        fclose(js);
+    }
+    for (int k = 0; k < 3; k++)
+        sig_free(&corpus[k]);
+    sig_free(&s16);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
+    if (system(cmd) != 0)
+        fprintf(stderr, "could not remove %s\n", tmp);
+    printf("\ncallrec passes every plan test: %s\n", all_pass ? "yes" : "NO");
+    return all_pass ? 0 : 1;
+}
