@@ -289,18 +289,21 @@ static void t10_dial_tone(sig_buf *b, sig_rng *r, int v, char *expect)
     char key = keys16[v % 16];
     double lo, hi;
     cr_dtmf_key_freqs(key, &lo, &hi);
+    /* Dial tone runs from 300 ms before the digit to 100 ms after it. */
     sig_buf dial;
-    double len = 0.20;
+    double len = 0.45;
     lead(b, r);
     size_t at = b->n;
-    sig_dtmf(b, r, key, -20, 0.050);
-    sig_silence(b, len - 0.050);
+    sig_silence(b, 0.30);
+    sig_dtmf(b, r, key, -25, 0.050);
+    sig_silence(b, 0.10);
     sig_init(&dial, b->rate);
-    /* Dial tone 22 dB above the -25 dBm0 minimum; the third variant is 425 Hz. */
+    /* Dial tone 22 dB above the -25 dBm0 digit (MT8870's tolerance): -3 dBm0 in all, as
+       350 + 440 Hz or 425 Hz. */
     if ((v / 16) % 2)
         sig_tones(&dial, r, 425, -3, 0, 0, len);
     else
-        sig_tones(&dial, r, 350, -3, 440, -3, len);
+        sig_tones(&dial, r, 350, -6, 440, -6, len);
     for (size_t i = 0; i < dial.n && at + i < b->n; i++) {
         int s = b->x[at + i] + dial.x[i];
         b->x[at + i] = (int16_t)(s > 32767 ? 32767 : (s < -32768 ? -32768 : s));
@@ -371,7 +374,7 @@ static const test plan[] = {
     {"T8", "1 .. 10 ms break inside a digit (bridge)", "100 %", t8_break, 160},
     {"T9a", "white noise, 15 dB S/N", ">= 99.99 %", t9_noise_15, 16},
     {"T9b", "white noise, 12 dB S/N", ">= 99.99 %", t9_noise_12, 16},
-    {"T10a", "dial tone (350+440, 425 Hz) at -3 dBm0", ">= 99.99 %", t10_dial_tone, 32},
+    {"T10a", "dial tone +22 dB over a -25 dBm0 digit", ">= 99.99 %", t10_dial_tone, 32},
     {"T10b", "third tone at -16 dB", ">= 99.99 %", t10_third_tone, 16},
     {"T11", "echo 0 .. 40 ms at -10 / -20 dB", "100 %", t11_echo, 16 * 18},
 };
@@ -379,7 +382,9 @@ static const test plan[] = {
 
 /* ---- talk-off corpora --------------------------------------------------------------- */
 
-static int append_dir(sig_buf *b, const char *dir)
+/* Every prompt of a folder of sound files; with `speech_only`, conference sound effects
+   (confbridge-*: tones and sweeps) are left out. */
+static int append_dir(sig_buf *b, const char *dir, int speech_only)
 {
     DIR *d = opendir(dir);
     if (!d)
@@ -391,7 +396,8 @@ static int append_dir(sig_buf *b, const char *dir)
     while ((e = readdir(d)) && n < 1024) {
         size_t len = strlen(e->d_name);
         if (len > 4 && len < 128 && strcmp(e->d_name + len - 4, ".wav") == 0 &&
-            !strstr(e->d_name, "beep") && !strstr(e->d_name, "tone") && !strstr(e->d_name, "dtmf"))
+            !strstr(e->d_name, "beep") && !strstr(e->d_name, "tone") && !strstr(e->d_name, "dtmf") &&
+            !(speech_only && strncmp(e->d_name, "confbridge", 10) == 0))
             strcpy(names[n++], e->d_name);
     }
     closedir(d);
@@ -537,14 +543,16 @@ static double pct(const double *sorted, int n, double p)
 int main(int argc, char **argv)
 {
     const char *json_path = NULL;
-    int reps = 20, latency_trials = 10000, quick = 0;
+    int reps = 20, latency_trials = 10000, quick = 0, verbose = 0;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--json") == 0 && i + 1 < argc)
             json_path = argv[++i];
         else if (strcmp(argv[i], "--quick") == 0)
             quick = 1, reps = 3, latency_trials = 1000;
+        else if (strcmp(argv[i], "--verbose") == 0)
+            verbose = 1;
         else {
-            fprintf(stderr, "usage: bench_dtmf [--quick] [--json FILE]\n");
+            fprintf(stderr, "usage: bench_dtmf [--quick] [--verbose] [--json FILE]\n");
             return 2;
         }
     }
@@ -596,7 +604,11 @@ int main(int argc, char **argv)
                     found f;
                     build(&columns[c], tst->fn, v, 1000003ull * (uint64_t)rep + (uint64_t)v + 17u * (uint64_t)ti, &b, expect);
                     detect(columns[c].which, &b, 80, &f);
-                    ok += strcmp(f.keys, expect) == 0;
+                    int good = strcmp(f.keys, expect) == 0;
+                    ok += good;
+                    if (!good && verbose && columns[c].which == CALLREC)
+                        fprintf(stderr, "%s %s variant %d rep %d: want \"%s\" got \"%s\"\n",
+                                tst->id, columns[c].name, v, rep, expect, f.keys);
                     n++;
                     sig_free(&b);
                 }
@@ -626,7 +638,7 @@ int main(int argc, char **argv)
     int corpus_files[3];
     for (int k = 0; k < 3; k++)
         sig_init(&corpus[k], 8000);
-    corpus_files[0] = append_dir(&corpus[0], SPEECH_DIR);
+    corpus_files[0] = append_dir(&corpus[0], SPEECH_DIR, 0);
     corpus_files[1] = quick ? 0 : espeak_corpus(&corpus[1], tmp);
     corpus_files[2] = music_corpus(&corpus[2], tmp);
     printf("\ntalk-off (false digits; every level 0, -10, -20 dB)\n%-20s %8s", "corpus", "minutes");
@@ -723,22 +735,24 @@ int main(int argc, char **argv)
     if (js)
         fprintf(js, "],");
 
-    /* 4. CPU: the speech corpus, 160-sample chunks, best of 5 after a warm-up. */
-    printf("\nCPU on %.1f min of speech (best of 5 runs)\n%-18s %12s %16s\n",
-           corpus[0].n / 8000.0 / 60.0, "receiver", "ns/sample", "ns per second of audio");
+    /* 4. CPU: speech only (the conference tones would engage the dial-tone notch, which is
+       not the usual case), 160-sample chunks, best of 7 after a warm-up. */
+    sig_buf s8, s16;
+    sig_init(&s8, 8000);
+    append_dir(&s8, SPEECH_DIR, 1);
+    sig_init(&s16, 8000);
+    append_dir(&s16, SPEECH_DIR, 1);
+    sig_resample(&s16, 16000);
+    printf("\nCPU on %.1f min of speech (best of 7 runs)\n%-18s %12s %16s\n",
+           s8.n / 8000.0 / 60.0, "receiver", "ns/sample", "ns per second of audio");
     if (js)
         fprintf(js, "\"cpu\":[");
-    sig_buf s16;
-    sig_init(&s16, 8000);
-    sig_silence(&s16, (double)corpus[0].n / 8000.0);
-    memcpy(s16.x, corpus[0].x, corpus[0].n * sizeof *s16.x);
-    sig_resample(&s16, 16000);
     for (int c = 0; c < nlat; c++) {
-        const sig_buf *b = lat_cols[c].rate == 16000 ? &s16 : &corpus[0];
+        const sig_buf *b = lat_cols[c].rate == 16000 ? &s16 : &s8;
         found f;
         detect(lat_cols[c].which, b, 160, &f); /* warm-up */
         double best = 1e30;
-        for (int rep = 0; rep < 5; rep++) {
+        for (int rep = 0; rep < 7; rep++) {
             double t0 = now_s();
             detect(lat_cols[c].which, b, 160, &f);
             double dt = now_s() - t0;
@@ -757,6 +771,7 @@ int main(int argc, char **argv)
     }
     for (int k = 0; k < 3; k++)
         sig_free(&corpus[k]);
+    sig_free(&s8);
     sig_free(&s16);
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);

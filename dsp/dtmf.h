@@ -1,17 +1,17 @@
-/* DTMF receiver: Goertzel analysis on sliding windows, with a frequency test by phase
-   progression and a coverage test that makes durations level-independent. Runs at 8 kHz;
-   16 kHz input is decimated internally. No allocation, no I/O. */
+/* DTMF receiver. Sliding 14 ms windows every 2 ms, built from 2 ms block DFTs evaluated for
+   all frequencies at once; a frequency test by phase progression; a coverage test that makes
+   measured durations independent of level; a dial-tone notch that engages when dial tone is
+   heard. Runs at 8 kHz (16 kHz input is decimated internally). No allocation, no I/O. */
 #ifndef CR_DTMF_H
 #define CR_DTMF_H
 
 #include <stddef.h>
 #include <stdint.h>
 
-#define CR_DTMF_HOP 16                          /* samples at 8 kHz: 2 ms between windows */
-#define CR_DTMF_BLOCKS 7                        /* window = 7 hops = 112 samples = 14 ms */
-#define CR_DTMF_FILTERS 10                      /* 8 DTMF frequencies + 2 dial-tone ones */
-#define CR_DTMF_PHASE_LAG 3                     /* windows compared for the frequency test */
-#define CR_DTMF_HB_TAPS 31                      /* 16 -> 8 kHz half-band decimator */
+#define CR_DTMF_HOP 16         /* samples at 8 kHz: 2 ms between windows */
+#define CR_DTMF_BLOCKS 7       /* window = 7 blocks = 112 samples = 14 ms */
+#define CR_DTMF_LANES 16       /* 8 DTMF + 3 dial-tone frequencies, padded for SIMD */
+#define CR_DTMF_PHASE_LAG 3    /* windows apart for the frequency test (6 ms) */
 #define CR_DTMF_MAX_EVENTS 8
 
 typedef enum cr_dtmf_event_kind { CR_DTMF_BEGIN, CR_DTMF_END } cr_dtmf_event_kind;
@@ -19,39 +19,45 @@ typedef enum cr_dtmf_event_kind { CR_DTMF_BEGIN, CR_DTMF_END } cr_dtmf_event_kin
 typedef struct cr_dtmf_event {
     cr_dtmf_event_kind kind;
     char key;
-    int64_t onset;     /* BEGIN: estimated tone onset, input samples since init */
-    int64_t at;        /* when decided (BEGIN: confirmation; END: the tone's last sample) */
+    int64_t onset; /* estimated tone onset, input samples since init */
+    int64_t at;    /* BEGIN: when confirmed; END: the tone's last sample */
 } cr_dtmf_event;
 
 typedef struct cr_dtmf {
     int in_rate;
-    /* decimator (16 kHz only) */
-    float hb[CR_DTMF_HB_TAPS];
-    float hb_hist[2 * CR_DTMF_HB_TAPS];
-    int hb_pos, hb_odd;
-    /* analysis tables */
-    float cos_tab[CR_DTMF_FILTERS][CR_DTMF_HOP];
-    float sin_tab[CR_DTMF_FILTERS][CR_DTMF_HOP];
-    double rot_re[CR_DTMF_FILTERS], rot_im[CR_DTMF_FILTERS]; /* e^{-j w b} at block start b */
-    double step_re[CR_DTMF_FILTERS], step_im[CR_DTMF_FILTERS];
-    /* current hop being filled */
+    int confirm;             /* duration that confirms a digit, 8 kHz samples */
+    /* 16 -> 8 kHz half-band decimator */
+    float hb_hist[8];        /* the last 8 inputs, a ring */
+    unsigned hb_idx;
+    /* dial-tone notches (350, 425, 440 Hz), latched on once dial tone is heard */
+    int notch_on, dial_windows;
+    float dial_last;         /* dial-tone power of the previous window */
+    float nb[3][2], na[3][2], nz[3][2];
+    float gain_comp[8];      /* 1 / |H_notch|^2 at each DTMF frequency */
+    /* block DFT tables, [sample][lane] so that one sample updates every lane at once */
+    _Alignas(32) float cos_tab[CR_DTMF_HOP][CR_DTMF_LANES];
+    _Alignas(32) float sin_tab[CR_DTMF_HOP][CR_DTMF_LANES];
+    _Alignas(32) float rot_re[CR_DTMF_LANES], rot_im[CR_DTMF_LANES]; /* e^{-j w b} */
+    _Alignas(32) float step_re[CR_DTMF_LANES], step_im[CR_DTMF_LANES];
+    int hops_since_norm;
     float hop[CR_DTMF_HOP];
-    int hop_fill;
-    /* per-hop results of the last CR_DTMF_BLOCKS hops */
-    float blk_re[CR_DTMF_BLOCKS][CR_DTMF_FILTERS], blk_im[CR_DTMF_BLOCKS][CR_DTMF_FILTERS];
+    int hop_fill, hop_notched;   /* samples in the block; how many are already notched */
+    /* the last CR_DTMF_BLOCKS block results */
+    _Alignas(32) float blk_re[CR_DTMF_BLOCKS][CR_DTMF_LANES];
+    _Alignas(32) float blk_im[CR_DTMF_BLOCKS][CR_DTMF_LANES];
     float blk_energy[CR_DTMF_BLOCKS];
     int blk_pos, blk_count;
-    /* window sums of the last CR_DTMF_PHASE_LAG + 1 windows (DTMF filters only) */
-    float win_re[CR_DTMF_PHASE_LAG + 1][8], win_im[CR_DTMF_PHASE_LAG + 1][8];
+    /* window DFTs of the last CR_DTMF_PHASE_LAG + 1 windows */
+    float win_re[CR_DTMF_PHASE_LAG + 1][CR_DTMF_LANES], win_im[CR_DTMF_PHASE_LAG + 1][CR_DTMF_LANES];
     int win_pos;
-    int64_t n8;        /* 8 kHz samples analysed */
-    int64_t n_in;      /* input samples consumed */
-    /* decision state, in 8 kHz samples */
-    char cand;         /* key whose hits are being accumulated, 0 if none */
-    int confirmed;     /* the candidate was reported */
-    int64_t first_hit, last_hit_end;
-    int misses;
-    int present;       /* last window looked like a DTMF pair (no duration test) */
+    int64_t n8;
+    /* decision state, 8 kHz samples */
+    char cand;
+    int confirmed, misses, present;
+    int64_t onset, tone_end;      /* estimated from the window edges, 8 kHz samples */
+    float head_gap, tail_gap;     /* uncovered samples at the current window's edges */
+    /* precomputed thresholds */
+    float power_min, dial_power_min, twist_normal, twist_reverse, rel_peak;
     cr_dtmf_event events[CR_DTMF_MAX_EVENTS];
     int n_events;
 } cr_dtmf;
@@ -65,8 +71,5 @@ int cr_dtmf_process(cr_dtmf *d, const int16_t *x, size_t n);
 
 /* 1 while a DTMF-like pair is present or a digit is in progress (for the speech detector). */
 int cr_dtmf_tone_present(const cr_dtmf *d);
-
-/* Algorithmic delay of the decimator, in input samples (already removed from onsets). */
-int cr_dtmf_input_delay(const cr_dtmf *d);
 
 #endif

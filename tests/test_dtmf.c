@@ -245,6 +245,63 @@ static void test_noise(path p)
     CHECK_MSG(ok == n, "[%s] noise %d/%d", path_names[p], ok, n);
 }
 
+/* T10, T11: dial tone 22 dB above the weakest accepted level (-3 dBm0 in all, with a digit at
+   -25 dBm0), running before and through the digit;
+   an echo of the digit 10 dB down, 0 to 40 ms late. */
+static void test_dial_tone_echo(path p)
+{
+    sig_rng r;
+    sig_seed(&r, 6);
+    int ok = 0, n = 0;
+    for (int k = 0; k < 16; k++) {
+        for (int variant = 0; variant < 2; variant++) {
+            sig_buf b, dial;
+            found f;
+            sig_init(&b, source_rate(p));
+            sig_silence(&b, 0.4);
+            sig_dtmf(&b, &r, all_keys[k], -25, 0.05);
+            sig_silence(&b, 0.1);
+            sig_init(&dial, b.rate);
+            if (variant)
+                sig_tones(&dial, &r, 425, -3, 0, 0, (double)b.n / b.rate);
+            else
+                sig_tones(&dial, &r, 350, -6, 440, -6, (double)b.n / b.rate);
+            for (size_t i = 0; i < b.n; i++) {
+                int v = b.x[i] + dial.x[i];
+                b.x[i] = (int16_t)(v > 32767 ? 32767 : (v < -32768 ? -32768 : v));
+            }
+            sig_free(&dial);
+            finish_path(&b, p);
+            detect(&b, &f);
+            ok += f.n == 1 && f.keys[0] == all_keys[k];
+            if (!(f.n == 1 && f.keys[0] == all_keys[k]))
+                fprintf(stderr, "[%s] dial %d key %c: got \"%s\"\n", path_names[p], variant,
+                        all_keys[k], f.keys);
+            n++;
+            sig_free(&b);
+        }
+        for (int delay_ms = 0; delay_ms <= 40; delay_ms += 5) {
+            sig_buf b;
+            found f;
+            sig_init(&b, source_rate(p));
+            sig_silence(&b, 0.1);
+            size_t at = b.n;
+            sig_dtmf(&b, &r, all_keys[k], -10, 0.06);
+            sig_silence(&b, 0.12);
+            size_t d = (size_t)delay_ms * (size_t)b.rate / 1000;
+            for (size_t i = b.n; i-- > at + d;)
+                b.x[i] = (int16_t)lrint(b.x[i] + 0.316 * b.x[i - d]);
+            finish_path(&b, p);
+            detect(&b, &f);
+            ok += f.n == 1 && f.keys[0] == all_keys[k];
+            n++;
+            sig_free(&b);
+        }
+    }
+    printf("[%s] dial tone and echo: %d/%d\n", path_names[p], ok, n);
+    CHECK_MSG(ok == n, "[%s] dial tone/echo %d/%d", path_names[p], ok, n);
+}
+
 /* T12: zero false digits in every real-speech file Debian ships, at two levels. */
 static void test_talkoff(void)
 {
@@ -301,6 +358,7 @@ int main(int argc, char **argv)
         test_level_twist((path)p);
         test_timing((path)p);
         test_noise((path)p);
+        test_dial_tone_echo((path)p);
     }
     if (argc < 2)
         test_talkoff();
