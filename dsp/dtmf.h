@@ -23,6 +23,8 @@ typedef struct cr_dtmf_event {
     int64_t at;    /* BEGIN: when confirmed; END: the tone's last sample */
 } cr_dtmf_event;
 
+/* Holds SIMD tables: 32-byte aligned (heap allocations of anything containing it must use
+   aligned_alloc). */
 typedef struct cr_dtmf {
     int in_rate;
     int confirm;             /* duration that confirms a digit, 8 kHz samples */

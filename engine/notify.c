@@ -107,6 +107,10 @@ char *cr_notification_json(const cr_outcome *o)
                                 (double)(o->recording_frames / 16));
         cJSON_AddNumberToObject(d, "@callrec.trimmedMs", (double)(o->trimmed_frames / 16));
     }
+    if (o->has_xruns) {
+        cJSON_AddNumberToObject(d, "@callrec.overruns", (double)o->overruns);
+        cJSON_AddNumberToObject(d, "@callrec.underruns", (double)o->underruns);
+    }
     if (o->reason == CR_REASON_CALL_ENDED)
         cJSON_AddBoolToObject(d, "@callrec.callEnded", 1);
 

@@ -37,6 +37,8 @@ typedef struct cr_outcome {
     long long recording_frames; /* at 16 kHz */
     long long trimmed_frames;
     unsigned etag;
+    int has_xruns;              /* a live driver reported sample losses (maybe zero) */
+    unsigned long long overruns, underruns;
 } cr_outcome;
 
 /* The notification, malloc'd (free()), or NULL if out of memory. */

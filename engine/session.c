@@ -18,6 +18,7 @@
 #include "random.h"
 #include "recorder.h"
 #include "request.h"
+#include "session_internal.h"
 
 #define RATE CALLREC_INTERNAL_RATE_HZ
 #define FRAME (RATE / 100) /* 10 ms: the step of every timer and detector */
@@ -31,6 +32,9 @@
 #define CONVERT_CHUNK 480
 #define RESAMPLER_QUALITY 5
 #define MSG_LEN 512
+/* The stop tone is cut this far ahead of its estimated onset: the estimate is within 1.75 ms
+   (the dtmf test), so no part of the tone is left in the file. */
+#define TRIM_MARGIN (RATE * 3 / 1000)
 
 typedef enum op_phase { PHASE_QUEUED, PHASE_PROMPT, PHASE_BEEP, PHASE_RECORDING } op_phase;
 
@@ -77,6 +81,9 @@ struct callrec_session {
     int64_t speech_end;        /* call time the last speech ended, -1 if never */
 
     int64_t now;               /* call time at the start of the current frame */
+    int64_t guard_until;       /* echo guard: detectors ignore audio before this call time */
+    int has_xruns;
+    uint64_t overruns, underruns;
     char msg[MSG_LEN];
 };
 
@@ -106,6 +113,7 @@ void callrec_session_config_default(callrec_session_config *cfg)
     cfg->sample_rate_hz = RATE;
     cfg->recording_dir = ".";
     cfg->max_prompt_seconds = 300;
+    cfg->playout_guard_ms = 0;
 }
 
 static char *dup_or_null(const char *s)
@@ -125,14 +133,18 @@ callrec_status callrec_session_create(const callrec_session_config *cfg, callrec
         return CALLREC_EINVAL;
     *out = NULL;
     if (!cfg || cfg->sample_rate_hz < 8000 || cfg->sample_rate_hz > 48000 ||
-        cfg->max_prompt_seconds < 1 || cfg->max_prompt_seconds > 3600)
+        cfg->max_prompt_seconds < 1 || cfg->max_prompt_seconds > 3600 ||
+        cfg->playout_guard_ms < 0 || cfg->playout_guard_ms > 2000)
         return CALLREC_EINVAL;
     if (cfg->call_id && (strlen(cfg->call_id) == 0 || strlen(cfg->call_id) >= CALLREC_ID_LEN))
         return CALLREC_EINVAL;
 
-    callrec_session *s = calloc(1, sizeof *s);
+    /* The DTMF detector's vectors need 32-byte alignment, more than malloc promises. */
+    size_t size = (sizeof(callrec_session) + 63) & ~(size_t)63;
+    callrec_session *s = aligned_alloc(64, size);
     if (!s)
         return CALLREC_ENOMEM;
+    memset(s, 0, size);
     s->cfg = *cfg;
     s->recording_dir = dup_or_null(cfg->recording_dir ? cfg->recording_dir : ".");
     s->prompt_base_dir = dup_or_null(cfg->prompt_base_dir);
@@ -255,6 +267,9 @@ static void complete(callrec_session *s, int index, int64_t end, cr_reason reaso
         .recording_frames = frames,
         .trimmed_frames = trimmed,
         .etag = ++s->etag,
+        .has_xruns = s->has_xruns,
+        .overruns = s->overruns,
+        .underruns = s->underruns,
     };
     char *json = cr_notification_json(&out);
     if (s->cfg.on_event) {
@@ -267,6 +282,8 @@ static void complete(callrec_session *s, int index, int64_t end, cr_reason reaso
         e.notification_json = json;
         e.recording_path = out.recording_path;
         e.tone = stop_tone;
+        e.overruns = s->overruns;
+        e.underruns = s->underruns;
         s->cfg.on_event(s->cfg.event_user, &e);
     }
     free(json);
@@ -344,6 +361,8 @@ static void fill_playout(callrec_session *s)
     if (s->n_ops == 0)
         return;
     op *o = s->ops[0];
+    if (s->cfg.playout_guard_ms > 0 && (o->phase == PHASE_PROMPT || o->phase == PHASE_BEEP))
+        s->guard_until = s->now + FRAME + (int64_t)s->cfg.playout_guard_ms * RATE / 1000;
     if (o->phase == PHASE_PROMPT) {
         size_t n = o->prompt_len - o->play_pos;
         if (n > FRAME)
@@ -365,10 +384,12 @@ static char run_detectors(callrec_session *s, int64_t *onset)
     int active = o && o->phase != PHASE_QUEUED;
     char stop = 0;
 
+    /* Within the echo guard the caller's audio is recorded but not listened to. */
+    int guarded = s->now < s->guard_until;
     int n = cr_dtmf_process(&s->dtmf, s->frame, FRAME);
     for (int i = 0; i < n; i++) {
         const cr_dtmf_event *e = &s->dtmf.events[i];
-        if (e->kind != CR_DTMF_BEGIN || !active)
+        if (e->kind != CR_DTMF_BEGIN || !active || e->onset < s->guard_until)
             continue;
         int is_stop = o->phase == PHASE_RECORDING && strchr(o->req.stop_tones, e->key) != NULL;
         if (s->cfg.on_event) {
@@ -387,7 +408,7 @@ static char run_detectors(callrec_session *s, int64_t *onset)
         }
     }
 
-    cr_vad_class c = cr_vad_frame(&s->vad, s->frame, cr_dtmf_tone_present(&s->dtmf));
+    cr_vad_class c = cr_vad_frame(&s->vad, s->frame, guarded || cr_dtmf_tone_present(&s->dtmf));
     int64_t t = 0;
     switch (cr_endpoint_frame(&s->ep, c, &t)) {
     case CR_EP_STARTED:
@@ -422,7 +443,7 @@ static void run_recording(callrec_session *s, char stop, int64_t tone_onset)
     int64_t elapsed = end - o->rec_start;
     if (stop) {
         /* Cut the tone from the file at its detected onset. */
-        int64_t keep = tone_onset - o->rec_start;
+        int64_t keep = tone_onset - TRIM_MARGIN - o->rec_start;
         if (keep < 0)
             keep = 0;
         int64_t trimmed = cr_recorder_frames(&o->rec) - keep;
@@ -679,3 +700,10 @@ callrec_status callrec_session_media_timeout(callrec_session *s, int silent_ms)
 }
 
 int callrec_session_pending(const callrec_session *s) { return s ? s->n_ops : 0; }
+
+void cr_session_set_xruns(callrec_session *s, uint64_t overruns, uint64_t underruns)
+{
+    s->has_xruns = 1;
+    s->overruns = overruns;
+    s->underruns = underruns;
+}

@@ -66,7 +66,8 @@ typedef enum callrec_event_type {
     CALLREC_EVENT_SPEECH_STARTED, /**< t: where speech began (it is confirmed later) */
     CALLREC_EVENT_SPEECH_STOPPED, /**< t: where speech ended (the hangover expires later) */
     CALLREC_EVENT_TONE_DETECTED,  /**< t: tone onset; detected_samples: confirmation */
-    CALLREC_EVENT_COMPLETED       /**< the operation ended; notification_json is set */
+    CALLREC_EVENT_COMPLETED,      /**< the operation ended; notification_json is set */
+    CALLREC_EVENT_XRUN            /**< live drivers: samples were lost (overruns, underruns) */
 } callrec_event_type;
 
 /** Everything an event carries. Pointers are valid only during the callback. */
@@ -84,6 +85,10 @@ typedef struct callrec_event {
     const char *completion_reason; /**< COMPLETED: e.g. "stopToneDetected" */
     const char *notification_json; /**< COMPLETED: the commsNotifications document */
     const char *recording_path;    /**< COMPLETED: the WAV file, or NULL if none was kept */
+    uint64_t overruns, underruns;  /**< XRUN (and COMPLETED from live drivers): totals so far */
+    /** Live drivers: wall-clock time from the capture (ADC) of the sample that decided the event
+        to the event's delivery, in ms; 0 when not measured. */
+    double processing_latency_ms;
 } callrec_event;
 
 typedef void (*callrec_event_fn)(void *user, const callrec_event *event);
@@ -109,6 +114,11 @@ typedef struct callrec_session_config {
     const char *call_id;
     /** Longest prompt accepted, in seconds (1..3600). Default 300. */
     int max_prompt_seconds;
+    /** Speaker-to-microphone guard: while a prompt or beep plays and for this long after, the
+        caller's audio is recorded but neither counts as speech nor as a key press (the echo
+        of the playout is not the caller). 0..2000 ms; default 0 (files and bot media carry no
+        echo); the live device driver sets 300. */
+    int playout_guard_ms;
     callrec_event_fn on_event;
     void *event_user;
     callrec_prompt_resolver_fn resolve_prompt;
@@ -190,6 +200,88 @@ CALLREC_API callrec_status callrec_session_media_timeout(callrec_session *s, int
 
 /** Number of operations queued or running. */
 CALLREC_API int callrec_session_pending(const callrec_session *s);
+
+/* ---- Live capture ---------------------------------------------------------------------- */
+/*
+ * A live driver owns a session and feeds it from a sound card (PortAudio, duplex: the caller's
+ * audio in, prompt and beep out) or from a file paced at real time. The audio callback only
+ * moves samples through lock-free single-producer/single-consumer rings; a worker thread runs
+ * the session, writes the recording and delivers events (so the event callback runs on the
+ * worker thread). Queue operations on callrec_live_session() before callrec_live_start();
+ * while running, control the call only with callrec_live_cancel() / callrec_live_hangup().
+ */
+typedef struct callrec_live callrec_live;
+
+typedef struct callrec_live_config {
+    /** PortAudio input device: an index, an exact name, or part of a name; NULL: the default
+        input. Its default output on the same host API plays the prompt, if it has one. */
+    const char *device;
+    /** Instead of a device: a sound file fed at real time through the same rings and worker. */
+    const char *input_file;
+    /** Frames per audio callback; 0: the host's choice. */
+    int buffer_frames;
+    /** No audio for this long fails the running operation with mediaReceiveTimeout.
+        100..60000 ms; default 3000. */
+    int media_timeout_ms;
+} callrec_live_config;
+
+typedef struct callrec_live_stats {
+    int sample_rate_hz;         /**< the device's (or file's) rate */
+    uint64_t frames_in;         /**< samples captured */
+    uint64_t overruns;          /**< captured samples dropped: the worker fell behind */
+    uint64_t underruns;         /**< playout samples missing when the device needed them */
+    uint64_t callbacks;         /**< audio callbacks run */
+    double input_peak_dbfs;     /**< peak of the last 100 ms of input */
+    double callback_p50_us, callback_p99_us, callback_max_us; /**< cost of the callback */
+    int running;                /**< the worker is running */
+} callrec_live_stats;
+
+typedef struct callrec_device_info {
+    int index;
+    char name[128], host_api[64];
+    int max_input_channels, max_output_channels;
+    double default_rate_hz;
+} callrec_device_info;
+
+CALLREC_API void callrec_live_config_default(callrec_live_config *cfg);
+
+/**
+ * Lists PortAudio devices into out[0..max). Returns how many there are (may exceed max), or
+ * CALLREC_EDEVICE if PortAudio cannot start.
+ */
+CALLREC_API int callrec_live_devices(callrec_device_info *out, int max);
+
+/**
+ * Opens the device (or file) and creates the session at its rate, with session_cfg's other
+ * settings. Nothing runs until callrec_live_start().
+ * @return CALLREC_OK; CALLREC_EINVAL (bad setting); CALLREC_EDEVICE (no such device, or it
+ *         cannot be opened: err says why); CALLREC_EFORMAT / CALLREC_EIO (input file);
+ *         CALLREC_ENOMEM.
+ */
+CALLREC_API callrec_status callrec_live_create(const callrec_live_config *cfg,
+                                               const callrec_session_config *session_cfg,
+                                               callrec_live **out, char *err, size_t err_len);
+/** The session, for queueing operations before start (and after stop). */
+CALLREC_API callrec_session *callrec_live_session(callrec_live *l);
+/** Starts the worker and the stream. CALLREC_EDEVICE if the stream will not start. */
+CALLREC_API callrec_status callrec_live_start(callrec_live *l);
+/**
+ * Waits until no operation is pending (all completed) or timeout_ms passes (-1: forever).
+ * Returns 1 when done, 0 on timeout. Any thread.
+ */
+CALLREC_API int callrec_live_wait(callrec_live *l, int timeout_ms);
+/** Asks the worker to cancel every operation (operationCanceled, audio kept). Any thread,
+    async-signal-safe. */
+CALLREC_API void callrec_live_cancel(callrec_live *l);
+/** Asks the worker to end the call (completionReason none, audio kept). Any thread,
+    async-signal-safe. */
+CALLREC_API void callrec_live_hangup(callrec_live *l);
+/** Current counters. Any thread. */
+CALLREC_API void callrec_live_get_stats(callrec_live *l, callrec_live_stats *stats);
+/** Stops the stream and the worker (samples already captured are processed first). */
+CALLREC_API void callrec_live_stop(callrec_live *l);
+/** Stops if needed and frees everything, the session included. NULL is fine. */
+CALLREC_API void callrec_live_destroy(callrec_live *l);
 
 #ifdef __cplusplus
 }

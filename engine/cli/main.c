@@ -2,6 +2,9 @@
    public session API. */
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdatomic.h>
 #include <limits.h>
 #include <signal.h>
 #include <sndfile.h>
@@ -43,21 +46,36 @@ static const char help_text[] =
     "  --recording-dir DIR   folder for recordings (default: the working directory)\n"
     "  --events FILE|-       write events as JSON Lines: {\"t\": seconds, \"event\": ...};\n"
     "                        with -, events go to stdout before the notification line\n"
-    "  --realtime            pace a file at real time through the live path\n"
+    "  --realtime            pace a file at real time through the live path (the same rings\n"
+    "                        and worker thread as a sound card)\n"
+    "  --media-timeout-ms N  live: fail with mediaReceiveTimeout after N ms without audio\n"
+    "                        (default 3000)\n"
+    "  --buffer-frames N     live: frames per audio callback (default: the host's choice)\n"
     "\n"
     "Exit status: 0 the operation completed, 1 it failed (status \"failed\"), 2 bad request,\n"
-    "bad input or usage (message on stderr, nothing recorded). Ctrl-C cancels the operation:\n"
-    "the notification says operationCanceled and the audio so far is kept.\n";
+    "bad input or usage (message on stderr, nothing recorded). Ctrl-C or SIGTERM cancels the\n"
+    "operation: the notification says operationCanceled and the audio so far is kept.\n"
+    "On a terminal, live runs show a one-line meter on stderr.\n"
+    "\n"
+    "`callrec devices` lists sound devices: index, name, host API, channels, default rate.\n";
 
 typedef struct options {
     const char *request, *input, *device, *output, *events, *recording_dir;
+    const char *media_timeout_ms, *buffer_frames;
     int realtime;
 } options;
 
+/* Written by the event callback (on the live worker thread for live runs), read by the main
+   thread's meter: atomics. The notification is read only after the run has finished. */
 typedef struct run {
     FILE *events;
     int completed, failed;
     char *notification;
+    _Atomic int phase;          /* last phase event */
+    _Atomic int speaking;
+    _Atomic int tone;           /* last key heard */
+    _Atomic long long rec_start; /* samples since the operation started, -1 before */
+    _Atomic long long op_time;   /* latest event time */
 } run;
 
 static volatile sig_atomic_t interrupted;
@@ -88,6 +106,7 @@ static const char *event_name(callrec_event_type t)
     case CALLREC_EVENT_SPEECH_STOPPED: return "speechStopped";
     case CALLREC_EVENT_TONE_DETECTED: return "toneDetected";
     case CALLREC_EVENT_COMPLETED: return "completed";
+    case CALLREC_EVENT_XRUN: return "xrun";
     }
     return "unknown";
 }
@@ -97,6 +116,17 @@ static double seconds(int64_t samples) { return (double)samples / CALLREC_INTERN
 static void on_event(void *user, const callrec_event *e)
 {
     run *r = user;
+    if (e->type != CALLREC_EVENT_XRUN) {
+        atomic_store(&r->op_time, (long long)e->detected_samples);
+        if (e->type == CALLREC_EVENT_SPEECH_STARTED || e->type == CALLREC_EVENT_SPEECH_STOPPED)
+            atomic_store(&r->speaking, e->type == CALLREC_EVENT_SPEECH_STARTED);
+        else if (e->type == CALLREC_EVENT_TONE_DETECTED)
+            atomic_store(&r->tone, e->tone);
+        else
+            atomic_store(&r->phase, (int)e->type);
+        if (e->type == CALLREC_EVENT_RECORDING_STARTED)
+            atomic_store(&r->rec_start, (long long)e->t_samples);
+    }
     if (e->type == CALLREC_EVENT_COMPLETED) {
         r->completed = 1;
         r->failed = strcmp(e->status, "failed") == 0;
@@ -108,7 +138,10 @@ static void on_event(void *user, const callrec_event *e)
     cJSON *o = cJSON_CreateObject();
     cJSON_AddNumberToObject(o, "t", seconds(e->t_samples));
     cJSON_AddStringToObject(o, "event", event_name(e->type));
-    cJSON_AddStringToObject(o, "operationId", e->operation_id);
+    if (e->type != CALLREC_EVENT_XRUN)
+        cJSON_AddStringToObject(o, "operationId", e->operation_id);
+    if (e->processing_latency_ms > 0)
+        cJSON_AddNumberToObject(o, "processingLatencyMs", e->processing_latency_ms);
     switch (e->type) {
     case CALLREC_EVENT_TONE_DETECTED: {
         char tone[2] = {e->tone, '\0'};
@@ -126,6 +159,10 @@ static void on_event(void *user, const callrec_event *e)
         cJSON_AddStringToObject(o, "status", e->status);
         if (e->recording_path)
             cJSON_AddStringToObject(o, "recording", e->recording_path);
+        break;
+    case CALLREC_EVENT_XRUN:
+        cJSON_AddNumberToObject(o, "overruns", (double)e->overruns);
+        cJSON_AddNumberToObject(o, "underruns", (double)e->underruns);
         break;
     default:
         break;
@@ -184,6 +221,10 @@ static int parse_args(int argc, char **argv, options *o)
             slot = &o->events;
         else if (strcmp(a, "--recording-dir") == 0)
             slot = &o->recording_dir;
+        else if (strcmp(a, "--media-timeout-ms") == 0)
+            slot = &o->media_timeout_ms;
+        else if (strcmp(a, "--buffer-frames") == 0)
+            slot = &o->buffer_frames;
         else if (strcmp(a, "--realtime") == 0) {
             o->realtime = 1;
             continue;
@@ -199,10 +240,10 @@ static int parse_args(int argc, char **argv, options *o)
         return usage_error("%s", "record needs --request");
     if (!o->input == !o->device)
         return usage_error("%s", "record needs exactly one of --input and --device");
-    if (o->device)
-        return usage_error("%s", "--device: live capture is not available in this build yet");
-    if (o->realtime)
-        return usage_error("%s", "--realtime: real-time pacing is not available in this build yet");
+    if (o->realtime && !o->input)
+        return usage_error("%s", "--realtime paces an --input file");
+    if (o->input && strcmp(o->input, "-") == 0 && o->realtime)
+        return usage_error("%s", "--realtime needs a file, not stdin");
     return 0;
 }
 
@@ -270,6 +311,149 @@ static char *request_dir(const char *request)
     return copy;
 }
 
+/* A number option within [lo, hi], or -1 with a message. */
+static long int_option(const char *name, const char *value, long lo, long hi)
+{
+    char *end;
+    errno = 0;
+    long v = value ? strtol(value, &end, 10) : 0;
+    if (!value)
+        return 0;
+    if (errno || *end || v < lo || v > hi) {
+        fprintf(stderr, "callrec: %s: must be an integer from %ld to %ld, got \"%s\"\n", name, lo,
+                hi, value);
+        return -1;
+    }
+    return v;
+}
+
+/* PortAudio's host APIs print start-up chatter on stderr (JACK without a server, ALSA
+   without a card); it is not the program's error, so it is hidden while devices open. */
+static int quiet_stderr(void)
+{
+    fflush(stderr);
+    int saved = dup(STDERR_FILENO);
+    int null = open("/dev/null", O_WRONLY);
+    if (null >= 0) {
+        dup2(null, STDERR_FILENO);
+        close(null);
+    }
+    return saved;
+}
+
+static void restore_stderr(int saved)
+{
+    if (saved >= 0) {
+        dup2(saved, STDERR_FILENO);
+        close(saved);
+    }
+}
+
+static const char *phase_name(int phase)
+{
+    switch (phase) {
+    case CALLREC_EVENT_PROMPT_STARTED: return "prompt";
+    case CALLREC_EVENT_PROMPT_ENDED:
+    case CALLREC_EVENT_BEEP_STARTED: return "beep";
+    case CALLREC_EVENT_BEEP_ENDED:
+    case CALLREC_EVENT_RECORDING_STARTED: return "recording";
+    case CALLREC_EVENT_COMPLETED: return "done";
+    default: return "waiting";
+    }
+}
+
+/* One line, rewritten in place: level, speech, last key, phase, elapsed and remaining. */
+static void meter(callrec_live *l, run *r, int max_duration_s)
+{
+    callrec_live_stats st;
+    callrec_live_get_stats(l, &st);
+    double t = (double)atomic_load(&r->op_time) / CALLREC_INTERNAL_RATE_HZ;
+    double elapsed = st.sample_rate_hz ? (double)st.frames_in / st.sample_rate_hz : 0.0;
+    long long rec = atomic_load(&r->rec_start);
+    int bars = (int)((st.input_peak_dbfs + 60.0) / 3.0);
+    bars = bars < 0 ? 0 : (bars > 20 ? 20 : bars);
+    char bar[21];
+    memset(bar, '#', (size_t)bars);
+    memset(bar + bars, '.', (size_t)(20 - bars));
+    bar[20] = '\0';
+    int tone = atomic_load(&r->tone);
+    char remaining[32] = "";
+    if (rec >= 0) {
+        double left = max_duration_s - (elapsed - (double)rec / CALLREC_INTERNAL_RATE_HZ);
+        snprintf(remaining, sizeof remaining, ", %.1f s left", left < 0 ? 0.0 : left);
+    }
+    (void)t;
+    fprintf(stderr, "\r[%s] %5.1f dBFS  %-7s  key %c  %-9s  %6.1f s%s   ", bar,
+            st.input_peak_dbfs, atomic_load(&r->speaking) ? "speech" : "silence",
+            tone ? tone : '-', phase_name(atomic_load(&r->phase)), elapsed, remaining);
+    fflush(stderr);
+}
+
+static int max_duration_of(const char *req, size_t len)
+{
+    cJSON *body = cJSON_ParseWithLength(req, len);
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(body, "maxRecordDurationInSeconds");
+    int n = cJSON_IsNumber(v) ? (int)v->valuedouble : 5;
+    cJSON_Delete(body);
+    return n;
+}
+
+/* Runs the operation through the live driver (a device, or a file at real time). */
+static int drive_live(const options *opt, const callrec_session_config *scfg, const char *req,
+                      size_t req_len, run *r)
+{
+    callrec_live_config lcfg;
+    callrec_live_config_default(&lcfg);
+    long timeout = int_option("--media-timeout-ms", opt->media_timeout_ms, 100, 60000);
+    long frames = int_option("--buffer-frames", opt->buffer_frames, 16, 8192);
+    if (timeout < 0 || frames < 0)
+        return EXIT_USAGE;
+    if (timeout)
+        lcfg.media_timeout_ms = (int)timeout;
+    lcfg.buffer_frames = (int)frames;
+    lcfg.device = opt->device;
+    lcfg.input_file = opt->realtime ? opt->input : NULL;
+
+    char err[1024] = "";
+    callrec_live *l = NULL;
+    int saved = quiet_stderr();
+    callrec_status st = callrec_live_create(&lcfg, scfg, &l, err, sizeof err);
+    restore_stderr(saved);
+    if (st) {
+        fprintf(stderr, "callrec: %s\n", err[0] ? err : callrec_strerror(st));
+        return EXIT_USAGE;
+    }
+    st = callrec_session_record(callrec_live_session(l), req, req_len, opt->output, NULL, err,
+                                sizeof err);
+    if (st) {
+        fprintf(stderr, "callrec: %s\n", err[0] ? err : callrec_strerror(st));
+        callrec_live_destroy(l);
+        return EXIT_USAGE;
+    }
+    int show = isatty(STDERR_FILENO) && isatty(STDOUT_FILENO);
+    int max_duration = max_duration_of(req, req_len);
+    if (callrec_live_start(l)) {
+        fprintf(stderr, "callrec: the audio stream would not start\n");
+        callrec_live_destroy(l);
+        return EXIT_USAGE;
+    }
+    int canceled = 0;
+    while (!callrec_live_wait(l, 100)) {
+        if (interrupted && !canceled) {
+            callrec_live_cancel(l);
+            canceled = 1;
+        }
+        if (show)
+            meter(l, r, max_duration);
+    }
+    if (show) {
+        meter(l, r, max_duration);
+        fputc('\n', stderr);
+    }
+    callrec_live_destroy(l);
+    return 0;
+}
+
 static int cmd_record(int argc, char **argv)
 {
     options opt;
@@ -283,22 +467,26 @@ static int cmd_record(int argc, char **argv)
         return EXIT_USAGE;
 
     SF_INFO info = {0};
-    SNDFILE *sf = strcmp(opt.input, "-") == 0 ? sf_open_fd(STDIN_FILENO, SFM_READ, &info, 0)
-                                              : sf_open(opt.input, SFM_READ, &info);
+    SNDFILE *sf = NULL;
     callrec_session *s = NULL;
     SpeexResamplerState *rs = NULL;
     char *base = request_dir(opt.request);
     run r = {0};
+    atomic_init(&r.rec_start, -1LL);
     rc = EXIT_USAGE;
-    if (!sf) {
-        fprintf(stderr, "callrec: input %s: %s\n", opt.input, sf_strerror(NULL));
-        goto done;
-    }
-    if (info.channels < 1 || info.channels > 64 || info.samplerate < 1000 ||
-        info.samplerate > 384000) {
-        fprintf(stderr, "callrec: input %s: unsupported audio: %d Hz, %d channels\n", opt.input,
-                info.samplerate, info.channels);
-        goto done;
+    if (opt.input && !opt.realtime) {
+        sf = strcmp(opt.input, "-") == 0 ? sf_open_fd(STDIN_FILENO, SFM_READ, &info, 0)
+                                         : sf_open(opt.input, SFM_READ, &info);
+        if (!sf) {
+            fprintf(stderr, "callrec: input %s: %s\n", opt.input, sf_strerror(NULL));
+            goto done;
+        }
+        if (info.channels < 1 || info.channels > 64 || info.samplerate < 1000 ||
+            info.samplerate > 384000) {
+            fprintf(stderr, "callrec: input %s: unsupported audio: %d Hz, %d channels\n",
+                    opt.input, info.samplerate, info.channels);
+            goto done;
+        }
     }
     struct stat st;
     if (opt.recording_dir && (stat(opt.recording_dir, &st) || !S_ISDIR(st.st_mode))) {
@@ -308,29 +496,11 @@ static int cmd_record(int argc, char **argv)
 
     callrec_session_config cfg;
     callrec_session_config_default(&cfg);
-    int direct = info.samplerate >= 8000 && info.samplerate <= 48000;
-    cfg.sample_rate_hz = direct ? info.samplerate : CALLREC_INTERNAL_RATE_HZ;
     if (opt.recording_dir)
         cfg.recording_dir = opt.recording_dir;
     cfg.prompt_base_dir = base;
     cfg.on_event = on_event;
     cfg.event_user = &r;
-    if (!direct) {
-        int err = 0;
-        rs = speex_resampler_init(1, (spx_uint32_t)info.samplerate, CALLREC_INTERNAL_RATE_HZ, 5,
-                                  &err);
-        if (!rs) {
-            fprintf(stderr, "callrec: input %s: cannot convert from %d Hz\n", opt.input,
-                    info.samplerate);
-            goto done;
-        }
-    }
-    callrec_status cs = callrec_session_create(&cfg, &s);
-    if (cs) {
-        fprintf(stderr, "callrec: %s\n", callrec_strerror(cs));
-        goto done;
-    }
-
     if (opt.events) {
         r.events = strcmp(opt.events, "-") == 0 ? stdout : fopen(opt.events, "w");
         if (!r.events) {
@@ -339,22 +509,44 @@ static int cmd_record(int argc, char **argv)
         }
     }
 
-    char err[1024] = "";
-    cs = callrec_session_record(s, req, req_len, opt.output, NULL, err, sizeof err);
-    if (cs) {
-        fprintf(stderr, "callrec: %s\n", err[0] ? err : callrec_strerror(cs));
-        goto done;
-    }
-
     struct sigaction sa = {0};
     sa.sa_handler = on_signal;
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
 
-    rc = drive_file(s, sf, &info, rs, &r);
-    if (rc)
-        goto done;
+    if (opt.device || opt.realtime) {
+        rc = drive_live(&opt, &cfg, req, req_len, &r);
+        if (rc)
+            goto done;
+    } else {
+        int direct = info.samplerate >= 8000 && info.samplerate <= 48000;
+        cfg.sample_rate_hz = direct ? info.samplerate : CALLREC_INTERNAL_RATE_HZ;
+        if (!direct) {
+            int err = 0;
+            rs = speex_resampler_init(1, (spx_uint32_t)info.samplerate, CALLREC_INTERNAL_RATE_HZ,
+                                      5, &err);
+            if (!rs) {
+                fprintf(stderr, "callrec: input %s: cannot convert from %d Hz\n", opt.input,
+                        info.samplerate);
+                goto done;
+            }
+        }
+        callrec_status cs = callrec_session_create(&cfg, &s);
+        if (cs) {
+            fprintf(stderr, "callrec: %s\n", callrec_strerror(cs));
+            goto done;
+        }
+        char err[1024] = "";
+        cs = callrec_session_record(s, req, req_len, opt.output, NULL, err, sizeof err);
+        if (cs) {
+            fprintf(stderr, "callrec: %s\n", err[0] ? err : callrec_strerror(cs));
+            goto done;
+        }
+        rc = drive_file(s, sf, &info, rs, &r);
+        if (rc)
+            goto done;
+    }
     if (!r.completed || !r.notification) {
         fprintf(stderr, "callrec: the operation ended without a notification\n");
         rc = EXIT_FAILED;
@@ -375,6 +567,26 @@ done:
     free(base);
     free(req);
     return rc;
+}
+
+static int cmd_devices(void)
+{
+    callrec_device_info devs[64];
+    int saved = quiet_stderr();
+    int n = callrec_live_devices(devs, 64);
+    restore_stderr(saved);
+    if (n < 0) {
+        fprintf(stderr, "callrec: devices: PortAudio could not start\n");
+        return EXIT_USAGE;
+    }
+    printf("%-5s  %-40s  %-28s  %3s  %3s  %8s\n", "index", "name", "host API", "in", "out", "rate");
+    for (int i = 0; i < n && i < 64; i++)
+        printf("%-5d  %-40s  %-28s  %3d  %3d  %8.0f\n", devs[i].index, devs[i].name,
+               devs[i].host_api, devs[i].max_input_channels, devs[i].max_output_channels,
+               devs[i].default_rate_hz);
+    if (n == 0)
+        fprintf(stderr, "callrec: no sound devices found\n");
+    return 0;
 }
 
 int main(int argc, char **argv)
@@ -399,9 +611,7 @@ int main(int argc, char **argv)
         }
         return cmd_record(argc, argv);
     }
-    if (strcmp(cmd, "devices") == 0) {
-        fprintf(stderr, "callrec: devices: live capture is not available in this build yet\n");
-        return EXIT_USAGE;
-    }
+    if (strcmp(cmd, "devices") == 0)
+        return cmd_devices();
     return usage_error("unknown command %s", cmd);
 }

@@ -1,0 +1,599 @@
+/* Live capture: a PortAudio duplex stream (or a file paced at real time) feeding a session
+   through lock-free rings, with a worker thread that runs the session.
+
+   Real-time rule: the audio callback only copies samples into and out of the rings and
+   updates atomics. No locks, no allocation, no I/O, no logging. */
+#define _GNU_SOURCE /* strcasestr */
+#include <errno.h>
+#include <math.h>
+#include <portaudio.h>
+#include <pthread.h>
+#include <sndfile.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "callrec.h"
+#include "ring.h"
+#include "session_internal.h"
+
+#define RING_SECONDS 2          /* each ring holds 2 s: the worker may stall that long */
+#define WORKER_CHUNK 480        /* samples the worker takes at a time (10 ms at 48 kHz) */
+#define WORKER_IDLE_NS 1000000  /* 1 ms between polls of an empty ring */
+#define PLAYOUT_PRIME_MS 20     /* silence queued ahead of the first playout */
+#define COST_LOG 65536          /* callback costs kept for the percentiles (power of two) */
+#define DEFAULT_GUARD_MS 300    /* echo guard after playout on a device */
+
+struct callrec_live {
+    callrec_live_config cfg;
+    callrec_session *session;
+    callrec_session_config session_cfg;
+    int rate;
+
+    /* device */
+    int pa_initialised;
+    PaStream *stream;
+    int has_output;
+    /* file source */
+    SNDFILE *file;
+    SF_INFO file_info;
+    pthread_t pacer;
+    int pacer_started;
+
+    cr_ring in_ring, out_ring;
+    pthread_t worker;
+    int worker_started;
+
+    /* Counters written by the callback (or pacer) and read by others. Relaxed order: they
+       are statistics; no other data is published through them. */
+    _Atomic uint64_t frames_in, overruns, underruns, callbacks;
+    _Atomic int peak;               /* |sample| peak since the meter last read it */
+    _Atomic uint32_t cost_pos;
+    uint32_t *cost_ns;              /* callback costs, a ring written by the callback */
+    /* Capture clock for latency: frames captured before the latest callback's buffer, and
+       that buffer's ADC time. Release/acquire on the seq counter publishes the pair. */
+    _Atomic uint64_t clock_seq;
+    _Atomic uint64_t clock_frames;
+    _Atomic int64_t clock_adc_ns;
+
+    /* requests to the worker */
+    _Atomic int stop, cancel_req, hangup_req, source_ended;
+    /* worker state */
+    uint64_t frames_processed;
+    int64_t last_input_ns;
+    int waiting_for_media;
+    pthread_mutex_t lock;           /* guards `done` for callrec_live_wait (never the callback) */
+    pthread_cond_t cond;
+    int done;
+
+    callrec_event_fn user_event;
+    void *user_event_arg;
+};
+
+static int64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static void set_err(char *err, size_t len, const char *fmt, const char *a, const char *b)
+{
+    if (err && len)
+        snprintf(err, len, fmt, a, b);
+}
+
+void callrec_live_config_default(callrec_live_config *cfg)
+{
+    if (!cfg)
+        return;
+    memset(cfg, 0, sizeof *cfg);
+    cfg->media_timeout_ms = 3000;
+}
+
+int callrec_live_devices(callrec_device_info *out, int max)
+{
+    if (Pa_Initialize() != paNoError)
+        return CALLREC_EDEVICE;
+    int n = Pa_GetDeviceCount();
+    for (int i = 0; i < n && i < max; i++) {
+        const PaDeviceInfo *d = Pa_GetDeviceInfo(i);
+        const PaHostApiInfo *h = d ? Pa_GetHostApiInfo(d->hostApi) : NULL;
+        out[i].index = i;
+        snprintf(out[i].name, sizeof out[i].name, "%s", d ? d->name : "?");
+        snprintf(out[i].host_api, sizeof out[i].host_api, "%s", h ? h->name : "?");
+        out[i].max_input_channels = d ? d->maxInputChannels : 0;
+        out[i].max_output_channels = d ? d->maxOutputChannels : 0;
+        out[i].default_rate_hz = d ? d->defaultSampleRate : 0;
+    }
+    Pa_Terminate();
+    return n < 0 ? CALLREC_EDEVICE : n;
+}
+
+/* ---- the audio callback ------------------------------------------------------------------ */
+
+static int audio_callback(const void *input, void *output, unsigned long frames,
+                          const PaStreamCallbackTimeInfo *time_info,
+                          PaStreamCallbackFlags flags, void *user)
+{
+    callrec_live *l = user;
+    int64_t t0 = now_ns();
+    uint64_t before = atomic_load_explicit(&l->frames_in, memory_order_relaxed);
+
+    /* Publish the capture clock: odd seq while writing (a seqlock with one writer). */
+    uint64_t seq = atomic_load_explicit(&l->clock_seq, memory_order_relaxed);
+    atomic_store_explicit(&l->clock_seq, seq + 1, memory_order_relaxed);
+    atomic_thread_fence(memory_order_release);
+    atomic_store_explicit(&l->clock_frames, before, memory_order_relaxed);
+    atomic_store_explicit(&l->clock_adc_ns,
+                          (int64_t)(time_info->inputBufferAdcTime * 1e9), memory_order_relaxed);
+    atomic_store_explicit(&l->clock_seq, seq + 2, memory_order_release);
+
+    if (input) {
+        const int16_t *in = input;
+        size_t put = cr_ring_write(&l->in_ring, in, frames);
+        if (put < frames)
+            atomic_fetch_add_explicit(&l->overruns, frames - put, memory_order_relaxed);
+        int peak = atomic_load_explicit(&l->peak, memory_order_relaxed);
+        for (unsigned long i = 0; i < frames; i++) {
+            int a = in[i] < 0 ? -in[i] : in[i];
+            if (a > peak)
+                peak = a;
+        }
+        atomic_store_explicit(&l->peak, peak, memory_order_relaxed);
+        atomic_fetch_add_explicit(&l->frames_in, frames, memory_order_relaxed);
+    }
+    if (flags & paInputOverflow)
+        atomic_fetch_add_explicit(&l->overruns, 1, memory_order_relaxed);
+    if (output) {
+        int16_t *out = output;
+        size_t got = cr_ring_read(&l->out_ring, out, frames);
+        if (got < frames) {
+            memset(out + got, 0, (frames - got) * sizeof *out);
+            atomic_fetch_add_explicit(&l->underruns, frames - got, memory_order_relaxed);
+        }
+    }
+    atomic_fetch_add_explicit(&l->callbacks, 1, memory_order_relaxed);
+    uint32_t slot = atomic_fetch_add_explicit(&l->cost_pos, 1, memory_order_relaxed);
+    l->cost_ns[slot & (COST_LOG - 1)] = (uint32_t)(now_ns() - t0);
+    return paContinue;
+}
+
+/* ---- the file pacer: a stand-in for the callback, at real time ---------------------------- */
+
+static void *pacer_main(void *arg)
+{
+    callrec_live *l = arg;
+    int ch = l->file_info.channels;
+    size_t chunk = (size_t)l->rate / 100; /* 10 ms, like a sound card's period */
+    short *inter = malloc(sizeof *inter * chunk * (size_t)ch);
+    int16_t *mono = malloc(sizeof *mono * chunk);
+    struct timespec next;
+    clock_gettime(CLOCK_MONOTONIC, &next);
+    while (inter && mono && !atomic_load_explicit(&l->stop, memory_order_acquire)) {
+        sf_count_t got = sf_readf_short(l->file, inter, (sf_count_t)chunk);
+        if (got <= 0)
+            break;
+        for (sf_count_t i = 0; i < got; i++) {
+            int sum = 0;
+            for (int c = 0; c < ch; c++)
+                sum += inter[i * ch + c];
+            mono[i] = (int16_t)(sum / ch);
+        }
+        /* Deliver when a sound card would: at the end of the chunk's real time. */
+        next.tv_nsec += (long)((int64_t)got * 1000000000 / l->rate);
+        while (next.tv_nsec >= 1000000000) {
+            next.tv_nsec -= 1000000000;
+            next.tv_sec++;
+        }
+        while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &next, NULL) == EINTR)
+            ;
+        PaStreamCallbackTimeInfo ti = {0};
+        ti.inputBufferAdcTime = (double)now_ns() / 1e9 - (double)got / l->rate;
+        audio_callback(mono, NULL, (unsigned long)got, &ti, 0, l);
+    }
+    free(inter);
+    free(mono);
+    atomic_store_explicit(&l->source_ended, 1, memory_order_release);
+    return NULL;
+}
+
+/* ---- the worker ----------------------------------------------------------------------- */
+
+/* ADC time of captured sample `frame`, from the callback's published clock; 0 if unknown. */
+static int64_t capture_time_ns(callrec_live *l, uint64_t frame)
+{
+    for (int tries = 0; tries < 4; tries++) {
+        uint64_t s1 = atomic_load_explicit(&l->clock_seq, memory_order_acquire);
+        uint64_t f = atomic_load_explicit(&l->clock_frames, memory_order_relaxed);
+        int64_t adc = atomic_load_explicit(&l->clock_adc_ns, memory_order_relaxed);
+        atomic_thread_fence(memory_order_acquire);
+        if (!(s1 & 1) && s1 == atomic_load_explicit(&l->clock_seq, memory_order_relaxed))
+            return adc + (int64_t)(((double)frame - (double)f) * 1e9 / l->rate);
+    }
+    return 0;
+}
+
+static int64_t stream_time_ns(callrec_live *l)
+{
+    if (l->stream)
+        return (int64_t)(Pa_GetStreamTime(l->stream) * 1e9);
+    return now_ns();
+}
+
+/* Events pass through here on the worker thread: add the processing latency, then hand them
+   to the user's callback. */
+static void live_on_event(void *arg, const callrec_event *e)
+{
+    callrec_live *l = arg;
+    callrec_event copy = *e;
+    if (e->type == CALLREC_EVENT_TONE_DETECTED || e->type == CALLREC_EVENT_SPEECH_STARTED ||
+        e->type == CALLREC_EVENT_COMPLETED) {
+        /* The event was decided when the session had processed frames_processed samples at
+           the device rate; the last of them was captured at capture_time. */
+        int64_t cap = capture_time_ns(l, l->frames_processed ? l->frames_processed - 1 : 0);
+        if (cap)
+            copy.processing_latency_ms = (double)(stream_time_ns(l) - cap) / 1e6;
+    }
+    if (l->user_event)
+        l->user_event(l->user_event_arg, &copy);
+}
+
+static void mark_done(callrec_live *l)
+{
+    pthread_mutex_lock(&l->lock);
+    l->done = 1;
+    pthread_cond_broadcast(&l->cond);
+    pthread_mutex_unlock(&l->lock);
+}
+
+static void *worker_main(void *arg)
+{
+    callrec_live *l = arg;
+    int16_t in[WORKER_CHUNK], out[WORKER_CHUNK];
+    uint64_t reported_over = 0, reported_under = 0;
+    l->last_input_ns = now_ns();
+    struct timespec idle = {0, WORKER_IDLE_NS};
+    int ended = 0;
+    for (;;) {
+        size_t n = cr_ring_read(&l->in_ring, in, WORKER_CHUNK);
+        if (n) {
+            l->last_input_ns = now_ns();
+            l->frames_processed += n;
+            callrec_session_process(l->session, in, l->has_output ? out : NULL, n);
+            if (l->has_output)
+                cr_ring_write(&l->out_ring, out, n);
+        }
+        uint64_t over = atomic_load_explicit(&l->overruns, memory_order_relaxed);
+        uint64_t under = atomic_load_explicit(&l->underruns, memory_order_relaxed);
+        cr_session_set_xruns(l->session, over, under);
+        if ((over != reported_over || under != reported_under) && l->user_event) {
+            callrec_event e = {0};
+            e.type = CALLREC_EVENT_XRUN;
+            e.operation_id = "";
+            e.overruns = over;
+            e.underruns = under;
+            l->user_event(l->user_event_arg, &e);
+            reported_over = over;
+            reported_under = under;
+        }
+        if (n)
+            continue; /* drain the ring before looking at requests */
+
+        if (atomic_exchange_explicit(&l->cancel_req, 0, memory_order_acq_rel))
+            callrec_session_cancel(l->session);
+        int source_done = atomic_load_explicit(&l->source_ended, memory_order_acquire);
+        if (atomic_exchange_explicit(&l->hangup_req, 0, memory_order_acq_rel) ||
+            (source_done && cr_ring_available(&l->in_ring) == 0 && !ended)) {
+            callrec_session_hangup(l->session);
+            ended = 1;
+        }
+        if (!ended && callrec_session_pending(l->session) > 0 &&
+            now_ns() - l->last_input_ns > (int64_t)l->cfg.media_timeout_ms * 1000000) {
+            callrec_session_media_timeout(l->session, (int)((now_ns() - l->last_input_ns) / 1000000));
+        }
+        if (callrec_session_pending(l->session) == 0 || ended)
+            mark_done(l);
+        if (atomic_load_explicit(&l->stop, memory_order_acquire))
+            break;
+        nanosleep(&idle, NULL);
+    }
+    return NULL;
+}
+
+/* ---- opening ------------------------------------------------------------------------- */
+
+static int find_device(const char *spec, char *err, size_t err_len)
+{
+    int n = Pa_GetDeviceCount();
+    if (!spec)
+        return Pa_GetDefaultInputDevice();
+    char *end;
+    long idx = strtol(spec, &end, 10);
+    if (*spec && !*end) {
+        if (idx < 0 || idx >= n) {
+            char count[32];
+            snprintf(count, sizeof count, "%d", n);
+            set_err(err, err_len, "device %s: no such device index (there are %s)", spec, count);
+            return -1;
+        }
+        return (int)idx;
+    }
+    for (int pass = 0; pass < 2; pass++) {
+        for (int i = 0; i < n; i++) {
+            const PaDeviceInfo *d = Pa_GetDeviceInfo(i);
+            if (!d || d->maxInputChannels < 1)
+                continue;
+            if (pass == 0 ? strcmp(d->name, spec) == 0 : strcasestr(d->name, spec) != NULL)
+                return i;
+        }
+    }
+    set_err(err, err_len, "device %s: no input device has that name%s", spec,
+            " (see `callrec devices`)");
+    return -1;
+}
+
+static callrec_status open_device(callrec_live *l, char *err, size_t err_len)
+{
+    if (Pa_Initialize() != paNoError) {
+        set_err(err, err_len, "%s%s", "PortAudio could not start", "");
+        return CALLREC_EDEVICE;
+    }
+    l->pa_initialised = 1;
+    int dev = find_device(l->cfg.device, err, err_len);
+    if (dev < 0) {
+        if (!l->cfg.device)
+            set_err(err, err_len, "%s%s", "no default input device", "");
+        return CALLREC_EDEVICE;
+    }
+    const PaDeviceInfo *info = Pa_GetDeviceInfo(dev);
+    PaStreamParameters in = {0}, out = {0};
+    in.device = dev;
+    in.channelCount = 1;
+    in.sampleFormat = paInt16;
+    in.suggestedLatency = info->defaultLowInputLatency;
+    /* Playout on the same device if it has outputs, else the host API's default output. */
+    int out_dev = info->maxOutputChannels > 0 ? dev
+                                              : Pa_GetHostApiInfo(info->hostApi)->defaultOutputDevice;
+    l->has_output = out_dev >= 0 && out_dev != paNoDevice;
+    if (l->has_output) {
+        out.device = out_dev;
+        out.channelCount = 1;
+        out.sampleFormat = paInt16;
+        out.suggestedLatency = Pa_GetDeviceInfo(out_dev)->defaultLowOutputLatency;
+    }
+    l->rate = (int)info->defaultSampleRate;
+    if (l->rate < 8000 || l->rate > 48000)
+        l->rate = 16000;
+    unsigned long fpb = l->cfg.buffer_frames > 0 ? (unsigned long)l->cfg.buffer_frames
+                                                 : paFramesPerBufferUnspecified;
+    PaError e = Pa_OpenStream(&l->stream, &in, l->has_output ? &out : NULL, l->rate, fpb,
+                              paNoFlag, audio_callback, l);
+    if (e != paNoError && l->has_output) { /* try capture only */
+        l->has_output = 0;
+        e = Pa_OpenStream(&l->stream, &in, NULL, l->rate, fpb, paNoFlag, audio_callback, l);
+    }
+    if (e != paNoError) {
+        l->stream = NULL;
+        set_err(err, err_len, "device %s: %s", info->name, Pa_GetErrorText(e));
+        return CALLREC_EDEVICE;
+    }
+    return CALLREC_OK;
+}
+
+static callrec_status open_file(callrec_live *l, char *err, size_t err_len)
+{
+    l->file = sf_open(l->cfg.input_file, SFM_READ, &l->file_info);
+    if (!l->file) {
+        set_err(err, err_len, "input %s: %s", l->cfg.input_file, sf_strerror(NULL));
+        return CALLREC_EIO;
+    }
+    if (l->file_info.samplerate < 8000 || l->file_info.samplerate > 48000 ||
+        l->file_info.channels < 1 || l->file_info.channels > 64) {
+        set_err(err, err_len, "input %s: %s", l->cfg.input_file,
+                "real-time pacing needs 8..48 kHz and 1..64 channels");
+        return CALLREC_EFORMAT;
+    }
+    l->rate = l->file_info.samplerate;
+    return CALLREC_OK;
+}
+
+callrec_status callrec_live_create(const callrec_live_config *cfg,
+                                   const callrec_session_config *session_cfg, callrec_live **out,
+                                   char *err, size_t err_len)
+{
+    if (!out)
+        return CALLREC_EINVAL;
+    *out = NULL;
+    if (!cfg || !session_cfg || cfg->media_timeout_ms < 100 || cfg->media_timeout_ms > 60000 ||
+        cfg->buffer_frames < 0 || cfg->buffer_frames > 8192)
+        return CALLREC_EINVAL;
+    callrec_live *l = calloc(1, sizeof *l);
+    if (!l)
+        return CALLREC_ENOMEM;
+    l->cfg = *cfg;
+    pthread_mutex_init(&l->lock, NULL);
+    pthread_cond_init(&l->cond, NULL);
+    l->cost_ns = calloc(COST_LOG, sizeof *l->cost_ns);
+    callrec_status st = CALLREC_ENOMEM;
+    if (!l->cost_ns)
+        goto fail;
+    st = cfg->input_file ? open_file(l, err, err_len) : open_device(l, err, err_len);
+    if (st)
+        goto fail;
+    st = CALLREC_ENOMEM;
+    size_t cap = 1;
+    while (cap < (size_t)l->rate * RING_SECONDS)
+        cap <<= 1;
+    if (cr_ring_init(&l->in_ring, cap) || cr_ring_init(&l->out_ring, cap))
+        goto fail;
+
+    l->session_cfg = *session_cfg;
+    l->session_cfg.sample_rate_hz = l->rate;
+    if (!cfg->input_file && l->session_cfg.playout_guard_ms == 0)
+        l->session_cfg.playout_guard_ms = DEFAULT_GUARD_MS;
+    l->user_event = session_cfg->on_event;
+    l->user_event_arg = session_cfg->event_user;
+    l->session_cfg.on_event = live_on_event;
+    l->session_cfg.event_user = l;
+    st = callrec_session_create(&l->session_cfg, &l->session);
+    if (st)
+        goto fail;
+    *out = l;
+    return CALLREC_OK;
+fail:
+    callrec_live_destroy(l);
+    return st;
+}
+
+callrec_session *callrec_live_session(callrec_live *l) { return l ? l->session : NULL; }
+
+callrec_status callrec_live_start(callrec_live *l)
+{
+    if (!l || l->worker_started)
+        return CALLREC_EINVAL;
+    /* Queue a little silence so the first playout callbacks find something. */
+    int16_t zeros[256] = {0};
+    size_t prime = (size_t)l->rate * PLAYOUT_PRIME_MS / 1000;
+    while (l->has_output && prime > 0) {
+        size_t k = prime > 256 ? 256 : prime;
+        cr_ring_write(&l->out_ring, zeros, k);
+        prime -= k;
+    }
+    if (pthread_create(&l->worker, NULL, worker_main, l))
+        return CALLREC_ENOMEM;
+    l->worker_started = 1;
+    if (l->stream) {
+        PaError e = Pa_StartStream(l->stream);
+        if (e != paNoError) {
+            callrec_live_stop(l);
+            return CALLREC_EDEVICE;
+        }
+    } else if (l->file) {
+        if (pthread_create(&l->pacer, NULL, pacer_main, l)) {
+            callrec_live_stop(l);
+            return CALLREC_ENOMEM;
+        }
+        l->pacer_started = 1;
+    }
+    return CALLREC_OK;
+}
+
+int callrec_live_wait(callrec_live *l, int timeout_ms)
+{
+    if (!l)
+        return 1;
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    if (timeout_ms >= 0) {
+        until.tv_sec += timeout_ms / 1000;
+        until.tv_nsec += (long)(timeout_ms % 1000) * 1000000;
+        if (until.tv_nsec >= 1000000000) {
+            until.tv_nsec -= 1000000000;
+            until.tv_sec++;
+        }
+    }
+    pthread_mutex_lock(&l->lock);
+    int rc = 0;
+    while (!l->done && rc == 0)
+        rc = timeout_ms < 0 ? pthread_cond_wait(&l->cond, &l->lock)
+                            : pthread_cond_timedwait(&l->cond, &l->lock, &until);
+    int done = l->done;
+    pthread_mutex_unlock(&l->lock);
+    return done;
+}
+
+void callrec_live_cancel(callrec_live *l)
+{
+    if (l)
+        atomic_store_explicit(&l->cancel_req, 1, memory_order_release);
+}
+
+void callrec_live_hangup(callrec_live *l)
+{
+    if (l)
+        atomic_store_explicit(&l->hangup_req, 1, memory_order_release);
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+void callrec_live_get_stats(callrec_live *l, callrec_live_stats *st)
+{
+    if (!l || !st)
+        return;
+    memset(st, 0, sizeof *st);
+    st->sample_rate_hz = l->rate;
+    st->frames_in = atomic_load_explicit(&l->frames_in, memory_order_relaxed);
+    st->overruns = atomic_load_explicit(&l->overruns, memory_order_relaxed);
+    st->underruns = atomic_load_explicit(&l->underruns, memory_order_relaxed);
+    st->callbacks = atomic_load_explicit(&l->callbacks, memory_order_relaxed);
+    int peak = atomic_exchange_explicit(&l->peak, 0, memory_order_relaxed);
+    st->input_peak_dbfs = peak > 0 ? 20.0 * log10(peak / 32768.0) : -120.0;
+    st->running = l->worker_started;
+    /* Percentiles of the logged callback costs (a racy snapshot, fine for statistics). */
+    uint32_t n = atomic_load_explicit(&l->cost_pos, memory_order_relaxed);
+    if (n > COST_LOG)
+        n = COST_LOG;
+    if (n > 0) {
+        uint32_t *copy = malloc(n * sizeof *copy);
+        if (copy) {
+            memcpy(copy, l->cost_ns, n * sizeof *copy);
+            qsort(copy, n, sizeof *copy, cmp_u32);
+            st->callback_p50_us = copy[n / 2] / 1000.0;
+            st->callback_p99_us = copy[(uint32_t)(n * 0.99)] / 1000.0;
+            st->callback_max_us = copy[n - 1] / 1000.0;
+            free(copy);
+        }
+    }
+}
+
+void callrec_live_stop(callrec_live *l)
+{
+    if (!l)
+        return;
+    if (l->stream && Pa_IsStreamActive(l->stream) == 1)
+        Pa_StopStream(l->stream);
+    atomic_store_explicit(&l->stop, 1, memory_order_release);
+    if (l->pacer_started) {
+        pthread_join(l->pacer, NULL);
+        l->pacer_started = 0;
+    }
+    if (l->worker_started) {
+        pthread_join(l->worker, NULL);
+        l->worker_started = 0;
+    }
+    /* Whatever is still in the ring is part of the call. */
+    int16_t in[WORKER_CHUNK];
+    size_t n;
+    while ((n = cr_ring_read(&l->in_ring, in, WORKER_CHUNK)) > 0) {
+        l->frames_processed += n;
+        callrec_session_process(l->session, in, NULL, n);
+    }
+}
+
+void callrec_live_destroy(callrec_live *l)
+{
+    if (!l)
+        return;
+    callrec_live_stop(l);
+    if (l->stream)
+        Pa_CloseStream(l->stream);
+    if (l->pa_initialised)
+        Pa_Terminate();
+    if (l->file)
+        sf_close(l->file);
+    callrec_session_destroy(l->session);
+    cr_ring_free(&l->in_ring);
+    cr_ring_free(&l->out_ring);
+    free(l->cost_ns);
+    pthread_mutex_destroy(&l->lock);
+    pthread_cond_destroy(&l->cond);
+    free(l);
+}
