@@ -29,6 +29,15 @@
    12 dB S/N 0.97: 0.79 in the worst accepted case. Speech spreads its energy over many
    harmonics and rarely gets there. */
 #define TONE_ENERGY_SHARE 0.70f
+#define TONE_ENERGY_PRESHARE 0.55f
+/* Talk-off. Voiced speech can put two harmonics on a row and a column for 25 ms, but its other
+   harmonics remain. Each window's two tones are corrected for the window's response at the
+   candidate's mean frequency offsets (a digit's frequencies are fixed; a gliding voice is then
+   corrected at the wrong frequency), and averaged over the candidate's fully referenced windows
+   two pure tones explain >= 92 % of a real digit's energy: worst measured over 3000 digits each
+   with both tones at the frequency-accept edge, at 12 dB S/N, twisted -25/-33 dBm0 in noise,
+   through mu-law, under dial tone. Voiced candidates in the espeak-ng corpus average 72..91 %. */
+#define CONFIRM_SHARE 0.90f
 /* Coverage. Both halves of the window (3 of 7 blocks each) hold energy within 3 dB of each
    other, and the first and last 2 ms blocks each hold at least a quarter of the mean block
    energy. A two-tone pair beats at >= 268 Hz, which moves 6 ms energies by < 1.8 dB and 2 ms
@@ -91,6 +100,7 @@ int cr_dtmf_init(cr_dtmf *d, int rate_hz)
     memset(d, 0, sizeof *d);
     d->in_rate = rate_hz;
     d->confirm = CONFIRM_SAMPLES;
+    d->confirm_share = CONFIRM_SHARE;
 
     for (int f = 0; f < 11; f++) {
         double w = two_pi * freqs[f] / ANALYSIS_RATE;
@@ -145,6 +155,16 @@ static void emit(cr_dtmf *d, cr_dtmf_event_kind kind, int64_t onset8, int64_t at
     e->key = d->cand;
     e->onset = onset < 0 ? 0 : onset;
     e->at = at < 0 ? 0 : at;
+}
+
+/* Power response of the rectangular window to a tone `hz` off the bin centre. */
+static double kernel_gain(double hz)
+{
+    double x = 3.141592653589793 * hz / ANALYSIS_RATE;
+    if (fabs(x) < 1e-9)
+        return 1.0;
+    double g = sin(WINDOW * x) / (WINDOW * sin(x));
+    return g * g;
 }
 
 static double freq_limit_hz(int f)
@@ -210,10 +230,14 @@ static char judge_window(cr_dtmf *d)
         d->dial_windows = heard ? d->dial_windows + 1 : (d->dial_windows > 2 ? d->dial_windows - 2 : 0);
         if (d->dial_windows >= DIAL_WINDOWS)
             d->notch_on = 1;
-    } else {
+    }
+    /* Levels and twist are judged on the caller's signal, so undo the notches' gain at each
+       DTMF frequency; energy shares compare like with like, both after the notches. */
+    float raw[8];
+    memcpy(raw, power, sizeof raw);
+    if (d->notch_on)
         for (int f = 0; f < 8; f++)
             power[f] *= d->gain_comp[f];
-    }
 
     int r = 0, c = 4;
     for (int f = 1; f < 4; f++)
@@ -229,7 +253,7 @@ static char judge_window(cr_dtmf *d)
     for (int f = 0; f < 8; f++)
         if (f != r && f != c && power[f] * d->rel_peak > (f < 4 ? power[r] : power[c]))
             return 0;
-    if (2.0f * (power[r] + power[c]) / WINDOW < TONE_ENERGY_SHARE * total)
+    if (2.0f * (raw[r] + raw[c]) / WINDOW < TONE_ENERGY_PRESHARE * total)
         return 0;
 
     const float *e = d->blk_energy;
@@ -265,9 +289,20 @@ static char judge_window(cr_dtmf *d)
     d->present = 1;
     if (d->blk_count < CR_DTMF_BLOCKS + CR_DTMF_PHASE_LAG)
         return 0;
-    if (fabs(freq_offset_hz(d, r)) > freq_limit_hz(r) ||
-        fabs(freq_offset_hz(d, c)) > freq_limit_hz(c))
+    double off_r = freq_offset_hz(d, r), off_c = freq_offset_hz(d, c);
+    if (fabs(off_r) > freq_limit_hz(r) || fabs(off_c) > freq_limit_hz(c))
         return 0;
+    /* Energy of the two tones, each corrected for the window's response at its measured
+       offset: what share of the window two pure tones explain. */
+    float share = 2.0f * (float)(raw[r] / kernel_gain(off_r) + raw[c] / kernel_gain(off_c)) /
+                  WINDOW / total;
+    if (share < TONE_ENERGY_SHARE)
+        return 0;
+    d->hit_power[0] = raw[r];
+    d->hit_power[1] = raw[c];
+    d->hit_total = total;
+    d->hit_off[0] = (float)off_r;
+    d->hit_off[1] = (float)off_c;
     return keymap[r][c - 4];
 }
 
@@ -280,10 +315,29 @@ static void decide(cr_dtmf *d, char hit)
             d->cand = hit;
             d->confirmed = 0;
             d->onset = d->n8 - WINDOW + (int64_t)lrintf(d->head_gap);
+            d->share_sum = 0.0f;
+            d->off_sum[0] = d->off_sum[1] = 0.0;
+            d->hits = 0;
         }
         d->tone_end = d->n8 - (int64_t)lrintf(d->tail_gap);
         d->misses = 0;
-        if (!d->confirmed && d->tone_end - d->onset >= d->confirm) {
+        /* Windows count once the reference window 6 ms back was a hit too (edge windows
+           carry partial coverage and biased frequency estimates). */
+        if (++d->hits > CR_DTMF_PHASE_LAG) {
+            /* A digit's frequencies are fixed: compensate each window with the candidate's
+               mean offsets, steadier than one window's estimate. A gliding voice is then
+               compensated at the wrong frequency and explains less. */
+            int n = d->hits - CR_DTMF_PHASE_LAG;
+            d->off_sum[0] += d->hit_off[0];
+            d->off_sum[1] += d->hit_off[1];
+            double share = 2.0 * (d->hit_power[0] / kernel_gain(d->off_sum[0] / n) +
+                                  d->hit_power[1] / kernel_gain(d->off_sum[1] / n)) /
+                           WINDOW / d->hit_total;
+            d->share_sum += (float)share;
+        }
+        if (!d->confirmed && d->tone_end - d->onset >= d->confirm &&
+            d->hits > CR_DTMF_PHASE_LAG + 1 &&
+            d->share_sum >= d->confirm_share * (float)(d->hits - CR_DTMF_PHASE_LAG)) {
             d->confirmed = 1;
             emit(d, CR_DTMF_BEGIN, d->onset, d->n8);
         }

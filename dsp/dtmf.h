@@ -28,6 +28,7 @@ typedef struct cr_dtmf_event {
 typedef struct cr_dtmf {
     int in_rate;
     int confirm;             /* duration that confirms a digit, 8 kHz samples */
+    float confirm_share;     /* talk-off limit (see dtmf.c) */
     /* 16 -> 8 kHz half-band decimator */
     float hb_hist[8];        /* the last 8 inputs, a ring */
     unsigned hb_idx;
@@ -57,6 +58,11 @@ typedef struct cr_dtmf {
     char cand;
     int confirmed, misses, present;
     int64_t onset, tone_end;      /* estimated from the window edges, 8 kHz samples */
+    float share_sum;              /* the candidate's windows: summed share two tones explain */
+    double off_sum[2];            /* the candidate's summed frequency offsets (row, column) */
+    int hits;                     /* windows judged the candidate's key */
+    /* the window just judged a key: its tones' powers, its energy, their offsets (Hz) */
+    float hit_power[2], hit_total, hit_off[2];
     float head_gap, tail_gap;     /* uncovered samples at the current window's edges */
     /* precomputed thresholds */
     float power_min, dial_power_min, twist_normal, twist_reverse, rel_peak;
