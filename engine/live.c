@@ -61,6 +61,9 @@ struct callrec_live {
 
     /* requests to the worker */
     _Atomic int stop, cancel_req, hangup_req, source_ended;
+    /* The device stopped delivering (media timeout on a stream): its host API may never answer
+       again (a killed JACK server leaves Pa_CloseStream waiting forever), so it is abandoned. */
+    _Atomic int device_lost;
     /* worker state */
     uint64_t frames_processed;
     int64_t last_input_ns;
@@ -280,25 +283,29 @@ static void *worker_main(void *arg)
             reported_over = over;
             reported_under = under;
         }
-        if (n)
-            continue; /* drain the ring before looking at requests */
-
+        /* Requests are looked at on every pass: a source without a clock (an ALSA file
+           device) never lets the ring run dry. */
         if (atomic_exchange_explicit(&l->cancel_req, 0, memory_order_acq_rel))
             callrec_session_cancel(l->session);
         int source_done = atomic_load_explicit(&l->source_ended, memory_order_acquire);
-        if (atomic_exchange_explicit(&l->hangup_req, 0, memory_order_acq_rel) ||
-            (source_done && cr_ring_available(&l->in_ring) == 0 && !ended)) {
+        if (!ended && (atomic_exchange_explicit(&l->hangup_req, 0, memory_order_acq_rel) ||
+                       (source_done && cr_ring_available(&l->in_ring) == 0))) {
             callrec_session_hangup(l->session);
             ended = 1;
         }
-        if (!ended && callrec_session_pending(l->session) > 0 &&
+        if (!n && !ended && callrec_session_pending(l->session) > 0 &&
             now_ns() - l->last_input_ns > (int64_t)l->cfg.media_timeout_ms * 1000000) {
-            callrec_session_media_timeout(l->session, (int)((now_ns() - l->last_input_ns) / 1000000));
+            if (l->stream)
+                atomic_store_explicit(&l->device_lost, 1, memory_order_release);
+            callrec_session_media_timeout(l->session,
+                                          (int)((now_ns() - l->last_input_ns) / 1000000));
         }
         if (callrec_session_pending(l->session) == 0 || ended)
             mark_done(l);
         if (atomic_load_explicit(&l->stop, memory_order_acquire))
             break;
+        if (n)
+            continue;
         nanosleep(&idle, NULL);
     }
     return NULL;
@@ -558,7 +565,8 @@ void callrec_live_stop(callrec_live *l)
 {
     if (!l)
         return;
-    if (l->stream && Pa_IsStreamActive(l->stream) == 1)
+    int lost = atomic_load_explicit(&l->device_lost, memory_order_acquire);
+    if (l->stream && !lost && Pa_IsStreamActive(l->stream) == 1)
         Pa_StopStream(l->stream);
     atomic_store_explicit(&l->stop, 1, memory_order_release);
     if (l->pacer_started) {
@@ -583,9 +591,10 @@ void callrec_live_destroy(callrec_live *l)
     if (!l)
         return;
     callrec_live_stop(l);
-    if (l->stream)
+    int lost = atomic_load_explicit(&l->device_lost, memory_order_acquire);
+    if (l->stream && !lost)
         Pa_CloseStream(l->stream);
-    if (l->pa_initialised)
+    if (l->pa_initialised && !lost)
         Pa_Terminate();
     if (l->file)
         sf_close(l->file);

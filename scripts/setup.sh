@@ -8,6 +8,8 @@ packages=(
   portaudio19-dev libsndfile1-dev libspeexdsp-dev libcjson-dev
   clang libclang-rt-dev
   sox espeak-ng asterisk-core-sounds-en-wav
+  jackd2 libjack-jackd2-dev alsa-utils
+  libspandsp-dev libwebrtc-audio-processing-dev fluidsynth fluid-soundfont-gm
 )
 
 missing=()

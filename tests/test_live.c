@@ -1,0 +1,410 @@
+/* The live path against real audio servers: the `callrec` program records from a JACK server
+   running the dummy driver (fed by a JACK client of this test), loses that server mid-call,
+   reads an ALSA device backed by alsa-lib's file plugin, and paces a file at real time. */
+#include <cjson/cJSON.h>
+#include <fcntl.h>
+#include <jack/jack.h>
+#include <math.h>
+#include <signal.h>
+#include <sndfile.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "harness.h"
+#include "signals.h"
+
+#ifndef CALLREC_BIN
+#error "CALLREC_BIN must name the callrec program"
+#endif
+
+static char dir[256];
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static void sleep_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+static void write_file(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    fputs(text, f);
+    fclose(f);
+}
+
+static void slurp(const char *path, char *buf, size_t cap)
+{
+    FILE *f = fopen(path, "r");
+    size_t n = f ? fread(buf, 1, cap - 1, f) : 0;
+    buf[n] = '\0';
+    if (f)
+        fclose(f);
+}
+
+/* Starts `callrec record` with the given extra arguments and environment; stdout and stderr
+   go to files in the test folder. */
+static pid_t start_callrec(const char *const *args, const char *env_name, const char *env_value)
+{
+    pid_t pid = fork();
+    if (pid == 0) {
+        char out[300], err[300];
+        snprintf(out, sizeof out, "%s/stdout.txt", dir);
+        snprintf(err, sizeof err, "%s/stderr.txt", dir);
+        int o = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        int e = open(err, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        dup2(o, 1);
+        dup2(e, 2);
+        if (env_name)
+            setenv(env_name, env_value, 1);
+        const char *argv[32] = {CALLREC_BIN, "record"};
+        int k = 2;
+        for (int i = 0; args[i] && k < 31; i++)
+            argv[k++] = args[i];
+        argv[k] = NULL;
+        execv(CALLREC_BIN, (char *const *)argv);
+        _exit(127);
+    }
+    return pid;
+}
+
+typedef struct outcome {
+    int status;
+    cJSON *doc, *data;
+    char err[4096];
+} outcome;
+
+static void finish(pid_t pid, outcome *o, int timeout_s)
+{
+    memset(o, 0, sizeof *o);
+    int st = 0;
+    double until = now_s() + timeout_s;
+    while (waitpid(pid, &st, WNOHANG) == 0) {
+        if (now_s() > until) {
+            kill(pid, SIGKILL);
+            waitpid(pid, &st, 0);
+            fprintf(stderr, "callrec did not finish in %d s\n", timeout_s);
+            break;
+        }
+        sleep_ms(20);
+    }
+    o->status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+    static char out[65536];
+    char path[300];
+    snprintf(path, sizeof path, "%s/stdout.txt", dir);
+    slurp(path, out, sizeof out);
+    snprintf(path, sizeof path, "%s/stderr.txt", dir);
+    slurp(path, o->err, sizeof o->err);
+    o->doc = cJSON_Parse(out);
+    cJSON *v = cJSON_GetObjectItem(o->doc, "value");
+    o->data = cJSON_GetObjectItem(cJSON_GetArrayItem(v, 0), "resourceData");
+}
+
+static const char *field(const outcome *o, const char *name)
+{
+    const cJSON *f = cJSON_GetObjectItem(o->data, name);
+    return cJSON_IsString(f) ? f->valuestring : "(none)";
+}
+
+static double number(const outcome *o, const char *name)
+{
+    const cJSON *f = cJSON_GetObjectItem(o->data, name);
+    return cJSON_IsNumber(f) ? f->valuedouble : -1;
+}
+
+static int64_t wav_read(const char *path, sig_buf *b)
+{
+    SF_INFO info = {0};
+    SNDFILE *sf = sf_open(path, SFM_READ, &info);
+    if (!sf)
+        return -1;
+    if (b) {
+        sig_init(b, info.samplerate);
+        sig_silence(b, (double)info.frames / info.samplerate);
+        sf_read_short(sf, b->x, info.frames);
+    }
+    sf_close(sf);
+    return info.frames;
+}
+
+/* Best normalised correlation of `what` found anywhere in `in` (the recording may start a
+   little before or after the injected audio). */
+static double find(const sig_buf *in, const int16_t *what, size_t n, size_t *at)
+{
+    double best = 0;
+    for (size_t lag = 0; lag + n <= in->n; lag++) {
+        double c = sig_correlation(in->x + lag, what, n);
+        if (c > best) {
+            best = c;
+            *at = lag;
+        }
+    }
+    return best;
+}
+
+/* The caller used by the live tests: speech, a pause, '#', silence (16 kHz). */
+static void caller(sig_buf *b, size_t *speech_at, size_t *speech_len)
+{
+    sig_rng r;
+    sig_seed(&r, 8);
+    sig_init(b, 16000);
+    sig_silence(b, 0.3);
+    *speech_at = b->n;
+    sig_append_speech(b, "auth-thankyou", -6.0);
+    *speech_len = b->n - *speech_at;
+    sig_silence(b, 0.7);
+    sig_dtmf(b, &r, '#', -10, 0.1);
+    sig_silence(b, 1.0);
+}
+
+/* ---- JACK --------------------------------------------------------------------------- */
+
+typedef struct feeder {
+    jack_client_t *client;
+    jack_port_t *port;
+    const sig_buf *signal;
+    _Atomic size_t pos;
+    _Atomic int playing;
+} feeder;
+
+static int feeder_process(jack_nframes_t frames, void *arg)
+{
+    feeder *f = arg;
+    float *out = jack_port_get_buffer(f->port, frames);
+    size_t pos = atomic_load(&f->pos);
+    for (jack_nframes_t i = 0; i < frames; i++) {
+        int on = atomic_load(&f->playing) && pos < f->signal->n;
+        out[i] = on ? f->signal->x[pos++] / 32768.0f : 0.0f;
+    }
+    atomic_store(&f->pos, pos);
+    return 0;
+}
+
+static pid_t start_jackd(const char *name)
+{
+    pid_t pid = fork();
+    if (pid == 0) {
+        int null = open("/dev/null", O_WRONLY);
+        dup2(null, 1);
+        dup2(null, 2);
+        setenv("JACK_NO_AUDIO_RESERVATION", "1", 1);
+        execlp("jackd", "jackd", "-n", name, "-d", "dummy", "-r", "16000", "-p", "160", (char *)NULL);
+        _exit(127);
+    }
+    /* Ready when a client can connect. */
+    for (int i = 0; i < 100; i++) {
+        sleep_ms(50);
+        jack_status_t st;
+        jack_client_t *c = jack_client_open("probe", JackNoStartServer | JackServerName, &st, name);
+        if (c) {
+            jack_client_close(c);
+            return pid;
+        }
+    }
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+    return -1;
+}
+
+static int connect_feeder(feeder *f, const char *server)
+{
+    jack_status_t st;
+    f->client = jack_client_open("feeder", JackNoStartServer | JackServerName, &st, server);
+    if (!f->client)
+        return -1;
+    f->port = jack_port_register(f->client, "out", JACK_DEFAULT_AUDIO_TYPE, JackPortIsOutput, 0);
+    jack_set_process_callback(f->client, feeder_process, f);
+    jack_activate(f->client);
+    /* Wait for callrec's PortAudio client to appear, then feed its input. */
+    for (int i = 0; i < 200; i++) {
+        const char **ports = jack_get_ports(f->client, "PortAudio", NULL, JackPortIsInput);
+        if (ports && ports[0]) {
+            const char *src = jack_port_name(f->port);
+            int rc = jack_connect(f->client, src, ports[0]);
+            /* Keep the dummy capture (silence) out of it. */
+            jack_disconnect(f->client, "system:capture_1", ports[0]);
+            jack_free(ports);
+            return rc;
+        }
+        jack_free(ports);
+        sleep_ms(25);
+    }
+    return -1;
+}
+
+static void test_jack(void)
+{
+    char server[64], req[300], wav[300];
+    snprintf(server, sizeof server, "callrec-test-%d", (int)getpid());
+    pid_t jackd = start_jackd(server);
+    CHECK_MSG(jackd > 0, "jackd (dummy driver) did not start");
+    if (jackd <= 0)
+        return;
+
+    sig_buf sig;
+    size_t speech_at, speech_len;
+    caller(&sig, &speech_at, &speech_len);
+    snprintf(req, sizeof req, "%s/jack.json", dir);
+    write_file(req, "{\"stopTones\": [\"#\"], \"playBeep\": false, \"maxRecordDurationInSeconds\": 20}");
+    snprintf(wav, sizeof wav, "%s/jack.wav", dir);
+    pid_t cr = start_callrec((const char *[]){"--request", req, "--device", "system", "--output",
+                                              wav, NULL},
+                             "JACK_DEFAULT_SERVER", server);
+    feeder f = {.signal = &sig};
+    atomic_init(&f.pos, 0);
+    atomic_init(&f.playing, 0);
+    CHECK_MSG(connect_feeder(&f, server) == 0, "could not connect to callrec's input port");
+    atomic_store(&f.playing, 1);
+    outcome o;
+    finish(cr, &o, 20);
+    CHECK_MSG(o.status == 0, "exit %d: %s", o.status, o.err);
+    CHECK_STR(field(&o, "completionReason"), "stopToneDetected");
+    CHECK(number(&o, "@callrec.overruns") == 0);
+    sig_buf rec;
+    CHECK(wav_read(wav, &rec) > 0);
+    size_t at = 0;
+    double c = rec.n > speech_len ? find(&rec, sig.x + speech_at, speech_len, &at) : 0;
+    CHECK_MSG(c > 0.99, "the recording holds the injected speech: correlation %.4f", c);
+    printf("jack: stopToneDetected, speech correlation %.4f, overruns %.0f, underruns %.0f\n", c,
+           number(&o, "@callrec.overruns"), number(&o, "@callrec.underruns"));
+    cJSON_Delete(o.doc);
+    sig_free(&rec);
+    jack_client_close(f.client);
+
+    /* Device loss: the server dies mid-recording. */
+    snprintf(wav, sizeof wav, "%s/lost.wav", dir);
+    write_file(req, "{\"playBeep\": false, \"maxRecordDurationInSeconds\": 60, "
+                    "\"initialSilenceTimeoutInSeconds\": 60}");
+    cr = start_callrec((const char *[]){"--request", req, "--device", "system", "--output", wav,
+                                        "--media-timeout-ms", "500", NULL},
+                       "JACK_DEFAULT_SERVER", server);
+    sleep_ms(1500);
+    kill(jackd, SIGKILL);
+    waitpid(jackd, NULL, 0);
+    finish(cr, &o, 20);
+    CHECK_MSG(o.status == 1, "exit %d: %s", o.status, o.err);
+    CHECK_STR(field(&o, "completionReason"), "mediaReceiveTimeout");
+    int64_t frames = wav_read(wav, NULL);
+    CHECK_MSG(frames > 16000 / 2 && frames < 16000 * 3, "kept %lld frames", (long long)frames);
+    printf("jack server killed: mediaReceiveTimeout, %.2f s kept\n", frames / 16000.0);
+    cJSON_Delete(o.doc);
+    sig_free(&sig);
+}
+
+/* ---- ALSA file plugin ----------------------------------------------------------------- */
+
+static void test_alsa_file(void)
+{
+    char home[300], rc_path[400], raw[400], req[300], wav[300];
+    snprintf(home, sizeof home, "%s/home", dir);
+    mkdir(home, 0700);
+    snprintf(raw, sizeof raw, "%s/in.raw", home);
+    snprintf(rc_path, sizeof rc_path, "%s/.asoundrc", home);
+    FILE *f = fopen(rc_path, "w");
+    fprintf(f, "pcm.callrec_file {\n type file\n slave.pcm \"null\"\n file \"/dev/null\"\n"
+               " infile \"%s\"\n format \"raw\"\n}\n", raw);
+    fclose(f);
+
+    /* PortAudio opens the device at its default rate, 44.1 kHz. */
+    sig_buf sig;
+    size_t speech_at, speech_len;
+    caller(&sig, &speech_at, &speech_len);
+    sig_buf dev = sig;
+    dev.x = malloc(sig.n * sizeof *sig.x);
+    memcpy(dev.x, sig.x, sig.n * sizeof *sig.x);
+    dev.cap = sig.n;
+    sig_resample(&dev, 44100);
+    f = fopen(raw, "wb");
+    fwrite(dev.x, sizeof *dev.x, dev.n, f);
+    fclose(f);
+
+    snprintf(req, sizeof req, "%s/alsa.json", dir);
+    write_file(req, "{\"stopTones\": [\"#\"], \"playBeep\": false, \"maxRecordDurationInSeconds\": 20}");
+    snprintf(wav, sizeof wav, "%s/alsa.wav", dir);
+    pid_t cr = start_callrec((const char *[]){"--request", req, "--device", "callrec_file",
+                                              "--output", wav, NULL},
+                             "HOME", home);
+    outcome o;
+    finish(cr, &o, 20);
+    CHECK_MSG(o.status == 0, "exit %d: %s", o.status, o.err);
+    CHECK_STR(field(&o, "completionReason"), "stopToneDetected");
+    sig_buf rec;
+    CHECK(wav_read(wav, &rec) > 0);
+    size_t at = 0;
+    double c = rec.n > speech_len ? find(&rec, sig.x + speech_at, speech_len, &at) : 0;
+    CHECK_MSG(c > 0.98, "the recording holds the file's speech: correlation %.4f", c);
+    printf("alsa file device: stopToneDetected, speech correlation %.4f\n", c);
+    cJSON_Delete(o.doc);
+    sig_free(&rec);
+    sig_free(&dev);
+    sig_free(&sig);
+}
+
+/* ---- --realtime ------------------------------------------------------------------------ */
+
+static void test_realtime(void)
+{
+    sig_buf sig;
+    size_t speech_at, speech_len;
+    caller(&sig, &speech_at, &speech_len);
+    char in[300], req[300], wav[300], events[300];
+    snprintf(in, sizeof in, "%s/rt.wav", dir);
+    sig_write_wav(&sig, in);
+    snprintf(req, sizeof req, "%s/rt.json", dir);
+    write_file(req, "{\"stopTones\": [\"#\"], \"playBeep\": false, \"maxRecordDurationInSeconds\": 20}");
+    snprintf(wav, sizeof wav, "%s/rt-out.wav", dir);
+    snprintf(events, sizeof events, "%s/rt.jsonl", dir);
+    double t0 = now_s();
+    pid_t cr = start_callrec((const char *[]){"--request", req, "--input", in, "--realtime",
+                                              "--output", wav, "--events", events, NULL},
+                             NULL, NULL);
+    outcome o;
+    finish(cr, &o, 20);
+    double wall = now_s() - t0;
+    CHECK_MSG(o.status == 0, "exit %d: %s", o.status, o.err);
+    CHECK_STR(field(&o, "completionReason"), "stopToneDetected");
+    CHECK(number(&o, "@callrec.overruns") == 0);
+    /* Paced: the stop tone cannot be heard before it was played. */
+    double tone_at = (double)(speech_at + speech_len) / 16000.0 + 0.7;
+    CHECK_MSG(wall > tone_at, "finished after %.2f s; the tone starts at %.2f s", wall, tone_at);
+    sig_buf rec;
+    int64_t frames = wav_read(wav, &rec);
+    CHECK_MSG(fabs((double)frames / 16000.0 - (tone_at - 0.003)) < 0.01, "recording %.3f s",
+              (double)frames / 16000.0);
+    CHECK(frames > 0 && memcmp(rec.x, sig.x, (size_t)frames * sizeof *rec.x) == 0);
+    static char ev[16384];
+    slurp(events, ev, sizeof ev);
+    CHECK(strstr(ev, "\"processingLatencyMs\"") != NULL);
+    printf("realtime file: stopToneDetected after %.2f s of wall time, bit-exact recording\n", wall);
+    cJSON_Delete(o.doc);
+    sig_free(&rec);
+    sig_free(&sig);
+}
+
+int main(void)
+{
+    snprintf(dir, sizeof dir, "/tmp/callrec-live-XXXXXX");
+    if (!mkdtemp(dir)) {
+        perror("mkdtemp");
+        return 1;
+    }
+    test_realtime();
+    test_alsa_file();
+    test_jack();
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "could not remove %s\n", dir);
+    return harness_finish("test_live");
+}
