@@ -49,7 +49,7 @@ struct callrec_live {
 
     /* Counters written by the callback (or pacer) and read by others. Relaxed order: they
        are statistics; no other data is published through them. */
-    _Atomic uint64_t frames_in, overruns, underruns, callbacks;
+    _Atomic uint64_t frames_in, overruns, underruns, callbacks, host_overflows;
     _Atomic int peak;               /* |sample| peak since the meter last read it */
     _Atomic uint32_t cost_pos;
     uint32_t *cost_ns;              /* callback costs, a ring written by the callback */
@@ -150,7 +150,7 @@ static int audio_callback(const void *input, void *output, unsigned long frames,
         atomic_fetch_add_explicit(&l->frames_in, frames, memory_order_relaxed);
     }
     if (flags & paInputOverflow)
-        atomic_fetch_add_explicit(&l->overruns, 1, memory_order_relaxed);
+        atomic_fetch_add_explicit(&l->host_overflows, 1, memory_order_relaxed);
     if (output) {
         int16_t *out = output;
         size_t got = cr_ring_read(&l->out_ring, out, frames);
@@ -541,6 +541,7 @@ void callrec_live_get_stats(callrec_live *l, callrec_live_stats *st)
     st->overruns = atomic_load_explicit(&l->overruns, memory_order_relaxed);
     st->underruns = atomic_load_explicit(&l->underruns, memory_order_relaxed);
     st->callbacks = atomic_load_explicit(&l->callbacks, memory_order_relaxed);
+    st->host_overflows = atomic_load_explicit(&l->host_overflows, memory_order_relaxed);
     int peak = atomic_exchange_explicit(&l->peak, 0, memory_order_relaxed);
     st->input_peak_dbfs = peak > 0 ? 20.0 * log10(peak / 32768.0) : -120.0;
     st->running = l->worker_started;

@@ -292,10 +292,11 @@ static void complete(callrec_session *s, int index, int64_t end, cr_reason reaso
     s->n_ops--;
 }
 
-/* Ends every operation, the running one first. `end` is the call time of the ending. */
+/* Ends every operation there is now, the running one first. `end` is the call time of the
+   ending. Callbacks may queue new operations meanwhile; those are not ended here. */
 static void complete_all(callrec_session *s, int64_t end, cr_reason reason)
 {
-    while (s->n_ops > 0)
+    for (int n = s->n_ops; n > 0 && s->n_ops > 0; n--)
         complete(s, 0, end, reason, NULL, 0, 0);
 }
 
@@ -682,8 +683,8 @@ callrec_status callrec_session_hangup(callrec_session *s)
         cr_recorder_write(&s->ops[0]->rec, s->frame, (size_t)s->frame_fill, s->msg,
                           sizeof s->msg))
         complete(s, 0, received(s), CR_REASON_UNSPECIFIED_ERROR, s->msg, 0, 0);
+    s->hung_up = 1; /* first: a callback cannot queue more operations on an ended call */
     complete_all(s, received(s), CR_REASON_CALL_ENDED);
-    s->hung_up = 1;
     return CALLREC_OK;
 }
 

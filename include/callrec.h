@@ -229,6 +229,8 @@ typedef struct callrec_live_stats {
     int sample_rate_hz;         /**< the device's (or file's) rate */
     uint64_t frames_in;         /**< samples captured */
     uint64_t overruns;          /**< captured samples dropped: the worker fell behind */
+    uint64_t host_overflows;    /**< callbacks in which the audio server itself reported an
+                                     input overflow (an xrun before callrec saw the audio) */
     uint64_t underruns;         /**< playout samples missing when the device needed them */
     uint64_t callbacks;         /**< audio callbacks run */
     double input_peak_dbfs;     /**< peak of the last 100 ms of input */

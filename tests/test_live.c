@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "jack_feeder.h"
 #include "signals.h"
 
 #ifndef CALLREC_BIN
@@ -170,84 +171,11 @@ static void caller(sig_buf *b, size_t *speech_at, size_t *speech_len)
 
 /* ---- JACK --------------------------------------------------------------------------- */
 
-typedef struct feeder {
-    jack_client_t *client;
-    jack_port_t *port;
-    const sig_buf *signal;
-    _Atomic size_t pos;
-    _Atomic int playing;
-} feeder;
-
-static int feeder_process(jack_nframes_t frames, void *arg)
-{
-    feeder *f = arg;
-    float *out = jack_port_get_buffer(f->port, frames);
-    size_t pos = atomic_load(&f->pos);
-    for (jack_nframes_t i = 0; i < frames; i++) {
-        int on = atomic_load(&f->playing) && pos < f->signal->n;
-        out[i] = on ? f->signal->x[pos++] / 32768.0f : 0.0f;
-    }
-    atomic_store(&f->pos, pos);
-    return 0;
-}
-
-static pid_t start_jackd(const char *name)
-{
-    pid_t pid = fork();
-    if (pid == 0) {
-        int null = open("/dev/null", O_WRONLY);
-        dup2(null, 1);
-        dup2(null, 2);
-        setenv("JACK_NO_AUDIO_RESERVATION", "1", 1);
-        execlp("jackd", "jackd", "-n", name, "-d", "dummy", "-r", "16000", "-p", "160", (char *)NULL);
-        _exit(127);
-    }
-    /* Ready when a client can connect. */
-    for (int i = 0; i < 100; i++) {
-        sleep_ms(50);
-        jack_status_t st;
-        jack_client_t *c = jack_client_open("probe", JackNoStartServer | JackServerName, &st, name);
-        if (c) {
-            jack_client_close(c);
-            return pid;
-        }
-    }
-    kill(pid, SIGKILL);
-    waitpid(pid, NULL, 0);
-    return -1;
-}
-
-static int connect_feeder(feeder *f, const char *server)
-{
-    jack_status_t st;
-    f->client = jack_client_open("feeder", JackNoStartServer | JackServerName, &st, server);
-    if (!f->client)
-        return -1;
-    f->port = jack_port_register(f->client, "out", JACK_DEFAULT_AUDIO_TYPE, JackPortIsOutput, 0);
-    jack_set_process_callback(f->client, feeder_process, f);
-    jack_activate(f->client);
-    /* Wait for callrec's PortAudio client to appear, then feed its input. */
-    for (int i = 0; i < 200; i++) {
-        const char **ports = jack_get_ports(f->client, "PortAudio", NULL, JackPortIsInput);
-        if (ports && ports[0]) {
-            const char *src = jack_port_name(f->port);
-            int rc = jack_connect(f->client, src, ports[0]);
-            /* Keep the dummy capture (silence) out of it. */
-            jack_disconnect(f->client, "system:capture_1", ports[0]);
-            jack_free(ports);
-            return rc;
-        }
-        jack_free(ports);
-        sleep_ms(25);
-    }
-    return -1;
-}
-
 static void test_jack(void)
 {
     char server[64], req[300], wav[300];
     snprintf(server, sizeof server, "callrec-test-%d", (int)getpid());
-    pid_t jackd = start_jackd(server);
+    pid_t jackd = jf_start_server(server, 16000, 160);
     CHECK_MSG(jackd > 0, "jackd (dummy driver) did not start");
     if (jackd <= 0)
         return;
@@ -261,10 +189,8 @@ static void test_jack(void)
     pid_t cr = start_callrec((const char *[]){"--request", req, "--device", "system", "--output",
                                               wav, NULL},
                              "JACK_DEFAULT_SERVER", server);
-    feeder f = {.signal = &sig};
-    atomic_init(&f.pos, 0);
-    atomic_init(&f.playing, 0);
-    CHECK_MSG(connect_feeder(&f, server) == 0, "could not connect to callrec's input port");
+    jf_feeder f;
+    CHECK_MSG(jf_connect(&f, server, &sig) == 0, "could not connect to callrec's input port");
     atomic_store(&f.playing, 1);
     outcome o;
     finish(cr, &o, 20);
@@ -280,9 +206,10 @@ static void test_jack(void)
            number(&o, "@callrec.overruns"), number(&o, "@callrec.underruns"));
     cJSON_Delete(o.doc);
     sig_free(&rec);
-    jack_client_close(f.client);
+    jf_close(&f);
 
-    /* Device loss: the server dies mid-recording. */
+    /* Device loss: the server stops mid-recording (SIGTERM: a SIGKILLed server leaves a
+       stale entry in JACK's shared-memory registry, which has few slots). */
     snprintf(wav, sizeof wav, "%s/lost.wav", dir);
     write_file(req, "{\"playBeep\": false, \"maxRecordDurationInSeconds\": 60, "
                     "\"initialSilenceTimeoutInSeconds\": 60}");
@@ -290,14 +217,14 @@ static void test_jack(void)
                                         "--media-timeout-ms", "500", NULL},
                        "JACK_DEFAULT_SERVER", server);
     sleep_ms(1500);
-    kill(jackd, SIGKILL);
+    kill(jackd, SIGTERM);
     waitpid(jackd, NULL, 0);
     finish(cr, &o, 20);
     CHECK_MSG(o.status == 1, "exit %d: %s", o.status, o.err);
     CHECK_STR(field(&o, "completionReason"), "mediaReceiveTimeout");
     int64_t frames = wav_read(wav, NULL);
     CHECK_MSG(frames > 16000 / 2 && frames < 16000 * 3, "kept %lld frames", (long long)frames);
-    printf("jack server killed: mediaReceiveTimeout, %.2f s kept\n", frames / 16000.0);
+    printf("jack server stopped: mediaReceiveTimeout, %.2f s kept\n", frames / 16000.0);
     cJSON_Delete(o.doc);
     sig_free(&sig);
 }

@@ -529,6 +529,41 @@ static void test_hangup_cancel_queue(void)
     sig_free(&b);
 }
 
+/* Callbacks that queue the next operation (as a bot does on completion) must not keep
+   cancel or hang-up from returning. */
+static callrec_session *requeue_session;
+static int requeued;
+static void requeue(void *user, const callrec_event *e)
+{
+    on_event(user, e);
+    if (e->type == CALLREC_EVENT_COMPLETED) {
+        char err[128];
+        if (callrec_session_record(requeue_session, "{}", 2, NULL, NULL, err, sizeof err) == 0)
+            requeued++;
+    }
+}
+
+static void test_requeue_from_callback(void)
+{
+    evlog l;
+    memset(&l, 0, sizeof l);
+    callrec_session_config cfg;
+    callrec_session_config_default(&cfg);
+    cfg.recording_dir = tmpdir;
+    cfg.on_event = requeue;
+    cfg.event_user = &l;
+    CHECK(callrec_session_create(&cfg, &requeue_session) == 0);
+    CHECK(record(requeue_session, "{}", NULL) == 0);
+    CHECK(record(requeue_session, "{}", NULL) == 0);
+    CHECK(callrec_session_cancel(requeue_session) == 0);
+    CHECK(l.completed == 2 && requeued == 2); /* both canceled, two new ones queued */
+    CHECK(callrec_session_pending(requeue_session) == 2);
+    CHECK(callrec_session_hangup(requeue_session) == 0);
+    CHECK(l.completed == 4 && requeued == 2); /* the ended call takes no more */
+    CHECK(callrec_session_pending(requeue_session) == 0);
+    callrec_session_destroy(requeue_session);
+}
+
 static void test_files(void)
 {
     evlog l;
@@ -600,6 +635,7 @@ int main(void)
     test_speech_under_way();
     test_prompt();
     test_hangup_cancel_queue();
+    test_requeue_from_callback();
     test_files();
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
