@@ -592,14 +592,20 @@ void callrec_live_destroy(callrec_live *l)
     if (!l)
         return;
     callrec_live_stop(l);
-    int lost = atomic_load_explicit(&l->device_lost, memory_order_acquire);
-    if (l->stream && !lost)
-        Pa_CloseStream(l->stream);
-    if (l->pa_initialised && !lost)
-        Pa_Terminate();
     if (l->file)
         sf_close(l->file);
     callrec_session_destroy(l->session);
+    l->session = NULL;
+    if (atomic_load_explicit(&l->device_lost, memory_order_acquire)) {
+        /* The stream was abandoned, not closed: its callback thread was never joined, so the
+           memory the callback touches (this struct, its rings and cost log) must outlive it.
+           It stays allocated, reachable from PortAudio's open stream. */
+        return;
+    }
+    if (l->stream)
+        Pa_CloseStream(l->stream);
+    if (l->pa_initialised)
+        Pa_Terminate();
     cr_ring_free(&l->in_ring);
     cr_ring_free(&l->out_ring);
     free(l->cost_ns);

@@ -31,7 +31,8 @@ ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
 stage "ThreadSanitizer"
 configure_and_build build-tsan -DCMAKE_BUILD_TYPE=Debug -DCALLREC_SANITIZE=thread \
   -DCALLREC_BENCH=OFF
-TSAN_OPTIONS=halt_on_error=1 ctest --test-dir build-tsan --output-on-failure -j"$jobs"
+TSAN_OPTIONS="halt_on_error=1 suppressions=$PWD/tests/tsan.supp" \
+  ctest --test-dir build-tsan --output-on-failure -j"$jobs"
 
 stage "libFuzzer: request parser, ${fuzz_seconds} s"
 CC=clang configure_and_build build-fuzz -DCMAKE_BUILD_TYPE=Debug -DCALLREC_FUZZ=ON \
