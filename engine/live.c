@@ -8,6 +8,7 @@
 #include <math.h>
 #include <portaudio.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <sndfile.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -83,10 +84,14 @@ static int64_t now_ns(void)
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-static void set_err(char *err, size_t len, const char *fmt, const char *a, const char *b)
+static void set_err(char *err, size_t len, const char *fmt, ...)
 {
-    if (err && len)
-        snprintf(err, len, fmt, a, b);
+    if (err && len) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err, len, fmt, ap);
+        va_end(ap);
+    }
 }
 
 void callrec_live_config_default(callrec_live_config *cfg)
@@ -322,9 +327,7 @@ static int find_device(const char *spec, char *err, size_t err_len)
     long idx = strtol(spec, &end, 10);
     if (*spec && !*end) {
         if (idx < 0 || idx >= n) {
-            char count[32];
-            snprintf(count, sizeof count, "%d", n);
-            set_err(err, err_len, "device %s: no such device index (there are %s)", spec, count);
+            set_err(err, err_len, "device %s: no such device index (there are %d)", spec, n);
             return -1;
         }
         return (int)idx;
@@ -338,22 +341,22 @@ static int find_device(const char *spec, char *err, size_t err_len)
                 return i;
         }
     }
-    set_err(err, err_len, "device %s: no input device has that name%s", spec,
-            " (see `callrec devices`)");
+    set_err(err, err_len, "device %s: no input device has that name (see `callrec devices`)",
+            spec);
     return -1;
 }
 
 static callrec_status open_device(callrec_live *l, char *err, size_t err_len)
 {
     if (Pa_Initialize() != paNoError) {
-        set_err(err, err_len, "%s%s", "PortAudio could not start", "");
+        set_err(err, err_len, "PortAudio could not start");
         return CALLREC_EDEVICE;
     }
     l->pa_initialised = 1;
     int dev = find_device(l->cfg.device, err, err_len);
     if (dev < 0) {
         if (!l->cfg.device)
-            set_err(err, err_len, "%s%s", "no default input device", "");
+            set_err(err, err_len, "no default input device");
         return CALLREC_EDEVICE;
     }
     const PaDeviceInfo *info = Pa_GetDeviceInfo(dev);
@@ -400,8 +403,8 @@ static callrec_status open_file(callrec_live *l, char *err, size_t err_len)
     }
     if (l->file_info.samplerate < 8000 || l->file_info.samplerate > 48000 ||
         l->file_info.channels < 1 || l->file_info.channels > 64) {
-        set_err(err, err_len, "input %s: %s", l->cfg.input_file,
-                "real-time pacing needs 8..48 kHz and 1..64 channels");
+        set_err(err, err_len, "input %s: real-time pacing needs 8..48 kHz and 1..64 channels",
+                l->cfg.input_file);
         return CALLREC_EFORMAT;
     }
     l->rate = l->file_info.samplerate;

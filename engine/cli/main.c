@@ -75,7 +75,6 @@ typedef struct run {
     _Atomic int speaking;
     _Atomic int tone;           /* last key heard */
     _Atomic long long rec_start; /* samples since the operation started, -1 before */
-    _Atomic long long op_time;   /* latest event time */
 } run;
 
 static volatile sig_atomic_t interrupted;
@@ -117,7 +116,6 @@ static void on_event(void *user, const callrec_event *e)
 {
     run *r = user;
     if (e->type != CALLREC_EVENT_XRUN) {
-        atomic_store(&r->op_time, (long long)e->detected_samples);
         if (e->type == CALLREC_EVENT_SPEECH_STARTED || e->type == CALLREC_EVENT_SPEECH_STOPPED)
             atomic_store(&r->speaking, e->type == CALLREC_EVENT_SPEECH_STARTED);
         else if (e->type == CALLREC_EVENT_TONE_DETECTED)
@@ -367,7 +365,6 @@ static void meter(callrec_live *l, run *r, int max_duration_s)
 {
     callrec_live_stats st;
     callrec_live_get_stats(l, &st);
-    double t = (double)atomic_load(&r->op_time) / CALLREC_INTERNAL_RATE_HZ;
     double elapsed = st.sample_rate_hz ? (double)st.frames_in / st.sample_rate_hz : 0.0;
     long long rec = atomic_load(&r->rec_start);
     int bars = (int)((st.input_peak_dbfs + 60.0) / 3.0);
@@ -382,7 +379,6 @@ static void meter(callrec_live *l, run *r, int max_duration_s)
         double left = max_duration_s - (elapsed - (double)rec / CALLREC_INTERNAL_RATE_HZ);
         snprintf(remaining, sizeof remaining, ", %.1f s left", left < 0 ? 0.0 : left);
     }
-    (void)t;
     fprintf(stderr, "\r[%s] %5.1f dBFS  %-7s  key %c  %-9s  %6.1f s%s   ", bar,
             st.input_peak_dbfs, atomic_load(&r->speaking) ? "speech" : "silence",
             tone ? tone : '-', phase_name(atomic_load(&r->phase)), elapsed, remaining);
