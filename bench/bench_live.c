@@ -3,12 +3,18 @@
    the processing part), and overruns over a long run with 5 ms buffers. Speech with '#' keys
    is played into callrec's input by a JACK client; every key completes a record operation and
    the next one is queued from the event callback (the worker thread). Prints a table; --json
-   FILE writes JSON. */
+   FILE writes JSON.
+
+   Also the soak test: the process's resident memory and open file descriptors are sampled
+   every minute and printed, so a long run (--minutes 60) shows whether they stay flat.
+   --realtime feeds the same caller from a file paced at real time instead of JACK. */
 #include <math.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
+#include <signal.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -70,6 +76,30 @@ static void on_event(void *user, const callrec_event *e)
     }
 }
 
+static long rss_kib(void)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    long kib = -1;
+    while (f && fgets(line, sizeof line, f))
+        if (sscanf(line, "VmRSS: %ld kB", &kib) == 1)
+            break;
+    if (f)
+        fclose(f);
+    return kib;
+}
+
+static int open_fds(void)
+{
+    DIR *d = opendir("/proc/self/fd");
+    int n = 0;
+    while (d && readdir(d))
+        n++;
+    if (d)
+        closedir(d);
+    return n - 3; /* ".", ".." and the directory itself */
+}
+
 static double ring_throughput(void)
 {
     cr_ring r;
@@ -91,6 +121,7 @@ int main(int argc, char **argv)
     const char *json_path = NULL;
     double minutes = 10.0;
     int period = 64; /* 4 ms at 16 kHz: JACK periods are powers of two */
+    int realtime = 0;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--json") == 0 && i + 1 < argc)
             json_path = argv[++i];
@@ -100,8 +131,11 @@ int main(int argc, char **argv)
             minutes = 0.5;
         else if (strcmp(argv[i], "--period") == 0 && i + 1 < argc)
             period = atoi(argv[++i]);
+        else if (strcmp(argv[i], "--realtime") == 0)
+            realtime = 1;
         else {
-            fprintf(stderr, "usage: bench_live [--quick] [--minutes M] [--period FRAMES] [--json FILE]\n");
+            fprintf(stderr, "usage: bench_live [--quick] [--minutes M] [--period FRAMES] [--realtime] "
+                            "[--json FILE]\n");
             return 2;
         }
     }
@@ -118,13 +152,16 @@ int main(int argc, char **argv)
            ring_rate / 1e6);
 
     char server[64];
-    snprintf(server, sizeof server, "callrec-bench-%d", (int)getpid());
-    pid_t jackd = jf_start_server(server, 16000, period);
-    if (jackd < 0) {
-        fprintf(stderr, "bench_live: jackd (dummy driver) did not start\n");
-        return 1;
+    pid_t jackd = -1;
+    if (!realtime) {
+        snprintf(server, sizeof server, "callrec-bench-%d", (int)getpid());
+        jackd = jf_start_server(server, 16000, period);
+        if (jackd < 0) {
+            fprintf(stderr, "bench_live: jackd (dummy driver) did not start\n");
+            return 1;
+        }
+        setenv("JACK_DEFAULT_SERVER", server, 1);
     }
-    setenv("JACK_DEFAULT_SERVER", server, 1);
 
     /* The caller: speech from the corpus with a '#' every few seconds at a random place. */
     sig_rng rng;
@@ -156,6 +193,23 @@ int main(int argc, char **argv)
     callrec_live_config_default(&lcfg);
     lcfg.device = "system";
     lcfg.buffer_frames = period;
+    char source[300];
+    if (realtime) {
+        /* The caller repeated for the whole run, as a file the pacer reads at real time. */
+        snprintf(source, sizeof source, "%s/source.wav", tmp);
+        sig_buf whole;
+        sig_init(&whole, 16000);
+        double need = minutes * 60.0 + 5.0;
+        while ((double)whole.n / 16000.0 < need) {
+            size_t at = whole.n;
+            sig_silence(&whole, (double)sig.n / 16000.0);
+            memcpy(whole.x + at, sig.x, sig.n * sizeof *sig.x);
+        }
+        sig_write_wav(&whole, source);
+        sig_free(&whole);
+        lcfg.device = NULL;
+        lcfg.input_file = source;
+    }
     char err[512] = "";
     if (callrec_live_create(&lcfg, &scfg, &b.live, err, sizeof err)) {
         fprintf(stderr, "bench_live: %s\n", err);
@@ -164,26 +218,38 @@ int main(int argc, char **argv)
     callrec_session_record(callrec_live_session(b.live), b.request, strlen(b.request), NULL, NULL,
                            err, sizeof err);
     callrec_live_start(b.live);
-    jf_feeder f;
-    if (jf_connect(&f, server, &sig)) {
-        fprintf(stderr, "bench_live: could not connect the feeder\n");
-        return 1;
+    jf_feeder f = {0};
+    if (!realtime) {
+        if (jf_connect(&f, server, &sig)) {
+            fprintf(stderr, "bench_live: could not connect the feeder\n");
+            return 1;
+        }
+        atomic_store(&f.loop, 1);
+        atomic_store(&f.playing, 1);
     }
-    atomic_store(&f.loop, 1);
-    atomic_store(&f.playing, 1);
-    double t0 = now_s();
+    double t0 = now_s(), next_sample = 0;
+    printf("\n%8s %10s %8s %12s\n", "minute", "RSS KiB", "fds", "operations");
     while (now_s() - t0 < minutes * 60.0) {
+        if (now_s() - t0 >= next_sample) {
+            printf("%8.0f %10ld %8d %12d\n", next_sample / 60.0, rss_kib(), open_fds(), b.completed);
+            fflush(stdout);
+            next_sample += 60.0;
+        }
         struct timespec ts = {0, 200000000};
         nanosleep(&ts, NULL);
     }
+    printf("%8.1f %10ld %8d %12d\n", (now_s() - t0) / 60.0, rss_kib(), open_fds(), b.completed);
     callrec_live_stats st;
     callrec_live_get_stats(b.live, &st);
-    jf_close(&f);
+    if (!realtime)
+        jf_close(&f);
     callrec_live_hangup(b.live);
     callrec_live_wait(b.live, 2000);
     callrec_live_destroy(b.live);
-    kill(jackd, SIGTERM);
-    waitpid(jackd, NULL, 0);
+    if (jackd > 0) {
+        kill(jackd, SIGTERM);
+        waitpid(jackd, NULL, 0);
+    }
 
     printf("\ncallback cost over %llu callbacks: p50 %.2f us, p99 %.2f us, max %.2f us\n",
            (unsigned long long)st.callbacks, st.callback_p50_us, st.callback_p99_us,
