@@ -144,8 +144,12 @@ int main(int argc, char **argv)
     strftime(date, sizeof date, "%Y-%m-%d", gmtime(&t));
     struct utsname u;
     uname(&u);
-    printf("live benchmark, %s, %s %s, JACK dummy driver at 16 kHz, %d-frame (%.1f ms) periods, "
-           "%.1f min\n", date, u.sysname, u.release, period, period / 16.0, minutes);
+    if (realtime)
+        printf("live benchmark, %s, %s %s, a file paced at real time (16 kHz), %.1f min\n", date,
+               u.sysname, u.release, minutes);
+    else
+        printf("live benchmark, %s, %s %s, JACK dummy driver at 16 kHz, %d-frame (%.1f ms) "
+               "periods, %.1f min\n", date, u.sysname, u.release, period, period / 16.0, minutes);
 
     double ring_rate = ring_throughput();
     printf("\nring: %.0f M samples/s through write+read of 160-sample blocks (one thread)\n",

@@ -76,23 +76,15 @@ int cr_prompt_local_path(const char *uri, const char *base_dir, char *path, size
     return 0;
 }
 
-int cr_prompt_load(const char *path, int max_seconds, int16_t **samples, size_t *count,
-                   char *err, size_t err_len)
+/* Decodes an opened file; takes ownership of sf. */
+static int decode(SNDFILE *sf, SF_INFO info, const char *path, int max_seconds,
+                  int16_t **samples, size_t *count, char *err, size_t err_len)
 {
-    SF_INFO info = {0};
-    SNDFILE *sf = NULL;
     SpeexResamplerState *rs = NULL;
     float *in = NULL;
     int16_t *mono = NULL, *out = NULL;
     int rc = -1;
 
-    *samples = NULL;
-    *count = 0;
-    sf = sf_open(path, SFM_READ, &info);
-    if (!sf) {
-        snprintf(err, err_len, "prompt %s: %s", path, sf_strerror(NULL));
-        return -1;
-    }
     if (info.samplerate < 1000 || info.samplerate > 384000 || info.channels < 1 ||
         info.channels > 64) {
         snprintf(err, err_len, "prompt %s: unsupported audio (%d Hz, %d channels)", path,
@@ -166,4 +158,70 @@ done:
     free(out);
     sf_close(sf);
     return rc;
+}
+
+int cr_prompt_load(const char *path, int max_seconds, int16_t **samples, size_t *count,
+                   char *err, size_t err_len)
+{
+    SF_INFO info = {0};
+    *samples = NULL;
+    *count = 0;
+    SNDFILE *sf = sf_open(path, SFM_READ, &info);
+    if (!sf) {
+        snprintf(err, err_len, "prompt %s: %s", path, sf_strerror(NULL));
+        return -1;
+    }
+    return decode(sf, info, path, max_seconds, samples, count, err, err_len);
+}
+
+typedef struct memfile {
+    const unsigned char *data;
+    sf_count_t size, pos;
+} memfile;
+
+static sf_count_t mem_length(void *user) { return ((memfile *)user)->size; }
+
+static sf_count_t mem_seek(sf_count_t offset, int whence, void *user)
+{
+    memfile *m = user;
+    sf_count_t to = whence == SEEK_SET ? offset : (whence == SEEK_CUR ? m->pos + offset : m->size + offset);
+    if (to < 0 || to > m->size)
+        return -1;
+    return m->pos = to;
+}
+
+static sf_count_t mem_read(void *ptr, sf_count_t n, void *user)
+{
+    memfile *m = user;
+    if (n > m->size - m->pos)
+        n = m->size - m->pos;
+    memcpy(ptr, m->data + m->pos, (size_t)n);
+    m->pos += n;
+    return n;
+}
+
+static sf_count_t mem_write(const void *ptr, sf_count_t n, void *user)
+{
+    (void)ptr;
+    (void)n;
+    (void)user;
+    return 0;
+}
+
+static sf_count_t mem_tell(void *user) { return ((memfile *)user)->pos; }
+
+int cr_prompt_load_memory(const void *data, size_t size, const char *name, int max_seconds,
+                          int16_t **samples, size_t *count, char *err, size_t err_len)
+{
+    SF_VIRTUAL_IO io = {mem_length, mem_seek, mem_read, mem_write, mem_tell};
+    memfile m = {data, (sf_count_t)size, 0};
+    SF_INFO info = {0};
+    *samples = NULL;
+    *count = 0;
+    SNDFILE *sf = sf_open_virtual(&io, SFM_READ, &info, &m);
+    if (!sf) {
+        snprintf(err, err_len, "prompt %s: %s", name, sf_strerror(NULL));
+        return -1;
+    }
+    return decode(sf, info, name, max_seconds, samples, count, err, err_len);
 }

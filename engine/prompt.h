@@ -17,4 +17,8 @@ int cr_prompt_local_path(const char *uri, const char *base_dir, char *path, size
 int cr_prompt_load(const char *path, int max_seconds, int16_t **samples, size_t *count,
                    char *err, size_t err_len);
 
+/* The same from an encoded file held in memory (data, size); `name` is used in messages. */
+int cr_prompt_load_memory(const void *data, size_t size, const char *name, int max_seconds,
+                          int16_t **samples, size_t *count, char *err, size_t err_len);
+
 #endif

@@ -34,7 +34,7 @@ configure_and_build build-tsan -DCMAKE_BUILD_TYPE=Debug -DCALLREC_SANITIZE=threa
 TSAN_OPTIONS="halt_on_error=1 suppressions=$PWD/tests/tsan.supp" \
   ctest --test-dir build-tsan --output-on-failure -j"$jobs"
 
-stage "libFuzzer: request parser, ${fuzz_seconds} s"
+stage "libFuzzer: request parser, prompt loader, session; ${fuzz_seconds} s each"
 CC=clang configure_and_build build-fuzz -DCMAKE_BUILD_TYPE=Debug -DCALLREC_FUZZ=ON \
   -DCALLREC_FUZZ_SECONDS="$fuzz_seconds" -DCALLREC_BENCH=OFF
-ctest --test-dir build-fuzz --output-on-failure -L fuzz
+ctest --test-dir build-fuzz --output-on-failure -L fuzz -j"$jobs"

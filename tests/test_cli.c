@@ -285,6 +285,66 @@ static void test_bad_input(void)
                              "--recording-dir", path_in("no-such-dir"), NULL});
     CHECK(r.status == 2 && strstr(r.err, "no-such-dir: not a folder"));
     done(&r);
+
+    /* A WAV header that claims 0 Hz. */
+    char *zero = path_in("zero-hz.wav");
+    unsigned char hdr[44] = {'R', 'I', 'F', 'F', 36, 0, 0, 0, 'W', 'A', 'V', 'E', 'f', 'm', 't', ' ',
+                             16, 0, 0, 0, 1, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 0, 16, 0,
+                             'd', 'a', 't', 'a', 0, 0, 0, 0};
+    FILE *f = fopen(zero, "wb");
+    fwrite(hdr, 1, sizeof hdr, f);
+    fclose(f);
+    run(&r, (const char *[]){"record", "--request", req, "--input", zero, "--recording-dir", recs,
+                             NULL});
+    CHECK_MSG(r.status == 2 && strstr(r.err, "zero-hz.wav"), "exit %d: %s", r.status, r.err);
+    CHECK(wav_count(recs) == 0);
+    done(&r);
+
+    /* 32 channels are mixed down; a WAV cut off mid-data is read as far as it goes. */
+    char *many = path_in("32ch.wav");
+    SF_INFO info = {.samplerate = 8000, .channels = 32, .format = SF_FORMAT_WAV | SF_FORMAT_PCM_16};
+    SNDFILE *sf = sf_open(many, SFM_WRITE, &info);
+    static short frames32[8000 * 32];
+    for (int i = 0; i < 8000 * 32; i++)
+        frames32[i] = (short)((i % 32 == 0) ? 3000 * ((i / 32) % 2 ? 1 : -1) : 0);
+    sf_writef_short(sf, frames32, 8000);
+    sf_close(sf);
+    char *out32 = path_in("32ch-out.wav");
+    run(&r, (const char *[]){"record", "--request", req, "--input", many, "--output", out32, NULL});
+    CHECK_MSG(r.status == 0 || r.status == 1, "32 channels: exit %d: %s", r.status, r.err);
+    CHECK(r.notification != NULL);
+    done(&r);
+
+    char *cut = path_in("truncated.wav");
+    char cmd[1200];
+    snprintf(cmd, sizeof cmd, "head -c 30000 '%s' > '%s'", DEMO_DIR "/caller.wav", cut);
+    CHECK(system(cmd) == 0);
+    char *cut_out = path_in("truncated-out.wav");
+    run(&r, (const char *[]){"record", "--request", req, "--input", cut, "--output", cut_out, NULL});
+    CHECK_MSG(r.status == 0 || r.status == 1, "truncated: exit %d: %s", r.status, r.err);
+    CHECK(r.notification != NULL);
+    done(&r);
+
+    /* A prompt over the 300 s limit fails the operation, naming the limit. */
+    char *long_prompt = path_in("long-prompt.wav");
+    SF_INFO pinfo = {.samplerate = 8000, .channels = 1, .format = SF_FORMAT_WAV | SF_FORMAT_PCM_16};
+    sf = sf_open(long_prompt, SFM_WRITE, &pinfo);
+    static short quiet[8000];
+    for (int sec = 0; sec < 301; sec++)
+        sf_write_short(sf, quiet, 8000);
+    sf_close(sf);
+    char *preq = path_in("long-prompt.json");
+    char body[1024];
+    snprintf(body, sizeof body, "{\"prompts\": [{\"mediaInfo\": {\"uri\": \"%s\"}}]}", long_prompt);
+    write_file(preq, body);
+    run(&r, (const char *[]){"record", "--request", preq, "--input", DEMO_DIR "/caller.wav",
+                             "--recording-dir", recs, NULL});
+    CHECK(r.status == 1);
+    CHECK_STR(field(&r, "completionReason"), "playPromptFailed");
+    const cJSON *msg = cJSON_GetObjectItem(cJSON_GetObjectItem(r.data, "resultInfo"), "message");
+    CHECK(cJSON_IsString(msg) && strstr(msg->valuestring, "301.0 s long; at most 300 s accepted"));
+    CHECK(wav_count(recs) == 0);
+    done(&r);
 }
 
 static void test_demo(void)

@@ -1,0 +1,114 @@
+/* libFuzzer target: a session driven by arbitrary bytes. The input is read as a script:
+   a request body (one of a few, or raw bytes), then commands that feed audio of random length
+   and content, queue more operations, cancel or hang up. The session must never crash, leak,
+   or emit anything but well-formed completions; recordings go to a scratch folder that is
+   emptied after every input. */
+#include <dirent.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "callrec.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static char folder[64];
+static int completions;
+
+static void on_event(void *user, const callrec_event *e)
+{
+    (void)user;
+    if (e->type == CALLREC_EVENT_COMPLETED) {
+        if (!e->notification_json || !e->completion_reason || !e->status)
+            abort();
+        completions++;
+    }
+}
+
+static void empty_folder(void)
+{
+    DIR *d = opendir(folder);
+    struct dirent *e;
+    char path[512];
+    while (d && (e = readdir(d))) {
+        if (e->d_name[0] == '.')
+            continue;
+        snprintf(path, sizeof path, "%s/%s", folder, e->d_name);
+        unlink(path);
+    }
+    if (d)
+        closedir(d);
+}
+
+static const char *const requests[] = {
+    "{}",
+    "{\"stopTones\": [\"#\", \"1\"], \"maxRecordDurationInSeconds\": 1, \"playBeep\": false}",
+    "{\"initialSilenceTimeoutInSeconds\": 1, \"maxSilenceTimeoutInSeconds\": 1}",
+    "{\"bargeInAllowed\": true, \"playBeep\": true, \"clientContext\": \"x\\\"y\"}",
+    "{\"prompts\": [{\"mediaInfo\": {\"uri\": \"/nonexistent/p.wav\"}}]}",
+};
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    if (!folder[0]) {
+        snprintf(folder, sizeof folder, "/tmp/callrec-fuzz-%d", (int)getpid());
+        if (mkdir(folder, 0700) && access(folder, W_OK))
+            abort();
+    }
+    if (size < 2)
+        return 0;
+    static const int rates[] = {8000, 16000, 22050, 44100, 48000};
+    callrec_session_config cfg;
+    callrec_session_config_default(&cfg);
+    cfg.sample_rate_hz = rates[data[0] % 5];
+    cfg.recording_dir = folder;
+    cfg.on_event = on_event;
+    callrec_session *s = NULL;
+    if (callrec_session_create(&cfg, &s) != CALLREC_OK)
+        abort();
+    size_t pos = 1;
+    int16_t audio[4096], out[4096];
+    while (pos < size) {
+        uint8_t op = data[pos++];
+        switch (op % 8) {
+        case 0: { /* queue a known request */
+            const char *r = requests[(op / 8) % 5];
+            callrec_session_record(s, r, strlen(r), NULL, NULL, NULL, 0);
+            break;
+        }
+        case 1: { /* queue raw bytes as a request */
+            size_t n = size - pos < 64 ? size - pos : 64;
+            char err[256];
+            callrec_session_record(s, (const char *)data + pos, n, NULL, NULL, err, sizeof err);
+            pos += n;
+            break;
+        }
+        case 2:
+            callrec_session_cancel(s);
+            break;
+        case 3:
+            if (op > 200)
+                callrec_session_hangup(s);
+            break;
+        case 4:
+            callrec_session_media_timeout(s, op);
+            break;
+        default: { /* feed audio: length from the next byte, samples from what follows */
+            size_t n = pos < size ? (size_t)data[pos++] * 16 : 0;
+            for (size_t i = 0; i < n; i++)
+                audio[i] = (int16_t)((pos + 2 * i + 1 < size)
+                                         ? (data[pos + 2 * i] | data[pos + 2 * i + 1] << 8)
+                                         : (int)(i * 2654435761u >> 16));
+            callrec_session_process(s, audio, (op & 16) ? out : NULL, n);
+            break;
+        }
+        }
+    }
+    callrec_session_hangup(s);
+    callrec_session_destroy(s);
+    empty_folder();
+    return 0;
+}
