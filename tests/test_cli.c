@@ -286,6 +286,13 @@ static void test_bad_input(void)
     CHECK(r.status == 2 && strstr(r.err, "no-such-dir: not a folder"));
     done(&r);
 
+    /* A recording folder that cannot be written to (procfs refuses new files even to root). */
+    run(&r, (const char *[]){"record", "--request", req, "--input", DEMO_DIR "/caller.wav",
+                             "--recording-dir", "/proc", NULL});
+    CHECK_MSG(r.status == 2 && strstr(r.err, "callrec: recording /proc/"), "exit %d: %s", r.status,
+              r.err);
+    done(&r);
+
     /* A WAV header that claims 0 Hz. */
     char *zero = path_in("zero-hz.wav");
     unsigned char hdr[44] = {'R', 'I', 'F', 'F', 36, 0, 0, 0, 'W', 'A', 'V', 'E', 'f', 'm', 't', ' ',
@@ -579,6 +586,44 @@ static void test_semantics(void)
     CHECK_STR(field(&r, "completionReason"), "operationCanceled");
     CHECK(wav_read(wav, NULL) == 16000);
     done(&r);
+
+    /* kill -9 while the input is still streaming: the WAV is valid and holds what arrived, but
+       for at most the last 50 ms batch. */
+    feeder = fork();
+    if (feeder == 0) {
+        int fd = open(fifo, O_WRONLY);
+        SF_INFO info = {.samplerate = 16000, .channels = 1,
+                        .format = SF_FORMAT_AU | SF_FORMAT_PCM_16};
+        SNDFILE *sf = sf_open_fd(fd, SFM_WRITE, &info, 0);
+        short buf[16000];
+        for (int i = 0; i < 16000; i++)
+            buf[i] = (short)(1000 * ((i / 20) % 2 ? 1 : -1));
+        sf_write_short(sf, buf, 16000);
+        sf_write_sync(sf);
+        sleep(5);
+        _exit(0);
+    }
+    wav = path_in("row-kill9.wav");
+    pid_t victim = fork();
+    if (victim == 0) {
+        int i = open(fifo, O_RDONLY);
+        dup2(i, 0);
+        int null = open("/dev/null", O_WRONLY);
+        dup2(null, 1);
+        dup2(null, 2);
+        execl(CALLREC_BIN, CALLREC_BIN, "record", "--request", req, "--input", "-", "--output",
+              wav, (char *)NULL);
+        _exit(127);
+    }
+    struct timespec wait = {1, 500000000};
+    nanosleep(&wait, NULL);
+    kill(victim, SIGKILL);
+    waitpid(victim, NULL, 0);
+    kill(feeder, SIGKILL);
+    waitpid(feeder, NULL, 0);
+    int64_t kept = wav_read(wav, NULL);
+    CHECK_MSG(kept >= 16000 - 800 && kept <= 16000, "kill -9: the WAV holds %lld of 16000 samples",
+              (long long)kept);
 }
 
 int main(void)

@@ -141,6 +141,17 @@ static void test_refuses(void)
     CHECK(cr_request_parse(nul, sizeof nul - 1, &r, err, sizeof err) == -1);
     CHECK_STR(err, "request: invalid JSON at byte 18 (line 1, column 19)");
 
+    /* Bodies over 1 MiB are refused before parsing. */
+    size_t big = (1u << 20) + 1;
+    char *huge = malloc(big + 1);
+    memset(huge, ' ', big);
+    huge[0] = '{';
+    huge[big - 1] = '}';
+    huge[big] = '\0';
+    CHECK(cr_request_parse(huge, big, &r, err, sizeof err) == -1);
+    CHECK_STR(err, "request: body is 1048577 bytes; at most 1048576 accepted");
+    free(huge);
+
     /* Deep nesting is refused, not a crash. */
     size_t depth = 5000;
     char *deep = malloc(2 * depth + 3);

@@ -11,6 +11,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cjson/cJSON.h>
+
 #include "callrec.h"
 #include "harness.h"
 #include "signals.h"
@@ -564,6 +566,32 @@ static void test_requeue_from_callback(void)
     callrec_session_destroy(requeue_session);
 }
 
+/* A hostile clientContext comes back exactly, as valid JSON, and never names a file. */
+static void test_hostile_context(void)
+{
+    evlog l;
+    callrec_session *s = make(&l, 16000);
+    const char *req = "{\"clientContext\": \"../../etc/passwd\\\"}\\n\\u0001\\t<script>\", "
+                      "\"maxRecordDurationInSeconds\": 1, \"playBeep\": false}";
+    CHECK(callrec_session_record(s, req, strlen(req), NULL, NULL, NULL, 0) == 0);
+    sig_buf b;
+    sig_init(&b, 16000);
+    sig_silence(&b, 1.5);
+    drive(s, &l, &b, NULL);
+    cJSON *doc = cJSON_Parse(l.notification);
+    CHECK(doc != NULL);
+    const cJSON *ctx = cJSON_GetObjectItem(
+        cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(doc, "value"), 0),
+                            "resourceData"),
+        "clientContext");
+    CHECK(cJSON_IsString(ctx) && strcmp(ctx->valuestring, "../../etc/passwd\"}\n\001\t<script>") == 0);
+    /* The recording is named by the operation id, inside the recording folder. */
+    CHECK(strncmp(l.recording, tmpdir, strlen(tmpdir)) == 0 && !strstr(l.recording, "passwd"));
+    cJSON_Delete(doc);
+    sig_free(&b);
+    callrec_session_destroy(s);
+}
+
 static void test_files(void)
 {
     evlog l;
@@ -636,6 +664,7 @@ int main(void)
     test_prompt();
     test_hangup_cancel_queue();
     test_requeue_from_callback();
+    test_hostile_context();
     test_files();
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
