@@ -1,0 +1,436 @@
+/* Voice activity benchmark: callrec's VAD beside the WebRTC VAD (modes 0-3, from Debian's
+   libwebrtc-audio-processing), both driven through callrec's endpointer, on a corpus built
+   here with fixed seeds: real speech (asterisk-core-sounds-en-wav) with pauses of known length,
+   mixed with white, pink, brown noise, mains hum, babble, clicks and synthetic chords at SNR 30
+   to 0 dB. Truth labels come from the clean speech. Reports frame precision/recall/F1, onset
+   latency, clipped onsets, false starts (also per hour of noise alone), end-of-speech error
+   and speed. Prints tables; --json FILE writes JSON. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "signals.h"
+#include "vad.h"
+
+#ifdef HAVE_WEBRTC_VAD
+/* Prototypes of the WebRTC VAD symbols the library exports (its -dev package has no header). */
+typedef struct WebRtcVadInst VadInst;
+VadInst *WebRtcVad_Create(void);
+void WebRtcVad_Free(VadInst *handle);
+int WebRtcVad_Init(VadInst *handle);
+int WebRtcVad_set_mode(VadInst *handle, int mode);
+int WebRtcVad_Process(VadInst *handle, int fs, const int16_t *audio_frame, size_t frame_length);
+#define N_DETECTORS 5
+#else
+#define N_DETECTORS 1
+#endif
+
+#define RATE 16000
+#define FRAME 160
+static const char *const det_names[5] = {"callrec", "webrtc-0", "webrtc-1", "webrtc-2", "webrtc-3"};
+
+typedef enum noise_kind { WHITE, PINK, BROWN, HUM, BABBLE, CLICKS, CHORDS, N_NOISES } noise_kind;
+static const char *const noise_names[N_NOISES] = {"white", "pink", "brown", "hum", "babble", "clicks", "chords"};
+static const int snrs[] = {30, 20, 15, 10, 5, 0};
+#define N_SNRS 6
+
+typedef struct utterance {
+    size_t start, end; /* samples, from the clean speech's frame energies */
+} utterance;
+
+typedef struct corpus {
+    sig_buf clean;
+    unsigned char *truth; /* per frame */
+    size_t frames;
+    utterance utt[256];
+    int n_utt;
+    double speech_power; /* mean power of speech frames */
+} corpus;
+
+static const char *const prompts[] = {
+    "vm-intro", "auth-thankyou", "hello", "vm-goodbye", "one-moment-please", "digits/1", "digits/7",
+    "vm-enter-num-to-call", "vm-forwardoptions", "please-try-again", "vm-leavemsg", "vm-extension",
+    "vm-options", "dir-instr", "queue-thankyou", "vm-review", "demo-congrats", "conf-onlyperson",
+    "vm-nobodyavail", "pls-hold-while-try", "vm-savemessage", "digits/3", "digits/9", "goodbye"};
+
+static void build_corpus(corpus *c, sig_rng *r)
+{
+    sig_init(&c->clean, RATE);
+    c->n_utt = 0;
+    for (size_t k = 0; k < sizeof prompts / sizeof prompts[0]; k++) {
+        sig_silence(&c->clean, 0.6 + 1.8 * sig_uniform(r));
+        size_t at = c->clean.n;
+        if (sig_append_speech(&c->clean, prompts[k], -6.0 - 10.0 * sig_uniform(r)) != 0)
+            continue;
+        c->utt[c->n_utt].start = at;
+        c->utt[c->n_utt].end = c->clean.n;
+        c->n_utt++;
+    }
+    sig_silence(&c->clean, 2.0);
+    c->frames = c->clean.n / FRAME;
+    c->truth = calloc(c->frames, 1);
+    double power = 0;
+    size_t speech_frames = 0;
+    /* Truth: a frame is speech if the clean signal is within 35 dB of the utterance's peak
+       frame; each utterance's true start and end are its first and last such frame. */
+    for (int u = 0; u < c->n_utt; u++) {
+        double peak = -200;
+        for (size_t f = c->utt[u].start / FRAME; f < c->utt[u].end / FRAME; f++) {
+            double db = sig_rms_dbfs(c->clean.x + f * FRAME, FRAME);
+            if (db > peak)
+                peak = db;
+        }
+        size_t first = 0, last = 0;
+        for (size_t f = c->utt[u].start / FRAME; f < c->utt[u].end / FRAME; f++) {
+            double db = sig_rms_dbfs(c->clean.x + f * FRAME, FRAME);
+            if (db > peak - 35.0) {
+                c->truth[f] = 1;
+                if (!first)
+                    first = f;
+                last = f;
+                power += pow(10.0, db / 10.0);
+                speech_frames++;
+            }
+        }
+        c->utt[u].start = first * FRAME;
+        c->utt[u].end = (last + 1) * FRAME;
+    }
+    c->speech_power = power / (double)(speech_frames ? speech_frames : 1);
+}
+
+/* Noise of a kind, n samples, unit-less (scaled later). */
+static void make_noise(noise_kind kind, size_t n, sig_rng *r, double *x)
+{
+    double p0 = 0, p1 = 0, p2 = 0, brown = 0;
+    sig_buf babble;
+    if (kind == BABBLE) {
+        /* Six talkers at once, from prompts not in the test speech. */
+        const char *talkers[] = {"vm-Cust1", "conf-adminmenu", "vm-instructions", "dir-intro",
+                                 "vm-msginstruct", "queue-periodic-announce"};
+        memset(x, 0, n * sizeof *x);
+        for (int t = 0; t < 6; t++) {
+            sig_init(&babble, RATE);
+            while (babble.n < n)
+                sig_append_speech(&babble, talkers[t], 0.0);
+            size_t off = (size_t)(sig_uniform(r) * RATE * 3);
+            for (size_t i = 0; i < n; i++)
+                x[i] += babble.x[(i + off) % babble.n];
+            sig_free(&babble);
+        }
+        return;
+    }
+    double chord[4] = {0};
+    for (size_t i = 0; i < n; i++) {
+        double w = sig_gauss(r), t = (double)i / RATE;
+        switch (kind) {
+        case WHITE: x[i] = w; break;
+        case PINK:
+            p0 = 0.99765 * p0 + w * 0.0990460;
+            p1 = 0.96300 * p1 + w * 0.2965164;
+            p2 = 0.57000 * p2 + w * 1.0526913;
+            x[i] = p0 + p1 + p2 + w * 0.1848;
+            break;
+        case BROWN: brown = 0.998 * brown + w; x[i] = brown; break;
+        case HUM:
+            x[i] = sin(6.2832 * 50 * t) + 0.5 * sin(6.2832 * 150 * t) + 0.3 * sin(6.2832 * 250 * t) +
+                   0.2 * sin(6.2832 * 350 * t) + 0.01 * w;
+            break;
+        case CLICKS: x[i] = 0.05 * w + ((i % (RATE / 3)) < 32 ? 6 * w : 0); break;
+        case CHORDS: /* a new chord of harmonic tones every 400 ms */
+            if (i % (RATE * 2 / 5) == 0)
+                for (int k = 0; k < 4; k++)
+                    chord[k] = 110.0 * pow(2.0, floor(sig_uniform(r) * 24) / 12.0);
+            x[i] = 0;
+            for (int k = 0; k < 4; k++)
+                for (int h = 1; h <= 4; h++)
+                    x[i] += sin(6.2832 * chord[k] * h * t) / h;
+            break;
+        default: break;
+        }
+    }
+}
+
+/* Adds noise to a copy of `clean` at `snr` dB below the speech power (noise-only if clean is
+   NULL: noise at the level of the 5 dB case). */
+static void mix(const corpus *c, noise_kind kind, double snr, sig_rng *r, sig_buf *out, int noise_only)
+{
+    size_t n = c->clean.n;
+    double *x = malloc(n * sizeof *x), e = 0;
+    make_noise(kind, n, r, x);
+    for (size_t i = 0; i < n; i++)
+        e += x[i] * x[i];
+    double target = c->speech_power * 32768.0 * 32768.0 / pow(10.0, snr / 10.0);
+    double g = sqrt(target / (e / (double)n));
+    sig_init(out, RATE);
+    sig_silence(out, (double)n / RATE);
+    for (size_t i = 0; i < n; i++) {
+        double v = (noise_only ? 0 : c->clean.x[i]) + g * x[i];
+        out->x[i] = (int16_t)lrint(v > 32767 ? 32767 : (v < -32768 ? -32768 : v));
+    }
+    free(x);
+}
+
+typedef struct result {
+    double tp, fp, fn;
+    int starts, false_starts, clipped, detected;
+    double onset_lat[256], end_err[256];
+    int n_onset, n_end;
+    double seconds;
+} result;
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static double pct(double *v, int n, double p)
+{
+    if (n == 0)
+        return NAN;
+    qsort(v, (size_t)n, sizeof *v, cmp_double);
+    int i = (int)ceil(p / 100.0 * n) - 1;
+    return v[i < 0 ? 0 : (i >= n ? n - 1 : i)];
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* Runs detector d over the mix; frame decisions and endpointer events scored against truth. */
+static void run(int d, const sig_buf *b, const corpus *c, result *res)
+{
+    memset(res, 0, sizeof *res);
+    cr_vad v;
+    cr_vad_init(&v, RATE);
+    cr_endpoint ep;
+    cr_endpoint_init(&ep, FRAME);
+#ifdef HAVE_WEBRTC_VAD
+    VadInst *w = NULL;
+    if (d > 0) {
+        w = WebRtcVad_Create();
+        WebRtcVad_Init(w);
+        WebRtcVad_set_mode(w, d - 1);
+    }
+#endif
+    int64_t starts[512], stops[512];
+    int n_starts = 0, n_stops = 0;
+    double t0 = now_s();
+    size_t frames = b->n / FRAME;
+    for (size_t f = 0; f < frames; f++) {
+        const int16_t *x = b->x + f * FRAME;
+        cr_vad_class cls;
+#ifdef HAVE_WEBRTC_VAD
+        if (d > 0)
+            cls = WebRtcVad_Process(w, RATE, x, FRAME) == 1 ? CR_VAD_SPEECH : CR_VAD_SILENCE;
+        else
+#endif
+            cls = cr_vad_frame(&v, x, 0);
+        int voiced = cls != CR_VAD_SILENCE;
+        int truth = f < c->frames && c->truth[f];
+        res->tp += voiced && truth;
+        res->fp += voiced && !truth;
+        res->fn += !voiced && truth;
+        int64_t t;
+        cr_endpoint_event e = cr_endpoint_frame(&ep, cls, &t);
+        if (e == CR_EP_STARTED && n_starts < 512)
+            starts[n_starts++] = t;
+        else if (e == CR_EP_STOPPED && n_stops < 512)
+            stops[n_stops++] = t;
+    }
+    res->seconds = now_s() - t0;
+#ifdef HAVE_WEBRTC_VAD
+    if (w)
+        WebRtcVad_Free(w);
+#endif
+    res->starts = n_starts;
+    /* A start is false unless it falls inside an utterance (or 300 ms around it). */
+    for (int s = 0; s < n_starts; s++) {
+        int inside = 0;
+        for (int u = 0; u < c->n_utt && !inside; u++)
+            inside = starts[s] >= (int64_t)c->utt[u].start - 4800 &&
+                     starts[s] <= (int64_t)c->utt[u].end + 4800;
+        res->false_starts += !inside;
+    }
+    /* Per utterance: the first start within it gives the onset error (its reported time is
+       the start + 18 frames of accumulation); the stop after it gives the end error. */
+    for (int u = 0; u < c->n_utt; u++) {
+        for (int s = 0; s < n_starts; s++) {
+            if (starts[s] >= (int64_t)c->utt[u].start - 4800 && starts[s] <= (int64_t)c->utt[u].end) {
+                res->detected++;
+                double err = (double)(starts[s] - (int64_t)c->utt[u].start) / RATE * 1000.0;
+                res->onset_lat[res->n_onset++] = err;
+                res->clipped += err > 50.0;
+                break;
+            }
+        }
+        for (int s = 0; s < n_stops; s++) {
+            if (stops[s] >= (int64_t)c->utt[u].end - 16000 &&
+                stops[s] <= (int64_t)c->utt[u].end + 16000 &&
+                (u + 1 >= c->n_utt || stops[s] < (int64_t)c->utt[u + 1].start)) {
+                res->end_err[res->n_end++] =
+                    fabs((double)(stops[s] - (int64_t)c->utt[u].end) / RATE * 1000.0);
+            }
+        }
+    }
+}
+
+static double f1(const result *r)
+{
+    double p = r->tp / (r->tp + r->fp + 1e-9), rc = r->tp / (r->tp + r->fn + 1e-9);
+    return 2 * p * rc / (p + rc + 1e-9);
+}
+
+int main(int argc, char **argv)
+{
+    const char *json_path = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--json") == 0 && i + 1 < argc)
+            json_path = argv[++i];
+        else {
+            fprintf(stderr, "usage: bench_vad [--json FILE]\n");
+            return 2;
+        }
+    }
+    sig_rng rng;
+    sig_seed(&rng, 2026);
+    corpus c;
+    build_corpus(&c, &rng);
+    time_t now = time(NULL);
+    char date[32];
+    strftime(date, sizeof date, "%Y-%m-%d", gmtime(&now));
+    size_t speech_frames = 0;
+    for (size_t f = 0; f < c.frames; f++)
+        speech_frames += c.truth[f];
+    printf("VAD benchmark, %s: %d utterances, %.1f s of audio, %.0f%% speech frames\n", date,
+           c.n_utt, (double)c.clean.n / RATE, 100.0 * (double)speech_frames / (double)c.frames);
+    FILE *js = json_path ? fopen(json_path, "w") : NULL;
+    if (js)
+        fprintf(js, "{\"date\":\"%s\",\"utterances\":%d,\"seconds\":%.1f,\"cases\":[", date, c.n_utt,
+                (double)c.clean.n / RATE);
+
+    /* Per SNR: F1 averaged over the noise types, false starts summed, onset and end errors. */
+    double f1_sum[N_SNRS][N_DETECTORS] = {{0}}, cpu[N_DETECTORS] = {0}, audio = 0;
+    int fs_sum[N_SNRS][N_DETECTORS] = {{0}}, clip_sum[N_SNRS][N_DETECTORS] = {{0}},
+        det_sum[N_SNRS][N_DETECTORS] = {{0}};
+    static double end_all[N_SNRS][N_DETECTORS][2048], on_all[N_SNRS][N_DETECTORS][2048];
+    int n_end_all[N_SNRS][N_DETECTORS] = {{0}}, n_on_all[N_SNRS][N_DETECTORS] = {{0}};
+    int first = 1;
+    for (int k = 0; k < N_NOISES; k++) {
+        for (int s = 0; s < N_SNRS; s++) {
+            sig_buf b;
+            sig_rng nr;
+            sig_seed(&nr, 100 + (uint64_t)k * 10 + (uint64_t)s);
+            mix(&c, (noise_kind)k, snrs[s], &nr, &b, 0);
+            for (int d = 0; d < N_DETECTORS; d++) {
+                result r;
+                run(d, &b, &c, &r);
+                f1_sum[s][d] += f1(&r);
+                fs_sum[s][d] += r.false_starts;
+                clip_sum[s][d] += r.clipped;
+                det_sum[s][d] += r.detected;
+                for (int i = 0; i < r.n_end && n_end_all[s][d] < 2048; i++)
+                    end_all[s][d][n_end_all[s][d]++] = r.end_err[i];
+                for (int i = 0; i < r.n_onset && n_on_all[s][d] < 2048; i++)
+                    on_all[s][d][n_on_all[s][d]++] = r.onset_lat[i];
+                cpu[d] += r.seconds;
+                if (d == 0)
+                    audio += (double)b.n / RATE;
+                if (js)
+                    fprintf(js, "%s{\"noise\":\"%s\",\"snr\":%d,\"detector\":\"%s\",\"f1\":%.4f,"
+                                "\"false_starts\":%d,\"detected\":%d,\"clipped\":%d}",
+                            first ? "" : ",", noise_names[k], snrs[s], det_names[d], f1(&r),
+                            r.false_starts, r.detected, r.clipped);
+                first = 0;
+            }
+            sig_free(&b);
+        }
+    }
+    if (js)
+        fprintf(js, "],\"noise_only\":[");
+
+    printf("\nframe F1, mean over %d noise types (white, pink, brown, hum, babble, clicks, chords)\n",
+           N_NOISES);
+    printf("%6s", "SNR");
+    for (int d = 0; d < N_DETECTORS; d++)
+        printf(" %10s", det_names[d]);
+    printf("\n");
+    for (int s = 0; s < N_SNRS; s++) {
+        printf("%4d dB", snrs[s]);
+        for (int d = 0; d < N_DETECTORS; d++)
+            printf(" %10.3f", f1_sum[s][d] / N_NOISES);
+        printf("\n");
+    }
+    printf("\nfalse starts in the mixes (all noise types; %d utterances per mix)\n", c.n_utt);
+    for (int s = 0; s < N_SNRS; s++) {
+        printf("%4d dB", snrs[s]);
+        for (int d = 0; d < N_DETECTORS; d++)
+            printf(" %10d", fs_sum[s][d]);
+        printf("\n");
+    }
+    printf("\nutterances found / clipped by > 50 ms, of %d\n", c.n_utt * N_NOISES);
+    for (int s = 0; s < N_SNRS; s++) {
+        printf("%4d dB", snrs[s]);
+        for (int d = 0; d < N_DETECTORS; d++)
+            printf("  %4d / %3d", det_sum[s][d], clip_sum[s][d]);
+        printf("\n");
+    }
+    printf("\nonset error p50 / p95 (ms; start reported 180 ms later)\n");
+    for (int s = 0; s < N_SNRS; s++) {
+        printf("%4d dB", snrs[s]);
+        for (int d = 0; d < N_DETECTORS; d++)
+            printf("  %4.0f / %4.0f", pct(on_all[s][d], n_on_all[s][d], 50),
+                   pct(on_all[s][d], n_on_all[s][d], 95));
+        printf("\n");
+    }
+    printf("\nend-of-speech error p50 / p95 (ms)\n");
+    for (int s = 0; s < N_SNRS; s++) {
+        printf("%4d dB", snrs[s]);
+        for (int d = 0; d < N_DETECTORS; d++)
+            printf("  %4.0f / %4.0f", pct(end_all[s][d], n_end_all[s][d], 50),
+                   pct(end_all[s][d], n_end_all[s][d], 95));
+        printf("\n");
+    }
+
+    /* Noise alone at the level of the 5 dB mixes: false starts per hour. */
+    printf("\nfalse starts per hour, noise alone at the 5 dB level\n%8s", "noise");
+    for (int d = 0; d < N_DETECTORS; d++)
+        printf(" %10s", det_names[d]);
+    printf("\n");
+    for (int k = 0; k < N_NOISES; k++) {
+        sig_buf b;
+        sig_rng nr;
+        sig_seed(&nr, 900 + (uint64_t)k);
+        mix(&c, (noise_kind)k, 5, &nr, &b, 1);
+        printf("%8s", noise_names[k]);
+        for (int d = 0; d < N_DETECTORS; d++) {
+            result r;
+            run(d, &b, &c, &r);
+            double per_hour = r.starts * 3600.0 / ((double)b.n / RATE);
+            printf(" %10.0f", per_hour);
+            if (js)
+                fprintf(js, "%s{\"noise\":\"%s\",\"detector\":\"%s\",\"false_starts_per_hour\":%.1f}",
+                        k == 0 && d == 0 ? "" : ",", noise_names[k], det_names[d], per_hour);
+        }
+        printf("\n");
+        sig_free(&b);
+    }
+    printf("\nspeed (x real time, one core)\n");
+    for (int d = 0; d < N_DETECTORS; d++)
+        printf("%10s %10.0f\n", det_names[d], audio / cpu[d]);
+    if (js) {
+        fprintf(js, "],\"x_realtime\":{");
+        for (int d = 0; d < N_DETECTORS; d++)
+            fprintf(js, "%s\"%s\":%.0f", d ? "," : "", det_names[d], audio / cpu[d]);
+        fprintf(js, "}}\n");
+        fclose(js);
+    }
+    sig_free(&c.clean);
+    free(c.truth);
+    return 0;
+}
