@@ -6,6 +6,7 @@
    latency, clipped onsets, false starts (also per hour of noise alone), end-of-speech error
    and speed. Prints tables; --json FILE writes JSON. */
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -269,14 +270,14 @@ static void run(int d, const sig_buf *b, const corpus *c, result *res)
                 break;
             }
         }
-        for (int s = 0; s < n_stops; s++) {
-            if (stops[s] >= (int64_t)c->utt[u].end - 16000 &&
-                stops[s] <= (int64_t)c->utt[u].end + 16000 &&
-                (u + 1 >= c->n_utt || stops[s] < (int64_t)c->utt[u + 1].start)) {
-                res->end_err[res->n_end++] =
-                    fabs((double)(stops[s] - (int64_t)c->utt[u].end) / RATE * 1000.0);
-            }
-        }
+        /* The utterance's end: the last stop after its start and before the next one. */
+        int64_t last = -1;
+        int64_t limit = u + 1 < c->n_utt ? (int64_t)c->utt[u + 1].start : INT64_MAX;
+        for (int s = 0; s < n_stops; s++)
+            if (stops[s] > (int64_t)c->utt[u].start && stops[s] < limit)
+                last = stops[s];
+        if (last >= 0)
+            res->end_err[res->n_end++] = fabs((double)(last - (int64_t)c->utt[u].end) / RATE * 1000.0);
     }
 }
 

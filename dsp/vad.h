@@ -8,19 +8,27 @@
 #include <stdint.h>
 
 #define CR_VAD_MIN_BLOCKS 6 /* noise-floor memory: 6 blocks of 0.5 s */
+#define CR_VAD_FFT 256      /* a 10 ms frame (up to 240 samples), zero-padded */
+#define CR_VAD_BANDS 6
 
 typedef struct cr_vad {
     int rate;
     int frame;               /* samples per 10 ms */
     /* 2nd-order high-pass (removes DC, mains hum fundamentals, rumble) */
     double b0, b1, b2, a1, a2, z1, z2;
-    double smooth_db;        /* smoothed frame level */
-    double block_min_db;     /* minimum within the current block */
-    double mins_db[CR_VAD_MIN_BLOCKS];
+    /* FFT */
+    float tw_re[CR_VAD_FFT / 2], tw_im[CR_VAD_FFT / 2], window[CR_VAD_FFT];
+    unsigned short bitrev[CR_VAD_FFT / 2];
+    int band_lo[CR_VAD_BANDS], band_hi[CR_VAD_BANDS]; /* FFT bins */
+    /* per band: smoothed level and minimum statistics, dB */
+    double smooth_db[CR_VAD_BANDS];
+    double block_min_db[CR_VAD_BANDS];
+    double mins_db[CR_VAD_MIN_BLOCKS][CR_VAD_BANDS];
+    double floor_db[CR_VAD_BANDS];
     int n_mins, mins_pos, block_frames;
-    double floor_db;         /* noise floor estimate */
     int64_t frames_seen;
     double level_db;         /* last frame's level, dBFS */
+    double snr_db;           /* last frame's mean band SNR */
 } cr_vad;
 
 typedef enum cr_vad_class { CR_VAD_SILENCE = 0, CR_VAD_WEAK = 1, CR_VAD_SPEECH = 2 } cr_vad_class;
