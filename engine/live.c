@@ -100,6 +100,7 @@ void callrec_live_config_default(callrec_live_config *cfg)
         return;
     memset(cfg, 0, sizeof *cfg);
     cfg->media_timeout_ms = 3000;
+    cfg->playout_guard_ms = -1;
 }
 
 int callrec_live_devices(callrec_device_info *out, int max)
@@ -419,7 +420,8 @@ callrec_status callrec_live_create(const callrec_live_config *cfg,
         return CALLREC_EINVAL;
     *out = NULL;
     if (!cfg || !session_cfg || cfg->media_timeout_ms < 100 || cfg->media_timeout_ms > 60000 ||
-        cfg->buffer_frames < 0 || cfg->buffer_frames > 8192)
+        cfg->buffer_frames < 0 || cfg->buffer_frames > 8192 || cfg->playout_guard_ms < -1 ||
+        cfg->playout_guard_ms > 2000)
         return CALLREC_EINVAL;
     callrec_live *l = calloc(1, sizeof *l);
     if (!l)
@@ -443,7 +445,9 @@ callrec_status callrec_live_create(const callrec_live_config *cfg,
 
     l->session_cfg = *session_cfg;
     l->session_cfg.sample_rate_hz = l->rate;
-    if (!cfg->input_file && l->session_cfg.playout_guard_ms == 0)
+    if (cfg->playout_guard_ms >= 0)
+        l->session_cfg.playout_guard_ms = cfg->playout_guard_ms;
+    else if (!cfg->input_file && l->session_cfg.playout_guard_ms == 0)
         l->session_cfg.playout_guard_ms = DEFAULT_GUARD_MS;
     l->user_event = session_cfg->on_event;
     l->user_event_arg = session_cfg->event_user;

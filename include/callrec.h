@@ -223,6 +223,9 @@ typedef struct callrec_live_config {
     /** No audio for this long fails the running operation with mediaReceiveTimeout.
         100..60000 ms; default 3000. */
     int media_timeout_ms;
+    /** Echo guard after playout (see callrec_session_config.playout_guard_ms), 0..2000 ms;
+        -1 (the default): 300 on a device, 0 for a file. */
+    int playout_guard_ms;
 } callrec_live_config;
 
 typedef struct callrec_live_stats {

@@ -307,6 +307,18 @@ static void test_bad_input(void)
     CHECK(wav_count(recs) == 0);
     done(&r);
 
+    /* ... and one that claims 1 MHz. */
+    hdr[24] = 0x40, hdr[25] = 0x42, hdr[26] = 0x0f, hdr[27] = 0x00; /* 1,000,000 */
+    char *absurd = path_in("absurd-rate.wav");
+    f = fopen(absurd, "wb");
+    fwrite(hdr, 1, sizeof hdr, f);
+    fclose(f);
+    run(&r, (const char *[]){"record", "--request", req, "--input", absurd, "--recording-dir", recs,
+                             NULL});
+    CHECK_MSG(r.status == 2 && strstr(r.err, "absurd-rate.wav"), "exit %d: %s", r.status, r.err);
+    CHECK(wav_count(recs) == 0);
+    done(&r);
+
     /* 32 channels are mixed down; a WAV cut off mid-data is read as far as it goes. */
     char *many = path_in("32ch.wav");
     SF_INFO info = {.samplerate = 8000, .channels = 32, .format = SF_FORMAT_WAV | SF_FORMAT_PCM_16};

@@ -208,6 +208,60 @@ static void test_jack(void)
     sig_free(&rec);
     jf_close(&f);
 
+    /* Echo: callrec's own output is wired back into its input (speaker and microphone in one
+       room), with a prompt that ends in a '#'. Without a guard the echoed '#' is heard (which
+       proves the echo path); with the default guard it is not, and with no one on the line the
+       operation ends with initialSilenceTimeout. */
+    char prompt[400], echo_req[700], echo_events[400];
+    snprintf(prompt, sizeof prompt, "%s/echo-prompt.wav", dir);
+    sig_buf pr;
+    sig_rng er;
+    sig_seed(&er, 4);
+    sig_init(&pr, 16000);
+    sig_silence(&pr, 1.5); /* time to wire the loopback */
+    sig_append_speech(&pr, "vm-goodbye", -6.0);
+    sig_dtmf(&pr, &er, '#', -10, 0.1);
+    sig_write_wav(&pr, prompt);
+    sig_free(&pr);
+    snprintf(echo_req, sizeof echo_req,
+             "{\"prompts\": [{\"mediaInfo\": {\"uri\": \"%s\"}}], \"stopTones\": [\"#\"], "
+             "\"playBeep\": true, \"initialSilenceTimeoutInSeconds\": 1}", prompt);
+    write_file(req, echo_req);
+    snprintf(echo_events, sizeof echo_events, "%s/echo.jsonl", dir);
+    for (int guarded = 0; guarded < 2; guarded++) {
+        snprintf(wav, sizeof wav, "%s/echo-%d.wav", dir, guarded);
+        cr = start_callrec((const char *[]){"--request", req, "--device", "system", "--output", wav,
+                                            "--events", echo_events, "--playout-guard-ms",
+                                            guarded ? "300" : "0", NULL},
+                           "JACK_DEFAULT_SERVER", server);
+        jack_status_t jst;
+        jack_client_t *wire =
+            jack_client_open("wire", JackNoStartServer | JackServerName, &jst, server);
+        int wired = -1;
+        for (int i = 0; wire && i < 200 && wired != 0; i++) {
+            wired = jack_connect(wire, "PortAudio:out_0", "PortAudio:in_0");
+            if (wired)
+                sleep_ms(5);
+        }
+        CHECK_MSG(wired == 0, "could not wire callrec's output to its input");
+        finish(cr, &o, 20);
+        if (wire)
+            jack_client_close(wire);
+        static char ev[16384];
+        slurp(echo_events, ev, sizeof ev);
+        int heard = strstr(ev, "\"toneDetected\"") != NULL;
+        if (guarded) {
+            CHECK_MSG(!heard, "the echo of the prompt's '#' was taken for a key press");
+            CHECK(strstr(ev, "\"speechStarted\"") == NULL);
+            CHECK_STR(field(&o, "completionReason"), "initialSilenceTimeout");
+        } else {
+            CHECK_MSG(heard, "without a guard the echoed '#' should be heard: is the loopback wired?");
+        }
+        printf("echo loopback, guard %s: the prompt's '#' %s; %s\n", guarded ? "300 ms" : "off",
+               heard ? "heard" : "not heard", field(&o, "completionReason"));
+        cJSON_Delete(o.doc);
+    }
+
     /* kill -9 while recording from the device: the WAV is valid and holds the audio up to
        within 100 ms of the kill (the feeder counts what it has played). */
     snprintf(wav, sizeof wav, "%s/jack-kill9.wav", dir);

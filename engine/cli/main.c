@@ -51,6 +51,8 @@ static const char help_text[] =
     "  --media-timeout-ms N  live: fail with mediaReceiveTimeout after N ms without audio\n"
     "                        (default 3000)\n"
     "  --buffer-frames N     live: frames per audio callback (default: the host's choice)\n"
+    "  --playout-guard-ms N  live: after the prompt and beep, ignore the input for N ms as\n"
+    "                        their echo (default 300 on a device; 0 with a headset)\n"
     "\n"
     "Exit status: 0 the operation completed, 1 it failed (status \"failed\"), 2 bad request,\n"
     "bad input or usage (message on stderr, nothing recorded). Ctrl-C or SIGTERM cancels the\n"
@@ -61,7 +63,7 @@ static const char help_text[] =
 
 typedef struct options {
     const char *request, *input, *device, *output, *events, *recording_dir;
-    const char *media_timeout_ms, *buffer_frames;
+    const char *media_timeout_ms, *buffer_frames, *playout_guard_ms;
     int realtime;
 } options;
 
@@ -223,6 +225,8 @@ static int parse_args(int argc, char **argv, options *o)
             slot = &o->media_timeout_ms;
         else if (strcmp(a, "--buffer-frames") == 0)
             slot = &o->buffer_frames;
+        else if (strcmp(a, "--playout-guard-ms") == 0)
+            slot = &o->playout_guard_ms;
         else if (strcmp(a, "--realtime") == 0) {
             o->realtime = 1;
             continue;
@@ -402,8 +406,12 @@ static int drive_live(const options *opt, const callrec_session_config *scfg, co
     callrec_live_config_default(&lcfg);
     long timeout = int_option("--media-timeout-ms", opt->media_timeout_ms, 100, 60000);
     long frames = int_option("--buffer-frames", opt->buffer_frames, 16, 8192);
-    if (timeout < 0 || frames < 0)
+    long guard = opt->playout_guard_ms
+                     ? int_option("--playout-guard-ms", opt->playout_guard_ms, 0, 2000)
+                     : -1;
+    if (timeout < 0 || frames < 0 || (opt->playout_guard_ms && guard < 0))
         return EXIT_USAGE;
+    lcfg.playout_guard_ms = (int)guard;
     if (timeout)
         lcfg.media_timeout_ms = (int)timeout;
     lcfg.buffer_frames = (int)frames;
