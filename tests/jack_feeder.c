@@ -60,7 +60,8 @@ static int process(jack_nframes_t frames, void *arg)
         out[i] = on ? f->signal->x[pos++] / 32768.0f : 0.0f;
     }
     atomic_store(&f->pos, pos);
-    atomic_fetch_add(&f->frames, frames);
+    if (playing)
+        atomic_fetch_add(&f->frames, frames);
     return 0;
 }
 

@@ -20,7 +20,7 @@ typedef struct jf_feeder {
     _Atomic size_t pos;      /* next sample of `signal` to play */
     _Atomic int playing;
     _Atomic int loop;        /* start again at the end */
-    _Atomic uint64_t frames; /* frames the server has run through this client */
+    _Atomic uint64_t frames; /* frames played (while `playing`) */
 } jf_feeder;
 
 /* Opens the client, waits for a PortAudio input port and connects to it (and disconnects the
