@@ -1,0 +1,221 @@
+/* Scale benchmark: N concurrent calls on one core, each a session fed 20 ms frames of real
+   speech at 16 kHz through the full pipeline (detectors, state machine, WAV files in a scratch
+   folder), operations queued back to back. Reports x-real-time, sessions per core and memory
+   per session; beside it, the same audio through the reference pipeline of WebRTC VAD +
+   spandsp DTMF (detection only: it writes nothing). --json FILE writes JSON. */
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "callrec.h"
+#include "signals.h"
+
+#ifdef HAVE_SPANDSP
+#include <spandsp.h>
+#endif
+#ifdef HAVE_WEBRTC_VAD
+typedef struct WebRtcVadInst VadInst;
+VadInst *WebRtcVad_Create(void);
+void WebRtcVad_Free(VadInst *handle);
+int WebRtcVad_Init(VadInst *handle);
+int WebRtcVad_set_mode(VadInst *handle, int mode);
+int WebRtcVad_Process(VadInst *handle, int fs, const int16_t *audio_frame, size_t frame_length);
+#endif
+
+#define FRAME 320 /* 20 ms at 16 kHz, as bots receive media */
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static double cpu_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static long rss_kib(void)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    long kib = -1;
+    while (f && fgets(line, sizeof line, f))
+        if (sscanf(line, "VmRSS: %ld kB", &kib) == 1)
+            break;
+    if (f)
+        fclose(f);
+    return kib;
+}
+
+typedef struct call {
+    callrec_session *s;
+    size_t pos;
+} call;
+
+static const char request[] = "{\"stopTones\": [\"#\"], \"maxRecordDurationInSeconds\": 30, "
+                              "\"maxSilenceTimeoutInSeconds\": 5, \"playBeep\": true}";
+
+static void on_event(void *user, const callrec_event *e)
+{
+    call *c = user;
+    if (e->type == CALLREC_EVENT_COMPLETED) /* the bot asks again */
+        callrec_session_record(c->s, request, sizeof request - 1, NULL, NULL, NULL, 0);
+}
+
+static void empty_folder(const char *folder)
+{
+    DIR *d = opendir(folder);
+    struct dirent *e;
+    char path[600];
+    while (d && (e = readdir(d))) {
+        if (e->d_name[0] == '.')
+            continue;
+        snprintf(path, sizeof path, "%s/%s", folder, e->d_name);
+        unlink(path);
+    }
+    if (d)
+        closedir(d);
+}
+
+int main(int argc, char **argv)
+{
+    int n = 500;
+    double seconds = 20.0;
+    const char *json_path = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--sessions") == 0 && i + 1 < argc)
+            n = atoi(argv[++i]);
+        else if (strcmp(argv[i], "--seconds") == 0 && i + 1 < argc)
+            seconds = atof(argv[++i]);
+        else if (strcmp(argv[i], "--json") == 0 && i + 1 < argc)
+            json_path = argv[++i];
+        else {
+            fprintf(stderr, "usage: bench_scale [--sessions N] [--seconds S] [--json FILE]\n");
+            return 2;
+        }
+    }
+    /* A caller: speech, pauses, a '#' now and then; each call starts at its own offset. */
+    sig_rng rng;
+    sig_seed(&rng, 5);
+    sig_buf audio;
+    sig_init(&audio, 16000);
+    const char *words[] = {"vm-intro", "auth-thankyou", "hello", "vm-goodbye", "one-moment-please"};
+    while ((double)audio.n / 16000.0 < 60.0) {
+        sig_append_speech(&audio, words[(int)(sig_uniform(&rng) * 5)], -8.0);
+        sig_silence(&audio, 0.3 + sig_uniform(&rng));
+        if (sig_uniform(&rng) < 0.3) {
+            sig_dtmf(&audio, &rng, '#', -12, 0.08);
+            sig_silence(&audio, 0.5);
+        }
+    }
+    char folder[] = "/tmp/callrec-scale-XXXXXX";
+    if (!mkdtemp(folder))
+        return 1;
+
+    long rss0 = rss_kib();
+    call *calls = calloc((size_t)n, sizeof *calls);
+    for (int i = 0; i < n; i++) {
+        callrec_session_config cfg;
+        callrec_session_config_default(&cfg);
+        cfg.recording_dir = folder;
+        cfg.on_event = on_event;
+        cfg.event_user = &calls[i];
+        if (callrec_session_create(&cfg, &calls[i].s)) {
+            fprintf(stderr, "bench_scale: session %d\n", i);
+            return 1;
+        }
+        calls[i].pos = (size_t)(sig_uniform(&rng) * (double)(audio.n - FRAME)) / FRAME * FRAME;
+        callrec_session_record(calls[i].s, request, sizeof request - 1, NULL, NULL, NULL, 0);
+    }
+    int16_t out[FRAME];
+    size_t frames = (size_t)(seconds * 16000.0) / FRAME;
+    /* One second first: every session has its WAV open and its buffers touched. */
+    for (size_t f = 0; f < 50 && f < frames; f++)
+        for (int i = 0; i < n; i++) {
+            callrec_session_process(calls[i].s, audio.x + calls[i].pos, out, FRAME);
+            calls[i].pos = (calls[i].pos + FRAME) % (audio.n - FRAME) / FRAME * FRAME;
+        }
+    long rss1 = rss_kib();
+    double c0 = cpu_s(), w0 = now_s();
+    for (size_t f = 50; f < frames; f++) {
+        for (int i = 0; i < n; i++) {
+            callrec_session_process(calls[i].s, audio.x + calls[i].pos, out, FRAME);
+            calls[i].pos = (calls[i].pos + FRAME) % (audio.n - FRAME) / FRAME * FRAME;
+        }
+    }
+    double cpu = cpu_s() - c0, wall = now_s() - w0;
+    double audio_s = (double)(frames - 50) * FRAME / 16000.0;
+    double xrt = audio_s * n / cpu;
+    for (int i = 0; i < n; i++) {
+        callrec_session_hangup(calls[i].s);
+        callrec_session_destroy(calls[i].s);
+    }
+    empty_folder(folder);
+    rmdir(folder);
+
+    printf("scale benchmark: %d sessions, %.0f s of 16 kHz speech each, 20 ms frames, one thread\n",
+           n, audio_s);
+    printf("callrec full pipeline (detectors, state machine, WAV writing): %.0f x real time in "
+           "all, %.0f sessions per core; %.2f s CPU, %.2f s wall\n", xrt, xrt, cpu, wall);
+    printf("memory: %.1f KiB per session (resident, after the first second)\n",
+           (double)(rss1 - rss0) / n);
+
+    double ref_xrt = 0;
+#if defined(HAVE_SPANDSP) && defined(HAVE_WEBRTC_VAD)
+    /* Reference: WebRTC VAD (mode 2) + spandsp DTMF at 8 kHz after a 2:1 decimation, per call. */
+    int m = n < 200 ? n : 200;
+    VadInst **vads = calloc((size_t)m, sizeof *vads);
+    dtmf_rx_state_t **dtmf = calloc((size_t)m, sizeof *dtmf);
+    size_t *pos = calloc((size_t)m, sizeof *pos);
+    for (int i = 0; i < m; i++) {
+        vads[i] = WebRtcVad_Create();
+        WebRtcVad_Init(vads[i]);
+        WebRtcVad_set_mode(vads[i], 2);
+        dtmf[i] = dtmf_rx_init(NULL, NULL, NULL);
+        pos[i] = (size_t)(sig_uniform(&rng) * (double)(audio.n - FRAME)) / FRAME * FRAME;
+    }
+    int16_t half[FRAME / 2];
+    double r0 = cpu_s();
+    for (size_t f = 50; f < frames; f++) {
+        for (int i = 0; i < m; i++) {
+            const int16_t *x = audio.x + pos[i];
+            WebRtcVad_Process(vads[i], 16000, x, FRAME / 2);
+            WebRtcVad_Process(vads[i], 16000, x + FRAME / 2, FRAME / 2);
+            for (int k = 0; k < FRAME / 2; k++)
+                half[k] = (int16_t)((x[2 * k] + x[2 * k + 1]) / 2);
+            dtmf_rx(dtmf[i], half, FRAME / 2);
+            pos[i] = (pos[i] + FRAME) % (audio.n - FRAME) / FRAME * FRAME;
+        }
+    }
+    double rcpu = cpu_s() - r0;
+    ref_xrt = audio_s * m / rcpu;
+    printf("reference WebRTC VAD + spandsp DTMF (detection only, %d calls): %.0f x real time, "
+           "%.0f sessions per core\n", m, ref_xrt, ref_xrt);
+    for (int i = 0; i < m; i++) {
+        WebRtcVad_Free(vads[i]);
+        dtmf_rx_free(dtmf[i]);
+    }
+    free(vads);
+    free(dtmf);
+    free(pos);
+#endif
+    if (json_path) {
+        FILE *js = fopen(json_path, "w");
+        if (js) {
+            fprintf(js, "{\"sessions\":%d,\"seconds\":%.1f,\"x_realtime\":%.1f,"
+                        "\"kib_per_session\":%.1f,\"reference_x_realtime\":%.1f}\n",
+                    n, audio_s, xrt, (double)(rss1 - rss0) / n, ref_xrt);
+            fclose(js);
+        }
+    }
+    free(calls);
+    sig_free(&audio);
+    return 0;
+}
