@@ -38,15 +38,7 @@ int cr_vad_init(cr_vad *v, int rate_hz)
     memset(v, 0, sizeof *v);
     v->rate = rate_hz;
     v->frame = rate_hz / 100;
-    /* Butterworth high-pass at 200 Hz (telephone speech starts at 300 Hz). */
     const double pi = 3.141592653589793;
-    double k = tan(pi * 200.0 / rate_hz), q = 0.7071067811865476;
-    double norm = 1.0 / (1.0 + k / q + k * k);
-    v->b0 = norm;
-    v->b1 = -2.0 * norm;
-    v->b2 = norm;
-    v->a1 = 2.0 * (k * k - 1.0) * norm;
-    v->a2 = (1.0 - k / q + k * k) * norm;
 
     for (int i = 0; i < CR_VAD_FFT / 2; i++) {
         v->tw_re[i] = (float)cos(2.0 * pi * i / CR_VAD_FFT);
@@ -137,19 +129,18 @@ static void power_spectrum(const cr_vad *v, const float *x, float *power)
 cr_vad_class cr_vad_frame(cr_vad *v, const int16_t *frame, int tone)
 {
     float windowed[CR_VAD_FFT], power[CR_VAD_FFT / 2 + 1];
-    double energy = 0.0;
-    for (int i = 0; i < v->frame; i++) {
-        double x = frame[i];
-        double y = v->b0 * x + v->z1;
-        v->z1 = v->b1 * x - v->a1 * y + v->z2;
-        v->z2 = v->b2 * x - v->a2 * y;
-        energy += y * y;
-        windowed[i] = (float)y * v->window[i];
-    }
+    for (int i = 0; i < v->frame; i++)
+        windowed[i] = (float)frame[i] * v->window[i];
     for (int i = v->frame; i < CR_VAD_FFT; i++)
         windowed[i] = 0.0f;
     power_spectrum(v, windowed, power);
-    double db = 10.0 * log10(energy / v->frame / (32768.0 * 32768.0) + 1e-12);
+    /* The level above 200 Hz (the bands' span; DC, rumble and the mains fundamental do not
+       count), in dBFS: Parseval over the windowed frame, the Hann window's mean square 3/8. */
+    double above = 0.0;
+    for (int k = v->band_lo[0]; k <= CR_VAD_FFT / 2; k++)
+        above += power[k];
+    double db = 10.0 * log10(2.0 * above / CR_VAD_FFT / (0.375 * v->frame) /
+                                 (32768.0 * 32768.0) + 1e-12);
     v->level_db = db;
 
     int first = v->frames_seen == 0, block_done = ++v->block_frames == BLOCK_FRAMES;

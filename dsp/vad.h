@@ -14,8 +14,6 @@
 typedef struct cr_vad {
     int rate;
     int frame;               /* samples per 10 ms */
-    /* 2nd-order high-pass (removes DC, mains hum fundamentals, rumble) */
-    double b0, b1, b2, a1, a2, z1, z2;
     /* FFT */
     float tw_re[CR_VAD_FFT / 2], tw_im[CR_VAD_FFT / 2], window[CR_VAD_FFT];
     unsigned short bitrev[CR_VAD_FFT / 2];

@@ -465,20 +465,27 @@ static void run_recording(callrec_session *s, char stop, int64_t tone_onset)
     }
 }
 
+/* The playout FIFO is a ring; copies go in at most two pieces. */
 static void fifo_push(callrec_session *s, const int16_t *x, size_t n)
 {
-    for (size_t i = 0; i < n && s->fifo_len < s->fifo_cap; i++, s->fifo_len++)
-        s->out_fifo[(s->fifo_head + s->fifo_len) % s->fifo_cap] = x[i];
+    if (n > s->fifo_cap - s->fifo_len)
+        n = s->fifo_cap - s->fifo_len;
+    size_t tail = (s->fifo_head + s->fifo_len) % s->fifo_cap;
+    size_t first = s->fifo_cap - tail < n ? s->fifo_cap - tail : n;
+    memcpy(s->out_fifo + tail, x, first * sizeof *x);
+    memcpy(s->out_fifo, x + first, (n - first) * sizeof *x);
+    s->fifo_len += n;
 }
 
 static size_t fifo_pop(callrec_session *s, int16_t *out, size_t n)
 {
     size_t k = n < s->fifo_len ? n : s->fifo_len;
-    for (size_t i = 0; i < k; i++) {
-        if (out)
-            out[i] = s->out_fifo[s->fifo_head];
-        s->fifo_head = (s->fifo_head + 1) % s->fifo_cap;
+    size_t first = s->fifo_cap - s->fifo_head < k ? s->fifo_cap - s->fifo_head : k;
+    if (out) {
+        memcpy(out, s->out_fifo + s->fifo_head, first * sizeof *out);
+        memcpy(out + first, s->out_fifo, (k - first) * sizeof *out);
     }
+    s->fifo_head = (s->fifo_head + k) % s->fifo_cap;
     s->fifo_len -= k;
     return k;
 }
