@@ -204,14 +204,16 @@ cr_endpoint_event cr_endpoint_frame(cr_endpoint *e, cr_vad_class c, int64_t *t)
             e->acc = 1;
             e->gap = 0;
             e->onset = start;
-            e->last_speech_end = e->pos;
+            e->last_speech_end = e->last_active_end = e->pos;
         }
         return CR_EP_NONE;
     case 1:
         if (c != CR_VAD_SILENCE) {
             e->acc++;
             e->gap = 0;
-            e->last_speech_end = e->pos;
+            e->last_active_end = e->pos;
+            if (c == CR_VAD_SPEECH)
+                e->last_speech_end = e->pos;
             if (e->acc >= START_FRAMES) {
                 e->state = 2;
                 *t = e->onset;
@@ -222,9 +224,12 @@ cr_endpoint_event cr_endpoint_frame(cr_endpoint *e, cr_vad_class c, int64_t *t)
         }
         return CR_EP_NONE;
     default:
-        if (c != CR_VAD_SILENCE) {
+        /* Weak frames keep speech going; the end reported is the last clear speech. */
+        if (c == CR_VAD_SPEECH)
             e->last_speech_end = e->pos;
-        } else if (e->pos - e->last_speech_end >= (int64_t)HANGOVER_FRAMES * e->frame) {
+        if (c != CR_VAD_SILENCE) {
+            e->last_active_end = e->pos;
+        } else if (e->pos - e->last_active_end >= (int64_t)HANGOVER_FRAMES * e->frame) {
             e->state = 0;
             *t = e->last_speech_end;
             return CR_EP_STOPPED;

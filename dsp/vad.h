@@ -46,7 +46,8 @@ typedef struct cr_endpoint {
     int acc, gap;            /* accumulated speech frames and current gap (maybe state) */
     int64_t pos;             /* samples seen */
     int64_t onset;           /* first speech frame of the current run */
-    int64_t last_speech_end; /* end of the last speech frame */
+    int64_t last_speech_end; /* end of the last speech frame (start threshold) */
+    int64_t last_active_end; /* end of the last frame above the continue threshold */
 } cr_endpoint;
 
 void cr_endpoint_init(cr_endpoint *e, int frame_samples);
