@@ -13,6 +13,7 @@
 
 #include "dtmf.h"
 #include "signals.h"
+#include "support.h"
 #include "tone.h"
 
 #ifdef HAVE_SPANDSP
@@ -519,25 +520,6 @@ static int music_corpus(sig_buf *b, const char *tmp)
 
 /* ---- helpers --------------------------------------------------------------------------- */
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-static double pct(const double *sorted, int n, double p)
-{
-    int i = (int)ceil(p / 100.0 * n) - 1;
-    return sorted[i < 0 ? 0 : (i >= n ? n - 1 : i)];
-}
-
 /* ---- main ------------------------------------------------------------------------------ */
 
 int main(int argc, char **argv)
@@ -722,14 +704,14 @@ int main(int argc, char **argv)
             }
             sig_free(&b);
         }
-        qsort(lat, (size_t)got, sizeof *lat, cmp_double);
-        printf("%-18s %8.2f %8.2f %8.2f %8.2f %8.2f %8d\n", lat_cols[c].name, lat[0],
-               pct(lat, got, 50), sum / got, pct(lat, got, 99), lat[got - 1], missed);
+        double p50 = support_percentile(lat, got, 50), p99 = support_percentile(lat, got, 99);
+        double lo = got ? lat[0] : NAN, hi = got ? lat[got - 1] : NAN; /* sorted now */
+        printf("%-18s %8.2f %8.2f %8.2f %8.2f %8.2f %8d\n", lat_cols[c].name, lo, p50, sum / got,
+               p99, hi, missed);
         if (js)
             fprintf(js, "%s{\"receiver\":\"%s\",\"min\":%.3f,\"p50\":%.3f,\"mean\":%.3f,"
                         "\"p99\":%.3f,\"max\":%.3f,\"missed\":%d}",
-                    c ? "," : "", lat_cols[c].name, lat[0], pct(lat, got, 50), sum / got,
-                    pct(lat, got, 99), lat[got - 1], missed);
+                    c ? "," : "", lat_cols[c].name, lo, p50, sum / got, p99, hi, missed);
     }
     free(lat);
     if (js)
@@ -753,9 +735,9 @@ int main(int argc, char **argv)
         detect(lat_cols[c].which, b, 160, &f); /* warm-up */
         double best = 1e30;
         for (int rep = 0; rep < 7; rep++) {
-            double t0 = now_s();
+            double t0 = support_now_s();
             detect(lat_cols[c].which, b, 160, &f);
-            double dt = now_s() - t0;
+            double dt = support_now_s() - t0;
             if (dt < best)
                 best = dt;
         }

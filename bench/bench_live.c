@@ -24,6 +24,7 @@
 #include "jack_feeder.h"
 #include "ring.h"
 #include "signals.h"
+#include "support.h"
 
 #define MAX_EVENTS 100000
 
@@ -34,27 +35,6 @@ typedef struct bench {
     double *algorithmic_ms, *processing_ms;
     int n_lat;
 } bench;
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-static double pct(double *v, int n, double p)
-{
-    if (n == 0)
-        return NAN;
-    int i = (int)ceil(p / 100.0 * n) - 1;
-    return v[i < 0 ? 0 : (i >= n ? n - 1 : i)];
-}
 
 /* Runs on the live worker thread. */
 static void on_event(void *user, const callrec_event *e)
@@ -76,42 +56,18 @@ static void on_event(void *user, const callrec_event *e)
     }
 }
 
-static long rss_kib(void)
-{
-    FILE *f = fopen("/proc/self/status", "r");
-    char line[256];
-    long kib = -1;
-    while (f && fgets(line, sizeof line, f))
-        if (sscanf(line, "VmRSS: %ld kB", &kib) == 1)
-            break;
-    if (f)
-        fclose(f);
-    return kib;
-}
-
-static int open_fds(void)
-{
-    DIR *d = opendir("/proc/self/fd");
-    int n = 0;
-    while (d && readdir(d))
-        n++;
-    if (d)
-        closedir(d);
-    return n - 3; /* ".", ".." and the directory itself */
-}
-
 static double ring_throughput(void)
 {
     cr_ring r;
     cr_ring_init(&r, 4096);
     int16_t buf[160] = {0};
     const long rounds = 2000000;
-    double t0 = now_s();
+    double t0 = support_now_s();
     for (long i = 0; i < rounds; i++) {
         cr_ring_write(&r, buf, 160);
         cr_ring_read(&r, buf, 160);
     }
-    double dt = now_s() - t0;
+    double dt = support_now_s() - t0;
     cr_ring_free(&r);
     return (double)rounds * 160 / dt;
 }
@@ -231,18 +187,18 @@ int main(int argc, char **argv)
         atomic_store(&f.loop, 1);
         atomic_store(&f.playing, 1);
     }
-    double t0 = now_s(), next_sample = 0;
+    double t0 = support_now_s(), next_sample = 0;
     printf("\n%8s %10s %8s %12s\n", "minute", "RSS KiB", "fds", "operations");
-    while (now_s() - t0 < minutes * 60.0) {
-        if (now_s() - t0 >= next_sample) {
-            printf("%8.0f %10ld %8d %12d\n", next_sample / 60.0, rss_kib(), open_fds(), b.completed);
+    while (support_now_s() - t0 < minutes * 60.0) {
+        if (support_now_s() - t0 >= next_sample) {
+            printf("%8.0f %10ld %8d %12d\n", next_sample / 60.0, support_rss_kib(), support_open_fds(), b.completed);
             fflush(stdout);
             next_sample += 60.0;
         }
         struct timespec ts = {0, 200000000};
         nanosleep(&ts, NULL);
     }
-    printf("%8.1f %10ld %8d %12d\n", (now_s() - t0) / 60.0, rss_kib(), open_fds(), b.completed);
+    printf("%8.1f %10ld %8d %12d\n", (support_now_s() - t0) / 60.0, support_rss_kib(), support_open_fds(), b.completed);
     callrec_live_stats st;
     callrec_live_get_stats(b.live, &st);
     if (!realtime)
@@ -263,17 +219,15 @@ int main(int argc, char **argv)
            (unsigned long long)st.overruns, (unsigned long long)st.underruns,
            (unsigned long long)st.host_overflows);
     int n = b.n_lat;
-    qsort(b.algorithmic_ms, (size_t)n, sizeof(double), cmp_double);
-    qsort(b.processing_ms, (size_t)n, sizeof(double), cmp_double);
     printf("\n'#' stop tones detected: %d of %d operations completed by a stop tone\n", n,
            b.stop_tones);
     printf("%-44s %8s %8s %8s %8s\n", "latency (ms)", "min", "p50", "p99", "max");
     printf("%-44s %8.2f %8.2f %8.2f %8.2f\n", "onset -> decision, on the sample clock",
-           pct(b.algorithmic_ms, n, 0), pct(b.algorithmic_ms, n, 50), pct(b.algorithmic_ms, n, 99),
-           pct(b.algorithmic_ms, n, 100));
+           support_percentile(b.algorithmic_ms, n, 0), support_percentile(b.algorithmic_ms, n, 50), support_percentile(b.algorithmic_ms, n, 99),
+           support_percentile(b.algorithmic_ms, n, 100));
     printf("%-44s %8.2f %8.2f %8.2f %8.2f\n", "capture (ADC) of the deciding sample -> event",
-           pct(b.processing_ms, n, 0), pct(b.processing_ms, n, 50), pct(b.processing_ms, n, 99),
-           pct(b.processing_ms, n, 100));
+           support_percentile(b.processing_ms, n, 0), support_percentile(b.processing_ms, n, 50), support_percentile(b.processing_ms, n, 99),
+           support_percentile(b.processing_ms, n, 100));
     if (json_path) {
         FILE *js = fopen(json_path, "w");
         if (js) {
@@ -287,9 +241,9 @@ int main(int argc, char **argv)
                     st.callback_p50_us, st.callback_p99_us, st.callback_max_us,
                     (unsigned long long)st.overruns, (unsigned long long)st.underruns,
                     (unsigned long long)st.host_overflows, n,
-                    pct(b.algorithmic_ms, n, 50), pct(b.algorithmic_ms, n, 99),
-                    pct(b.algorithmic_ms, n, 100), pct(b.processing_ms, n, 50),
-                    pct(b.processing_ms, n, 99), pct(b.processing_ms, n, 100));
+                    support_percentile(b.algorithmic_ms, n, 50), support_percentile(b.algorithmic_ms, n, 99),
+                    support_percentile(b.algorithmic_ms, n, 100), support_percentile(b.processing_ms, n, 50),
+                    support_percentile(b.processing_ms, n, 99), support_percentile(b.processing_ms, n, 100));
             fclose(js);
         }
     }

@@ -12,6 +12,7 @@
 
 #include "callrec.h"
 #include "signals.h"
+#include "support.h"
 
 #ifdef HAVE_SPANDSP
 #include <spandsp.h>
@@ -27,31 +28,11 @@ int WebRtcVad_Process(VadInst *handle, int fs, const int16_t *audio_frame, size_
 
 #define FRAME 320 /* 20 ms at 16 kHz, as bots receive media */
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
 static double cpu_s(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
     return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-static long rss_kib(void)
-{
-    FILE *f = fopen("/proc/self/status", "r");
-    char line[256];
-    long kib = -1;
-    while (f && fgets(line, sizeof line, f))
-        if (sscanf(line, "VmRSS: %ld kB", &kib) == 1)
-            break;
-    if (f)
-        fclose(f);
-    return kib;
 }
 
 typedef struct call {
@@ -67,21 +48,6 @@ static void on_event(void *user, const callrec_event *e)
     call *c = user;
     if (e->type == CALLREC_EVENT_COMPLETED) /* the bot asks again */
         callrec_session_record(c->s, request, sizeof request - 1, NULL, NULL, NULL, 0);
-}
-
-static void empty_folder(const char *folder)
-{
-    DIR *d = opendir(folder);
-    struct dirent *e;
-    char path[600];
-    while (d && (e = readdir(d))) {
-        if (e->d_name[0] == '.')
-            continue;
-        snprintf(path, sizeof path, "%s/%s", folder, e->d_name);
-        unlink(path);
-    }
-    if (d)
-        closedir(d);
 }
 
 int main(int argc, char **argv)
@@ -119,7 +85,7 @@ int main(int argc, char **argv)
     if (!mkdtemp(folder))
         return 1;
 
-    long rss0 = rss_kib();
+    long rss0 = support_rss_kib();
     call *calls = calloc((size_t)n, sizeof *calls);
     for (int i = 0; i < n; i++) {
         callrec_session_config cfg;
@@ -142,22 +108,22 @@ int main(int argc, char **argv)
             callrec_session_process(calls[i].s, audio.x + calls[i].pos, out, FRAME);
             calls[i].pos = (calls[i].pos + FRAME) % (audio.n - FRAME) / FRAME * FRAME;
         }
-    long rss1 = rss_kib();
-    double c0 = cpu_s(), w0 = now_s();
+    long rss1 = support_rss_kib();
+    double c0 = cpu_s(), w0 = support_now_s();
     for (size_t f = 50; f < frames; f++) {
         for (int i = 0; i < n; i++) {
             callrec_session_process(calls[i].s, audio.x + calls[i].pos, out, FRAME);
             calls[i].pos = (calls[i].pos + FRAME) % (audio.n - FRAME) / FRAME * FRAME;
         }
     }
-    double cpu = cpu_s() - c0, wall = now_s() - w0;
+    double cpu = cpu_s() - c0, wall = support_now_s() - w0;
     double audio_s = (double)(frames - 50) * FRAME / 16000.0;
     double xrt = audio_s * n / cpu;
     for (int i = 0; i < n; i++) {
         callrec_session_hangup(calls[i].s);
         callrec_session_destroy(calls[i].s);
     }
-    empty_folder(folder);
+    support_empty_folder(folder);
     rmdir(folder);
 
     printf("scale benchmark: %d sessions, %.0f s of 16 kHz speech each, 20 ms frames, one thread\n",

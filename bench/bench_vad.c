@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "signals.h"
+#include "support.h"
 #include "vad.h"
 
 #ifdef HAVE_WEBRTC_VAD
@@ -181,28 +182,6 @@ typedef struct result {
     double seconds;
 } result;
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-static double pct(double *v, int n, double p)
-{
-    if (n == 0)
-        return NAN;
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
-    int i = (int)ceil(p / 100.0 * n) - 1;
-    return v[i < 0 ? 0 : (i >= n ? n - 1 : i)];
-}
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
 /* Runs detector d over the mix; frame decisions and endpointer events scored against truth. */
 static void run(int d, const sig_buf *b, const corpus *c, result *res)
 {
@@ -221,7 +200,7 @@ static void run(int d, const sig_buf *b, const corpus *c, result *res)
 #endif
     int64_t starts[512], stops[512];
     int n_starts = 0, n_stops = 0;
-    double t0 = now_s();
+    double t0 = support_now_s();
     size_t frames = b->n / FRAME;
     for (size_t f = 0; f < frames; f++) {
         const int16_t *x = b->x + f * FRAME;
@@ -244,7 +223,7 @@ static void run(int d, const sig_buf *b, const corpus *c, result *res)
         else if (e == CR_EP_STOPPED && n_stops < 512)
             stops[n_stops++] = t;
     }
-    res->seconds = now_s() - t0;
+    res->seconds = support_now_s() - t0;
 #ifdef HAVE_WEBRTC_VAD
     if (w)
         WebRtcVad_Free(w);
@@ -385,16 +364,16 @@ int main(int argc, char **argv)
     for (int s = 0; s < N_SNRS; s++) {
         printf("%4d dB", snrs[s]);
         for (int d = 0; d < N_DETECTORS; d++)
-            printf("  %4.0f / %4.0f", pct(on_all[s][d], n_on_all[s][d], 50),
-                   pct(on_all[s][d], n_on_all[s][d], 95));
+            printf("  %4.0f / %4.0f", support_percentile(on_all[s][d], n_on_all[s][d], 50),
+                   support_percentile(on_all[s][d], n_on_all[s][d], 95));
         printf("\n");
     }
     printf("\nend-of-speech error p50 / p95 (ms)\n");
     for (int s = 0; s < N_SNRS; s++) {
         printf("%4d dB", snrs[s]);
         for (int d = 0; d < N_DETECTORS; d++)
-            printf("  %4.0f / %4.0f", pct(end_all[s][d], n_end_all[s][d], 50),
-                   pct(end_all[s][d], n_end_all[s][d], 95));
+            printf("  %4.0f / %4.0f", support_percentile(end_all[s][d], n_end_all[s][d], 50),
+                   support_percentile(end_all[s][d], n_end_all[s][d], 95));
         printf("\n");
     }
 

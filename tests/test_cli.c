@@ -16,6 +16,7 @@
 
 #include "harness.h"
 #include "signals.h"
+#include "support.h"
 
 #ifndef CALLREC_BIN
 #error "CALLREC_BIN must name the callrec program"
@@ -32,15 +33,6 @@ typedef struct result {
     cJSON *notification;  /* parsed stdout (NULL unless it was exactly one JSON document) */
     cJSON *data;          /* value[0].resourceData */
 } result;
-
-static void slurp(const char *path, char *buf, size_t cap)
-{
-    FILE *f = fopen(path, "r");
-    size_t n = f ? fread(buf, 1, cap - 1, f) : 0;
-    buf[n] = '\0';
-    if (f)
-        fclose(f);
-}
 
 /* Runs callrec with argv (NULL-terminated). fsize_limit > 0 caps the files it may write;
    sigint_after_ms > 0 interrupts it. */
@@ -80,8 +72,8 @@ static void run_full(result *r, const char *const *args, const char *stdin_path,
     int st = 0;
     waitpid(pid, &st, 0);
     r->status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-    slurp(out_path, r->out, sizeof r->out);
-    slurp(err_path, r->err, sizeof r->err);
+    support_slurp(out_path, r->out, sizeof r->out);
+    support_slurp(err_path, r->err, sizeof r->err);
     const char *end = NULL;
     r->notification = cJSON_ParseWithOpts(r->out, &end, 0);
     if (r->notification) {
@@ -112,13 +104,6 @@ static double number(const cJSON *o, const char *name)
     return cJSON_IsNumber(f) ? f->valuedouble : NAN;
 }
 
-static void write_file(const char *path, const char *text)
-{
-    FILE *f = fopen(path, "w");
-    fputs(text, f);
-    fclose(f);
-}
-
 static char *path_in(const char *name)
 {
     static char buf[64][400]; /* every path a test names stays valid */
@@ -140,7 +125,7 @@ static int wav_count(const char *folder)
     if (system(cmd) < 0)
         return -1;
     char buf[32];
-    slurp(path_in("count.txt"), buf, sizeof buf);
+    support_slurp(path_in("count.txt"), buf, sizeof buf);
     return atoi(buf);
 }
 
@@ -163,7 +148,7 @@ static int64_t wav_read(const char *path, sig_buf *b)
 static cJSON *last_event(const char *path, int *lines, cJSON **first_rec)
 {
     static char buf[65536];
-    slurp(path, buf, sizeof buf);
+    support_slurp(path, buf, sizeof buf);
     cJSON *last = NULL;
     *lines = 0;
     for (char *line = strtok(buf, "\n"); line; line = strtok(NULL, "\n")) {
@@ -222,14 +207,14 @@ static void test_usage(void)
 static void test_bad_input(void)
 {
     char *req = path_in("ok.json");
-    write_file(req, "{}");
+    support_write_file(req, "{}");
     char *recs = path_in("recs");
     mkdir(recs, 0700);
     result r;
 
     /* A refused request: exit 2, the message names the field, nothing recorded. */
     char *bad = path_in("bad.json");
-    write_file(bad, "{\"maxSilenceTimeoutInSeconds\": 0}");
+    support_write_file(bad, "{\"maxSilenceTimeoutInSeconds\": 0}");
     run(&r, (const char *[]){"record", "--request", bad, "--input", DEMO_DIR "/caller.wav",
                              "--recording-dir", recs, NULL});
     CHECK(r.status == 2);
@@ -239,7 +224,7 @@ static void test_bad_input(void)
     CHECK(wav_count(recs) == 0);
     done(&r);
 
-    write_file(bad, "{\"stopTones\": [\"#\",");
+    support_write_file(bad, "{\"stopTones\": [\"#\",");
     run(&r, (const char *[]){"record", "--request", bad, "--input", DEMO_DIR "/caller.wav",
                              "--recording-dir", recs, NULL});
     CHECK(r.status == 2 && strstr(r.err, "request: invalid JSON"));
@@ -257,13 +242,13 @@ static void test_bad_input(void)
     CHECK(r.status == 2 && strstr(r.err, "callrec: input ") && strstr(r.err, "none.wav"));
     done(&r);
     char *junk = path_in("junk.wav");
-    write_file(junk, "this is not audio at all, just text pretending to be a WAV file\n");
+    support_write_file(junk, "this is not audio at all, just text pretending to be a WAV file\n");
     run(&r, (const char *[]){"record", "--request", req, "--input", junk, "--recording-dir",
                              recs, NULL});
     CHECK(r.status == 2 && strstr(r.err, "junk.wav"));
     done(&r);
     char *empty = path_in("empty.wav");
-    write_file(empty, "");
+    support_write_file(empty, "");
     run(&r, (const char *[]){"record", "--request", req, "--input", empty, "--recording-dir",
                              recs, NULL});
     CHECK(r.status == 2 && strstr(r.err, "empty.wav"));
@@ -272,12 +257,12 @@ static void test_bad_input(void)
 
     /* An existing output is never overwritten. */
     char *exists = path_in("exists.wav");
-    write_file(exists, "precious");
+    support_write_file(exists, "precious");
     run(&r, (const char *[]){"record", "--request", req, "--input", DEMO_DIR "/caller.wav",
                              "--output", exists, NULL});
     CHECK(r.status == 2 && strstr(r.err, "exists.wav: already exists"));
     char buf[32];
-    slurp(exists, buf, sizeof buf);
+    support_slurp(exists, buf, sizeof buf);
     CHECK_STR(buf, "precious");
     done(&r);
 
@@ -355,7 +340,7 @@ static void test_bad_input(void)
     char *preq = path_in("long-prompt.json");
     char body[1024];
     snprintf(body, sizeof body, "{\"prompts\": [{\"mediaInfo\": {\"uri\": \"%s\"}}]}", long_prompt);
-    write_file(preq, body);
+    support_write_file(preq, body);
     run(&r, (const char *[]){"record", "--request", preq, "--input", DEMO_DIR "/caller.wav",
                              "--recording-dir", recs, NULL});
     CHECK(r.status == 1);
@@ -453,7 +438,7 @@ static void test_semantics(void)
     result r;
 
     /* stopToneDetected: the key ends the recording, and is cut from it. */
-    write_file(req, "{\"stopTones\": [\"#\"], \"playBeep\": false, \"maxRecordDurationInSeconds\": 60}");
+    support_write_file(req, "{\"stopTones\": [\"#\"], \"playBeep\": false, \"maxRecordDurationInSeconds\": 60}");
     char *wav = path_in("row-stop.wav");
     run(&r, (const char *[]){"record", "--request", req, "--input", speech_key, "--output", wav, NULL});
     CHECK(r.status == 0);
@@ -467,7 +452,7 @@ static void test_semantics(void)
     done(&r);
 
     /* maxRecordDurationReached: exactly N seconds of audio (44.1 kHz stereo input). */
-    write_file(req, "{\"maxRecordDurationInSeconds\": 4, \"maxSilenceTimeoutInSeconds\": 10}");
+    support_write_file(req, "{\"maxRecordDurationInSeconds\": 4, \"maxSilenceTimeoutInSeconds\": 10}");
     wav = path_in("row-max.wav");
     char *events = path_in("row-max.jsonl");
     run(&r, (const char *[]){"record", "--request", req, "--input", speech_44k, "--output", wav,
@@ -484,7 +469,7 @@ static void test_semantics(void)
     done(&r);
 
     /* initialSilenceTimeout: failed, exit 1, at exactly recording start + N. */
-    write_file(req, "{\"initialSilenceTimeoutInSeconds\": 3}");
+    support_write_file(req, "{\"initialSilenceTimeoutInSeconds\": 3}");
     wav = path_in("row-initial.wav");
     events = path_in("row-initial.jsonl");
     run(&r, (const char *[]){"record", "--request", req, "--input", silence, "--output", wav,
@@ -501,7 +486,7 @@ static void test_semantics(void)
     done(&r);
 
     /* maxSilenceTimeout: N seconds after the last speech ended. */
-    write_file(req, "{\"maxSilenceTimeoutInSeconds\": 2, \"maxRecordDurationInSeconds\": 60}");
+    support_write_file(req, "{\"maxSilenceTimeoutInSeconds\": 2, \"maxRecordDurationInSeconds\": 60}");
     wav = path_in("row-silence.wav");
     events = path_in("row-silence.jsonl");
     run(&r, (const char *[]){"record", "--request", req, "--input", speech_44k, "--output", wav,
@@ -510,7 +495,7 @@ static void test_semantics(void)
     CHECK_STR(field(&r, "completionReason"), "maxSilenceTimeout");
     {
         static char buf[65536];
-        slurp(events, buf, sizeof buf);
+        support_slurp(events, buf, sizeof buf);
         double stopped = -1, completed = -1;
         for (char *line = strtok(buf, "\n"); line; line = strtok(NULL, "\n")) {
             cJSON *e = cJSON_Parse(line);
@@ -527,7 +512,7 @@ static void test_semantics(void)
     done(&r);
 
     /* End of input is a hang-up: completionReason none, every sample kept (96 kHz input). */
-    write_file(req, "{\"maxSilenceTimeoutInSeconds\": 10, \"maxRecordDurationInSeconds\": 60, "
+    support_write_file(req, "{\"maxSilenceTimeoutInSeconds\": 10, \"maxRecordDurationInSeconds\": 60, "
                     "\"playBeep\": false}");
     wav = path_in("row-hangup.wav");
     run(&r, (const char *[]){"record", "--request", req, "--input", short_speech, "--output", wav, NULL});
@@ -540,7 +525,7 @@ static void test_semantics(void)
     done(&r);
 
     /* playPromptFailed: the calling API's own example body (an https prompt). */
-    write_file(req, "{\"bargeInAllowed\": true, \"clientContext\": "
+    support_write_file(req, "{\"bargeInAllowed\": true, \"clientContext\": "
                     "\"d45324c1-fcb5-430a-902c-f20af696537c\", \"prompts\": [{\"@odata.type\": "
                     "\"#microsoft.graph.mediaPrompt\", \"mediaInfo\": {\"uri\": "
                     "\"https://cdn.contoso.com/beep.wav\", \"resourceId\": "
@@ -561,7 +546,7 @@ static void test_semantics(void)
     done(&r);
 
     /* unspecifiedError: the disk refuses writes part-way; what was written stays valid. */
-    write_file(req, "{\"maxRecordDurationInSeconds\": 8, \"maxSilenceTimeoutInSeconds\": 10}");
+    support_write_file(req, "{\"maxRecordDurationInSeconds\": 8, \"maxSilenceTimeoutInSeconds\": 10}");
     wav = path_in("row-error.wav");
     run_full(&r, (const char *[]){"record", "--request", req, "--input", speech_44k, "--output",
                                   wav, NULL},
@@ -573,7 +558,7 @@ static void test_semantics(void)
     done(&r);
 
     /* operationCanceled: Ctrl-C while audio is still arriving on stdin (a pipe). */
-    write_file(req, "{\"maxRecordDurationInSeconds\": 60, \"playBeep\": false}");
+    support_write_file(req, "{\"maxRecordDurationInSeconds\": 60, \"playBeep\": false}");
     char *fifo = path_in("audio.fifo");
     mkfifo(fifo, 0600);
     pid_t feeder = fork();

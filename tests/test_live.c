@@ -18,6 +18,7 @@
 #include "harness.h"
 #include "jack_feeder.h"
 #include "signals.h"
+#include "support.h"
 
 #ifndef CALLREC_BIN
 #error "CALLREC_BIN must name the callrec program"
@@ -25,33 +26,10 @@
 
 static char dir[256];
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
 static void sleep_ms(int ms)
 {
     struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
     nanosleep(&ts, NULL);
-}
-
-static void write_file(const char *path, const char *text)
-{
-    FILE *f = fopen(path, "w");
-    fputs(text, f);
-    fclose(f);
-}
-
-static void slurp(const char *path, char *buf, size_t cap)
-{
-    FILE *f = fopen(path, "r");
-    size_t n = f ? fread(buf, 1, cap - 1, f) : 0;
-    buf[n] = '\0';
-    if (f)
-        fclose(f);
 }
 
 /* Starts `callrec record` with the given extra arguments and environment; stdout and stderr
@@ -90,9 +68,9 @@ static void finish(pid_t pid, outcome *o, int timeout_s)
 {
     memset(o, 0, sizeof *o);
     int st = 0;
-    double until = now_s() + timeout_s;
+    double until = support_now_s() + timeout_s;
     while (waitpid(pid, &st, WNOHANG) == 0) {
-        if (now_s() > until) {
+        if (support_now_s() > until) {
             kill(pid, SIGKILL);
             waitpid(pid, &st, 0);
             fprintf(stderr, "callrec did not finish in %d s\n", timeout_s);
@@ -104,9 +82,9 @@ static void finish(pid_t pid, outcome *o, int timeout_s)
     static char out[65536];
     char path[300];
     snprintf(path, sizeof path, "%s/stdout.txt", dir);
-    slurp(path, out, sizeof out);
+    support_slurp(path, out, sizeof out);
     snprintf(path, sizeof path, "%s/stderr.txt", dir);
-    slurp(path, o->err, sizeof o->err);
+    support_slurp(path, o->err, sizeof o->err);
     o->doc = cJSON_Parse(out);
     cJSON *v = cJSON_GetObjectItem(o->doc, "value");
     o->data = cJSON_GetObjectItem(cJSON_GetArrayItem(v, 0), "resourceData");
@@ -184,7 +162,7 @@ static void test_jack(void)
     size_t speech_at, speech_len;
     caller(&sig, &speech_at, &speech_len);
     snprintf(req, sizeof req, "%s/jack.json", dir);
-    write_file(req, "{\"stopTones\": [\"#\"], \"playBeep\": false, \"maxRecordDurationInSeconds\": 20}");
+    support_write_file(req, "{\"stopTones\": [\"#\"], \"playBeep\": false, \"maxRecordDurationInSeconds\": 20}");
     snprintf(wav, sizeof wav, "%s/jack.wav", dir);
     pid_t cr = start_callrec((const char *[]){"--request", req, "--device", "system", "--output",
                                               wav, NULL},
@@ -226,7 +204,7 @@ static void test_jack(void)
     snprintf(echo_req, sizeof echo_req,
              "{\"prompts\": [{\"mediaInfo\": {\"uri\": \"%s\"}}], \"stopTones\": [\"#\"], "
              "\"playBeep\": true, \"initialSilenceTimeoutInSeconds\": 1}", prompt);
-    write_file(req, echo_req);
+    support_write_file(req, echo_req);
     snprintf(echo_events, sizeof echo_events, "%s/echo.jsonl", dir);
     for (int guarded = 0; guarded < 2; guarded++) {
         snprintf(wav, sizeof wav, "%s/echo-%d.wav", dir, guarded);
@@ -248,7 +226,7 @@ static void test_jack(void)
         if (wire)
             jack_client_close(wire);
         static char ev[16384];
-        slurp(echo_events, ev, sizeof ev);
+        support_slurp(echo_events, ev, sizeof ev);
         int heard = strstr(ev, "\"toneDetected\"") != NULL;
         if (guarded) {
             CHECK_MSG(!heard, "the echo of the prompt's '#' was taken for a key press");
@@ -265,7 +243,7 @@ static void test_jack(void)
     /* kill -9 while recording from the device: the WAV is valid and holds the audio up to
        within 100 ms of the kill (the feeder counts what it has played). */
     snprintf(wav, sizeof wav, "%s/jack-kill9.wav", dir);
-    write_file(req, "{\"playBeep\": false, \"maxRecordDurationInSeconds\": 60, "
+    support_write_file(req, "{\"playBeep\": false, \"maxRecordDurationInSeconds\": 60, "
                     "\"initialSilenceTimeoutInSeconds\": 60}");
     cr = start_callrec((const char *[]){"--request", req, "--device", "system", "--output", wav, NULL},
                        "JACK_DEFAULT_SERVER", server);
@@ -288,7 +266,7 @@ static void test_jack(void)
     /* Device loss: the server stops mid-recording (SIGTERM: a SIGKILLed server leaves a
        stale entry in JACK's shared-memory registry, which has few slots). */
     snprintf(wav, sizeof wav, "%s/lost.wav", dir);
-    write_file(req, "{\"playBeep\": false, \"maxRecordDurationInSeconds\": 60, "
+    support_write_file(req, "{\"playBeep\": false, \"maxRecordDurationInSeconds\": 60, "
                     "\"initialSilenceTimeoutInSeconds\": 60}");
     cr = start_callrec((const char *[]){"--request", req, "--device", "system", "--output", wav,
                                         "--media-timeout-ms", "500", NULL},
@@ -334,7 +312,7 @@ static void test_alsa_file(void)
     fclose(f);
 
     snprintf(req, sizeof req, "%s/alsa.json", dir);
-    write_file(req, "{\"stopTones\": [\"#\"], \"playBeep\": false, \"maxRecordDurationInSeconds\": 20}");
+    support_write_file(req, "{\"stopTones\": [\"#\"], \"playBeep\": false, \"maxRecordDurationInSeconds\": 20}");
     snprintf(wav, sizeof wav, "%s/alsa.wav", dir);
     pid_t cr = start_callrec((const char *[]){"--request", req, "--device", "callrec_file",
                                               "--output", wav, NULL},
@@ -366,16 +344,16 @@ static void test_realtime(void)
     snprintf(in, sizeof in, "%s/rt.wav", dir);
     sig_write_wav(&sig, in);
     snprintf(req, sizeof req, "%s/rt.json", dir);
-    write_file(req, "{\"stopTones\": [\"#\"], \"playBeep\": false, \"maxRecordDurationInSeconds\": 20}");
+    support_write_file(req, "{\"stopTones\": [\"#\"], \"playBeep\": false, \"maxRecordDurationInSeconds\": 20}");
     snprintf(wav, sizeof wav, "%s/rt-out.wav", dir);
     snprintf(events, sizeof events, "%s/rt.jsonl", dir);
-    double t0 = now_s();
+    double t0 = support_now_s();
     pid_t cr = start_callrec((const char *[]){"--request", req, "--input", in, "--realtime",
                                               "--output", wav, "--events", events, NULL},
                              NULL, NULL);
     outcome o;
     finish(cr, &o, 20);
-    double wall = now_s() - t0;
+    double wall = support_now_s() - t0;
     CHECK_MSG(o.status == 0, "exit %d: %s", o.status, o.err);
     CHECK_STR(field(&o, "completionReason"), "stopToneDetected");
     CHECK(number(&o, "@callrec.overruns") == 0);
@@ -388,7 +366,7 @@ static void test_realtime(void)
               (double)frames / 16000.0);
     CHECK(frames > 0 && memcmp(rec.x, sig.x, (size_t)frames * sizeof *rec.x) == 0);
     static char ev[16384];
-    slurp(events, ev, sizeof ev);
+    support_slurp(events, ev, sizeof ev);
     CHECK(strstr(ev, "\"processingLatencyMs\"") != NULL);
     printf("realtime file: stopToneDetected after %.2f s of wall time, bit-exact recording\n", wall);
     cJSON_Delete(o.doc);
@@ -408,16 +386,16 @@ static void test_kill(void)
     snprintf(in, sizeof in, "%s/long.wav", dir);
     sig_write_wav(&sig, in);
     snprintf(req, sizeof req, "%s/long.json", dir);
-    write_file(req, "{\"playBeep\": false, \"maxRecordDurationInSeconds\": 60, "
+    support_write_file(req, "{\"playBeep\": false, \"maxRecordDurationInSeconds\": 60, "
                     "\"maxSilenceTimeoutInSeconds\": 30}");
     for (int sig_no = 0; sig_no < 2; sig_no++) {
         snprintf(wav, sizeof wav, "%s/killed-%d.wav", dir, sig_no);
-        double t0 = now_s();
+        double t0 = support_now_s();
         pid_t cr = start_callrec((const char *[]){"--request", req, "--input", in, "--realtime",
                                                   "--output", wav, NULL},
                                  NULL, NULL);
         sleep_ms(2000);
-        double fed = now_s() - t0;
+        double fed = support_now_s() - t0;
         kill(cr, sig_no ? SIGTERM : SIGKILL);
         outcome o;
         finish(cr, &o, 10);

@@ -3,7 +3,6 @@
    and content, queue more operations, cancel or hang up. The session must never crash, leak,
    or emit anything but well-formed completions; recordings go to a scratch folder that is
    emptied after every input. */
-#include <dirent.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +11,7 @@
 #include <unistd.h>
 
 #include "callrec.h"
+#include "support.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -26,21 +26,6 @@ static void on_event(void *user, const callrec_event *e)
             abort();
         completions++;
     }
-}
-
-static void empty_folder(void)
-{
-    DIR *d = opendir(folder);
-    struct dirent *e;
-    char path[512];
-    while (d && (e = readdir(d))) {
-        if (e->d_name[0] == '.')
-            continue;
-        snprintf(path, sizeof path, "%s/%s", folder, e->d_name);
-        unlink(path);
-    }
-    if (d)
-        closedir(d);
 }
 
 static const char *const requests[] = {
@@ -109,6 +94,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     callrec_session_hangup(s);
     callrec_session_destroy(s);
-    empty_folder();
+    support_empty_folder(folder);
     return 0;
 }

@@ -1,0 +1,16 @@
+/* Small helpers shared by the tests and the benchmarks. */
+#ifndef CR_SUPPORT_H
+#define CR_SUPPORT_H
+
+#include <stddef.h>
+
+double support_now_s(void);                       /* monotonic clock, seconds */
+long support_rss_kib(void);                       /* resident memory of this process */
+int support_open_fds(void);                       /* open file descriptors of this process */
+void support_empty_folder(const char *folder);    /* deletes the folder's files */
+/* The p-th percentile (0..100) of v[0..n); sorts v. NAN when n is 0. */
+double support_percentile(double *v, int n, double p);
+void support_slurp(const char *path, char *buf, size_t cap); /* whole file, NUL-terminated */
+void support_write_file(const char *path, const char *text);
+
+#endif
