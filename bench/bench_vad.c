@@ -105,7 +105,7 @@ static void build_corpus(corpus *c, sig_rng *r)
 /* Noise of a kind, n samples, unit-less (scaled later). */
 static void make_noise(noise_kind kind, size_t n, sig_rng *r, double *x)
 {
-    double p0 = 0, p1 = 0, p2 = 0, brown = 0;
+    sig_colour colour = {0};
     sig_buf babble;
     if (kind == BABBLE) {
         /* Six talkers at once, from prompts not in the test speech. */
@@ -127,18 +127,10 @@ static void make_noise(noise_kind kind, size_t n, sig_rng *r, double *x)
     for (size_t i = 0; i < n; i++) {
         double w = sig_gauss(r), t = (double)i / RATE;
         switch (kind) {
-        case WHITE: x[i] = w; break;
+        case WHITE: /* WHITE..HUM are the shared colours, in the same order */
         case PINK:
-            p0 = 0.99765 * p0 + w * 0.0990460;
-            p1 = 0.96300 * p1 + w * 0.2965164;
-            p2 = 0.57000 * p2 + w * 1.0526913;
-            x[i] = p0 + p1 + p2 + w * 0.1848;
-            break;
-        case BROWN: brown = 0.998 * brown + w; x[i] = brown; break;
-        case HUM:
-            x[i] = sin(6.2832 * 50 * t) + 0.5 * sin(6.2832 * 150 * t) + 0.3 * sin(6.2832 * 250 * t) +
-                   0.2 * sin(6.2832 * 350 * t) + 0.01 * w;
-            break;
+        case BROWN:
+        case HUM: x[i] = sig_colour_next(&colour, (sig_colour_kind)kind, w, t); break;
         case CLICKS: x[i] = 0.05 * w + ((i % (RATE / 3)) < 32 ? 6 * w : 0); break;
         case CHORDS: /* a new chord of harmonic tones every 400 ms */
             if (i % (RATE * 2 / 5) == 0)

@@ -100,6 +100,26 @@ void sig_add_noise(sig_buf *b, sig_rng *r, size_t from, size_t n, double dbfs)
     }
 }
 
+double sig_colour_next(sig_colour *c, sig_colour_kind kind, double w, double t)
+{
+    switch (kind) {
+    case SIG_PINK:
+        c->p0 = 0.99765 * c->p0 + w * 0.0990460;
+        c->p1 = 0.96300 * c->p1 + w * 0.2965164;
+        c->p2 = 0.57000 * c->p2 + w * 1.0526913;
+        return c->p0 + c->p1 + c->p2 + w * 0.1848;
+    case SIG_BROWN:
+        c->brown = 0.998 * c->brown + w;
+        return c->brown;
+    case SIG_HUM:
+        return sin(6.2832 * 50 * t) + 0.5 * sin(6.2832 * 150 * t) + 0.3 * sin(6.2832 * 250 * t) +
+               0.2 * sin(6.2832 * 350 * t) + 0.01 * w;
+    case SIG_WHITE:
+        break;
+    }
+    return w;
+}
+
 static int read_any(sig_buf *b, const char *path, double gain_db)
 {
     SF_INFO info = {0};

@@ -30,6 +30,12 @@ void sig_tones(sig_buf *b, sig_rng *r, double f1, double dbm1, double f2, double
                double seconds);
 /* Adds Gaussian white noise at `dbfs` (RMS re full scale) to b[from, from + n). */
 void sig_add_noise(sig_buf *b, sig_rng *r, size_t from, size_t n, double dbfs);
+/* Coloured noise, one sample at a time from a white Gaussian sample w at time t (seconds):
+   white, pink (Kellet's economy filter), brown (leaky integration), or 50 Hz mains hum with
+   odd harmonics and a little hiss. */
+typedef enum sig_colour_kind { SIG_WHITE, SIG_PINK, SIG_BROWN, SIG_HUM } sig_colour_kind;
+typedef struct sig_colour { double p0, p1, p2, brown; } sig_colour;
+double sig_colour_next(sig_colour *c, sig_colour_kind kind, double w, double t);
 /* Appends a sound file, converted to b's rate and mono, scaled by gain_db. 0 or -1. */
 int sig_append_file(sig_buf *b, const char *path, double gain_db);
 /* Appends a file from SPEECH_DIR by name ("vm-intro"). */

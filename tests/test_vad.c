@@ -48,27 +48,13 @@ static void add_noise(sig_buf *b, noise kind, double dbfs, uint64_t seed)
     sig_rng r;
     sig_seed(&r, seed);
     double *x = calloc(b->n, sizeof *x), e = 0;
-    double p0 = 0, p1 = 0, p2 = 0, brown = 0;
+    sig_colour colour = {0};
     for (size_t i = 0; i < b->n; i++) {
         double w = sig_gauss(&r), t = (double)i / b->rate;
-        switch (kind) {
-        case WHITE: x[i] = w; break;
-        case PINK: /* Kellet's economy filter */
-            p0 = 0.99765 * p0 + w * 0.0990460;
-            p1 = 0.96300 * p1 + w * 0.2965164;
-            p2 = 0.57000 * p2 + w * 1.0526913;
-            x[i] = p0 + p1 + p2 + w * 0.1848;
-            break;
-        case BROWN: brown = 0.998 * brown + w; x[i] = brown; break;
-        case HUM: /* 50 Hz mains with odd harmonics and a little hiss */
-            x[i] = sin(6.2832 * 50 * t) + 0.5 * sin(6.2832 * 150 * t) +
-                   0.3 * sin(6.2832 * 250 * t) + 0.2 * sin(6.2832 * 350 * t) + 0.01 * w;
-            break;
-        case CLICKS: /* 2 ms clicks twice a second over faint hiss */
+        if (kind == CLICKS) /* 2 ms clicks twice a second over faint hiss */
             x[i] = 0.05 * w + ((i % (size_t)(b->rate / 2)) < (size_t)(b->rate / 500) ? 8 * w : 0);
-            break;
-        default: break;
-        }
+        else /* WHITE..HUM are the shared colours, in the same order */
+            x[i] = sig_colour_next(&colour, (sig_colour_kind)kind, w, t);
         e += x[i] * x[i];
     }
     double g = 32768.0 * pow(10.0, dbfs / 20.0) / sqrt(e / (double)b->n);
