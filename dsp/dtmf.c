@@ -2,6 +2,7 @@
 
 #include <math.h>
 #include <string.h>
+#include <threads.h>
 
 #define ANALYSIS_RATE 8000
 #define WINDOW (CR_DTMF_HOP * CR_DTMF_BLOCKS) /* 112 samples: 14 ms, bins 71.4 Hz apart, so
@@ -96,11 +97,32 @@ static float bin_power(double dbm0)
     return (float)(a * a);
 }
 
+/* The block DFT's tables, [sample][lane] so that one sample updates every lane at once. The
+   same for every detector: built once, read-only afterwards, shared. */
+static struct {
+    _Alignas(32) float cos_tab[CR_DTMF_HOP][CR_DTMF_LANES];
+    _Alignas(32) float sin_tab[CR_DTMF_HOP][CR_DTMF_LANES];
+} dft;
+static once_flag dft_once = ONCE_FLAG_INIT;
+
+static void dft_build(void)
+{
+    const double two_pi = 6.283185307179586;
+    for (int f = 0; f < 11; f++) {
+        double w = two_pi * freqs[f] / ANALYSIS_RATE;
+        for (int m = 0; m < CR_DTMF_HOP; m++) {
+            dft.cos_tab[m][f] = (float)cos(w * m);
+            dft.sin_tab[m][f] = (float)sin(w * m);
+        }
+    }
+}
+
 int cr_dtmf_init(cr_dtmf *d, int rate_hz)
 {
     const double two_pi = 6.283185307179586;
     if (rate_hz != 8000 && rate_hz != 16000)
         return -1;
+    call_once(&dft_once, dft_build);
     memset(d, 0, sizeof *d);
     d->in_rate = rate_hz;
     d->confirm = CONFIRM_SAMPLES;
@@ -108,10 +130,6 @@ int cr_dtmf_init(cr_dtmf *d, int rate_hz)
 
     for (int f = 0; f < 11; f++) {
         double w = two_pi * freqs[f] / ANALYSIS_RATE;
-        for (int m = 0; m < CR_DTMF_HOP; m++) {
-            d->cos_tab[m][f] = (float)cos(w * m);
-            d->sin_tab[m][f] = (float)sin(w * m);
-        }
         d->rot_re[f] = 1.0f;
         d->step_re[f] = (float)cos(w * CR_DTMF_HOP);
         d->step_im[f] = (float)-sin(w * CR_DTMF_HOP);
@@ -393,7 +411,7 @@ static void analyse_block(cr_dtmf *d)
     v8 *rr = (v8 *)d->rot_re, *ri = (v8 *)d->rot_im;
     const v8 *sr = (const v8 *)d->step_re, *si = (const v8 *)d->step_im;
     d->blk_energy[d->blk_pos] =
-        block_dft(d->hop, (const v8 *)d->cos_tab, (const v8 *)d->sin_tab, rr, ri,
+        block_dft(d->hop, (const v8 *)dft.cos_tab, (const v8 *)dft.sin_tab, rr, ri,
                   (v8 *)d->blk_re[d->blk_pos], (v8 *)d->blk_im[d->blk_pos]);
     for (int k = 0; k < NV; k++) {
         v8 r = rr[k] * sr[k] - ri[k] * si[k];

@@ -37,9 +37,7 @@ typedef struct cr_dtmf {
     float dial_last;         /* dial-tone power of the previous window */
     float nb[3][2], na[3][2], nz[3][2];
     float gain_comp[8];      /* 1 / |H_notch|^2 at each DTMF frequency */
-    /* block DFT tables, [sample][lane] so that one sample updates every lane at once */
-    _Alignas(32) float cos_tab[CR_DTMF_HOP][CR_DTMF_LANES];
-    _Alignas(32) float sin_tab[CR_DTMF_HOP][CR_DTMF_LANES];
+    /* block DFT phase references (the tables themselves are shared, in dtmf.c) */
     _Alignas(32) float rot_re[CR_DTMF_LANES], rot_im[CR_DTMF_LANES]; /* e^{-j w b} */
     _Alignas(32) float step_re[CR_DTMF_LANES], step_im[CR_DTMF_LANES];
     int hops_since_norm;

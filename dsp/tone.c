@@ -26,29 +26,34 @@ void cr_tone_init(cr_tone *t, int rate_hz, double f1_hz, double amp1, double f2_
                   size_t length, size_t ramp)
 {
     const double two_pi = 6.283185307179586;
-    t->phase[0] = t->phase[1] = 0.0;
-    t->step[0] = two_pi * f1_hz / rate_hz;
-    t->step[1] = two_pi * f2_hz / rate_hz;
-    t->amp[0] = amp1;
-    t->amp[1] = amp2;
+    const double f[2] = {f1_hz, f2_hz}, amp[2] = {amp1, amp2};
+    for (int i = 0; i < 2; i++) {
+        double w = two_pi * f[i] / rate_hz;
+        t->coef[i] = 2.0 * cos(w);
+        t->y1[i] = amp[i] * sin(-w); /* so that y[0] = amp sin(0) */
+        t->y2[i] = amp[i] * sin(-2.0 * w);
+    }
     t->length = length;
     t->ramp = ramp * 2 > length ? length / 2 : ramp;
+    t->ramp_step = 3.141592653589793 / (double)(t->ramp + 1);
     t->pos = 0;
 }
 
 size_t cr_tone_fill(cr_tone *t, int16_t *out, size_t n)
 {
-    const double pi = 3.141592653589793;
     size_t done = 0;
     while (done < n && t->pos < t->length) {
-        double gain = 1.0;
+        double v = 0.0;
+        for (int i = 0; i < 2; i++) {
+            double y = t->coef[i] * t->y1[i] - t->y2[i];
+            t->y2[i] = t->y1[i];
+            t->y1[i] = y;
+            v += y;
+        }
         size_t from_end = t->length - 1 - t->pos;
         size_t edge = t->pos < from_end ? t->pos : from_end;
         if (edge < t->ramp)
-            gain = 0.5 - 0.5 * cos(pi * (double)(edge + 1) / (double)(t->ramp + 1));
-        double v = gain * (t->amp[0] * sin(t->phase[0]) + t->amp[1] * sin(t->phase[1]));
-        t->phase[0] += t->step[0];
-        t->phase[1] += t->step[1];
+            v *= 0.5 - 0.5 * cos(t->ramp_step * (double)(edge + 1));
         v = v > 32767.0 ? 32767.0 : (v < -32768.0 ? -32768.0 : v);
         out[done++] = (int16_t)lrint(v);
         t->pos++;

@@ -15,9 +15,11 @@ double cr_dbm0_to_amplitude(double dbm0);
    not one of 0-9 * # A-D (case-sensitive). */
 int cr_dtmf_key_freqs(char key, double *low_hz, double *high_hz);
 
-/* Two summed sines with raised-cosine ramps at both ends. */
+/* Two summed sines with raised-cosine ramps at both ends. Each sine is a two-term recurrence
+   (y[n] = 2 cos(w) y[n-1] - y[n-2]): no trigonometry per sample. */
 typedef struct cr_tone {
-    double phase[2], step[2], amp[2];
+    double y1[2], y2[2], coef[2]; /* y[n-1], y[n-2] and 2 cos(w), amplitude included */
+    double ramp_step;
     size_t length, ramp, pos;
 } cr_tone;
 

@@ -2,6 +2,7 @@
 
 #include <math.h>
 #include <string.h>
+#include <threads.h>
 
 /* Decision on the mean over six bands of each band's SNR above its own noise floor (each band
    clamped to 0..30 dB). Speech concentrates its energy in a few bands at a time, where its
@@ -31,18 +32,34 @@ static const double band_edges_hz[CR_VAD_BANDS + 1] = {200, 500, 1000, 1800, 300
 #define MAYBE_GAP_FRAMES 12  /* silence that abandons a possible start */
 #define HANGOVER_FRAMES 30   /* silence that ends speech (reported at the true end) */
 
-int cr_vad_init(cr_vad *v, int rate_hz)
-{
-    if (rate_hz < 8000 || rate_hz > 48000 || rate_hz % 100 || rate_hz / 100 > CR_VAD_FFT)
-        return -1;
-    memset(v, 0, sizeof *v);
-    v->rate = rate_hz;
-    v->frame = rate_hz / 100;
-    const double pi = 3.141592653589793;
+/* The FFT's twiddles and bit-reversal order and the two windows: the same for every detector,
+   built once, read-only afterwards, shared. */
+static struct {
+    float tw_re[CR_VAD_FFT / 2], tw_im[CR_VAD_FFT / 2];       /* e^{-2 pi j k / CR_VAD_FFT} */
+    float stage_re[CR_VAD_FFT / 2], stage_im[CR_VAD_FFT / 2]; /* stage of half h: [h, 2h) */
+    unsigned short bitrev[CR_VAD_FFT / 2];
+    float window_8k[80], window_16k[160];
+} fft;
+static once_flag fft_once = ONCE_FLAG_INIT;
 
+static void hann(float *w, int n)
+{
+    for (int i = 0; i < n; i++)
+        w[i] = (float)(0.5 - 0.5 * cos(6.283185307179586 * (i + 0.5) / n));
+}
+
+static void fft_build(void)
+{
+    const double pi = 3.141592653589793;
     for (int i = 0; i < CR_VAD_FFT / 2; i++) {
-        v->tw_re[i] = (float)cos(2.0 * pi * i / CR_VAD_FFT);
-        v->tw_im[i] = (float)-sin(2.0 * pi * i / CR_VAD_FFT);
+        fft.tw_re[i] = (float)cos(2.0 * pi * i / CR_VAD_FFT);
+        fft.tw_im[i] = (float)-sin(2.0 * pi * i / CR_VAD_FFT);
+    }
+    for (int half = 1; half < CR_VAD_FFT / 2; half <<= 1) {
+        for (int k = 0; k < half; k++) {
+            fft.stage_re[half + k] = (float)cos(pi * k / half);
+            fft.stage_im[half + k] = (float)-sin(pi * k / half);
+        }
     }
     int bits = 0;
     while ((1 << bits) < CR_VAD_FFT / 2)
@@ -51,11 +68,21 @@ int cr_vad_init(cr_vad *v, int rate_hz)
         int r = 0;
         for (int b = 0; b < bits; b++)
             r |= ((i >> b) & 1) << (bits - 1 - b);
-        v->bitrev[i] = (unsigned short)r;
+        fft.bitrev[i] = (unsigned short)r;
     }
-    /* Hann window over the frame's own length. */
-    for (int i = 0; i < v->frame; i++)
-        v->window[i] = (float)(0.5 - 0.5 * cos(2.0 * pi * (i + 0.5) / v->frame));
+    hann(fft.window_8k, 80);
+    hann(fft.window_16k, 160);
+}
+
+int cr_vad_init(cr_vad *v, int rate_hz)
+{
+    if (rate_hz != 8000 && rate_hz != 16000)
+        return -1;
+    call_once(&fft_once, fft_build);
+    memset(v, 0, sizeof *v);
+    v->rate = rate_hz;
+    v->frame = rate_hz / 100;
+    v->window = rate_hz == 8000 ? fft.window_8k : fft.window_16k;
     double bin_hz = (double)rate_hz / CR_VAD_FFT;
     for (int b = 0; b < CR_VAD_BANDS; b++) {
         double lo = band_edges_hz[b], hi = band_edges_hz[b + 1];
@@ -71,74 +98,111 @@ int cr_vad_init(cr_vad *v, int rate_hz)
     return 0;
 }
 
-/* In-place radix-2 FFT of CR_VAD_FFT / 2 complex points; twiddles at twice the stride of the
-   full-size table. */
-static void fft_half(const cr_vad *v, float *re, float *im)
+/* Four lanes of the FFT at once (GCC and clang vector extensions). */
+typedef float v4f __attribute__((vector_size(16)));
+
+static v4f load4(const float *p)
+{
+    v4f v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+static void store4(float *p, v4f v) { memcpy(p, &v, sizeof v); }
+
+/* In-place radix-2 FFT of CR_VAD_FFT / 2 complex points, input already in bit-reversed order.
+   The first two stages (twiddles 1 and -j) run as one radix-4 pass; the rest four butterflies
+   at a time, with each stage's twiddles contiguous. */
+static void fft_half(float *re, float *im)
 {
     const int n = CR_VAD_FFT / 2;
-    for (int i = 0; i < n; i++) {
-        int j = v->bitrev[i];
-        if (j > i) {
-            float t = re[i];
-            re[i] = re[j];
-            re[j] = t;
-            t = im[i];
-            im[i] = im[j];
-            im[j] = t;
-        }
+    for (int i = 0; i < n; i += 4) {
+        float ar = re[i] + re[i + 1], ai = im[i] + im[i + 1];
+        float br = re[i] - re[i + 1], bi = im[i] - im[i + 1];
+        float cr = re[i + 2] + re[i + 3], ci = im[i + 2] + im[i + 3];
+        float dr = re[i + 2] - re[i + 3], di = im[i + 2] - im[i + 3];
+        re[i] = ar + cr, im[i] = ai + ci;
+        re[i + 2] = ar - cr, im[i + 2] = ai - ci;
+        re[i + 1] = br + di, im[i + 1] = bi - dr; /* b + (-j) d */
+        re[i + 3] = br - di, im[i + 3] = bi + dr;
     }
-    for (int len = 2; len <= n; len <<= 1) {
-        int half = len / 2, step = CR_VAD_FFT / len;
-        for (int i = 0; i < n; i += len) {
-            for (int k = 0; k < half; k++) {
-                float wr = v->tw_re[k * step], wi = v->tw_im[k * step];
-                float xr = re[i + k + half] * wr - im[i + k + half] * wi;
-                float xi = re[i + k + half] * wi + im[i + k + half] * wr;
-                re[i + k + half] = re[i + k] - xr;
-                im[i + k + half] = im[i + k] - xi;
-                re[i + k] += xr;
-                im[i + k] += xi;
+    for (int half = 4; half < n; half <<= 1) {
+        const float *wr = fft.stage_re + half, *wi = fft.stage_im + half;
+        for (int i = 0; i < n; i += 2 * half) {
+            for (int k = 0; k < half; k += 4) {
+                float *r0 = re + i + k, *i0 = im + i + k, *r1 = r0 + half, *i1 = i0 + half;
+                v4f w_r = load4(wr + k), w_i = load4(wi + k);
+                v4f ur = load4(r0), ui = load4(i0), yr = load4(r1), yi = load4(i1);
+                v4f xr = yr * w_r - yi * w_i, xi = yr * w_i + yi * w_r;
+                store4(r0, ur + xr);
+                store4(i0, ui + xi);
+                store4(r1, ur - xr);
+                store4(i1, ui - xi);
             }
         }
     }
 }
 
-/* Power spectrum, bins 0..CR_VAD_FFT/2, of CR_VAD_FFT real samples x: the even and odd samples
-   go in as one complex signal of half the length, and the two half-spectra are separated
-   afterwards (the usual real-FFT packing), at half the cost of a full complex FFT. */
-static void power_spectrum(const cr_vad *v, const float *x, float *power)
+/* Power spectrum, bins 0..CR_VAD_FFT/2, of a frame (v->frame samples, windowed and
+   zero-padded to CR_VAD_FFT): the even and odd samples go in as one complex signal of half
+   the length, and the two half-spectra are separated afterwards (the usual real-FFT
+   packing), at half the cost of a full complex FFT. */
+static void power_spectrum(const cr_vad *v, const int16_t *frame, float *power)
 {
     const int n = CR_VAD_FFT / 2;
     float re[CR_VAD_FFT / 2], im[CR_VAD_FFT / 2];
-    for (int i = 0; i < n; i++) {
-        re[i] = x[2 * i];
-        im[i] = x[2 * i + 1];
+    memset(re, 0, sizeof re);
+    memset(im, 0, sizeof im);
+    for (int i = 0; 2 * i + 1 < v->frame; i++) {
+        int j = fft.bitrev[i];
+        re[j] = (float)frame[2 * i] * v->window[2 * i];
+        im[j] = (float)frame[2 * i + 1] * v->window[2 * i + 1];
     }
-    fft_half(v, re, im);
-    for (int k = 0; k <= n; k++) {
-        int a = k % n, b = (n - k) % n;
+    fft_half(re, im);
+    /* Bin k needs Z[k] and Z[n-k]: a reversed copy lets four bins go at once. */
+    float rre[CR_VAD_FFT / 2], rim[CR_VAD_FFT / 2];
+    rre[0] = re[0];
+    rim[0] = im[0];
+    for (int k = 1; k < n; k++) {
+        rre[k] = re[n - k];
+        rim[k] = im[n - k];
+    }
+    const v4f half = {0.5f, 0.5f, 0.5f, 0.5f};
+    for (int k = 0; k < n; k += 4) {
+        v4f zr = load4(re + k), zi = load4(im + k), cr = load4(rre + k), ci = load4(rim + k);
         /* E = (Z[k] + conj Z[n-k]) / 2, O = (Z[k] - conj Z[n-k]) / 2j, X = E + W^k O */
-        float er = 0.5f * (re[a] + re[b]), ei = 0.5f * (im[a] - im[b]);
-        float or_ = 0.5f * (im[a] + im[b]), oi = -0.5f * (re[a] - re[b]);
-        float wr = k < n ? v->tw_re[k] : -1.0f, wi = k < n ? v->tw_im[k] : 0.0f;
-        float xr = er + wr * or_ - wi * oi, xi = ei + wr * oi + wi * or_;
-        power[k] = xr * xr + xi * xi;
+        v4f er = half * (zr + cr), ei = half * (zi - ci);
+        v4f or_ = half * (zi + ci), oi = half * (cr - zr);
+        v4f wr = load4(fft.tw_re + k), wi = load4(fft.tw_im + k);
+        v4f xr = er + wr * or_ - wi * oi, xi = ei + wr * oi + wi * or_;
+        store4(power + k, xr * xr + xi * xi);
     }
+    power[n] = (re[0] - im[0]) * (re[0] - im[0]); /* Nyquist */
+}
+
+/* Sum of power[lo..hi], four partial sums so the additions overlap. */
+static float band_sum(const float *power, int lo, int hi)
+{
+    float a[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+    int k = lo;
+    for (; k + 3 <= hi; k += 4) {
+        a[0] += power[k];
+        a[1] += power[k + 1];
+        a[2] += power[k + 2];
+        a[3] += power[k + 3];
+    }
+    for (; k <= hi; k++)
+        a[0] += power[k];
+    return (a[0] + a[1]) + (a[2] + a[3]);
 }
 
 cr_vad_class cr_vad_frame(cr_vad *v, const int16_t *frame, int tone)
 {
-    float windowed[CR_VAD_FFT], power[CR_VAD_FFT / 2 + 1];
-    for (int i = 0; i < v->frame; i++)
-        windowed[i] = (float)frame[i] * v->window[i];
-    for (int i = v->frame; i < CR_VAD_FFT; i++)
-        windowed[i] = 0.0f;
-    power_spectrum(v, windowed, power);
+    float power[CR_VAD_FFT / 2 + 1];
+    power_spectrum(v, frame, power);
     /* The level above 200 Hz (the bands' span; DC, rumble and the mains fundamental do not
        count), in dBFS: Parseval over the windowed frame, the Hann window's mean square 3/8. */
-    double above = 0.0;
-    for (int k = v->band_lo[0]; k <= CR_VAD_FFT / 2; k++)
-        above += power[k];
+    double above = band_sum(power, v->band_lo[0], CR_VAD_FFT / 2);
     double db = 10.0 * log10(2.0 * above / CR_VAD_FFT / (0.375 * v->frame) /
                                  (32768.0 * 32768.0) + 1e-12);
     v->level_db = db;
@@ -149,9 +213,7 @@ cr_vad_class cr_vad_frame(cr_vad *v, const int16_t *frame, int tone)
     for (int b = 0; b < CR_VAD_BANDS; b++) {
         if (v->band_hi[b] < v->band_lo[b])
             continue;
-        double e = 1e-3;
-        for (int k = v->band_lo[b]; k <= v->band_hi[b]; k++)
-            e += power[k];
+        double e = 1e-3 + band_sum(power, v->band_lo[b], v->band_hi[b]);
         double bdb = 10.0 * log10(e / (v->band_hi[b] - v->band_lo[b] + 1));
         v->smooth_db[b] = first ? bdb : SMOOTH * v->smooth_db[b] + (1.0 - SMOOTH) * bdb;
         if (v->smooth_db[b] < v->block_min_db[b])

@@ -14,9 +14,7 @@
 typedef struct cr_vad {
     int rate;
     int frame;               /* samples per 10 ms */
-    /* FFT */
-    float tw_re[CR_VAD_FFT / 2], tw_im[CR_VAD_FFT / 2], window[CR_VAD_FFT];
-    unsigned short bitrev[CR_VAD_FFT / 2];
+    const float *window;     /* Hann window of `frame` samples (shared, in vad.c) */
     int band_lo[CR_VAD_BANDS], band_hi[CR_VAD_BANDS]; /* FFT bins */
     /* per band: smoothed level and minimum statistics, dB */
     double smooth_db[CR_VAD_BANDS];
@@ -31,7 +29,8 @@ typedef struct cr_vad {
 
 typedef enum cr_vad_class { CR_VAD_SILENCE = 0, CR_VAD_WEAK = 1, CR_VAD_SPEECH = 2 } cr_vad_class;
 
-/* rate_hz: 8000..48000, frames of rate_hz / 100 samples. Returns 0 or -1. */
+/* rate_hz: 8000 or 16000, frames of rate_hz / 100 samples. Returns 0, or -1 for another
+   rate. */
 int cr_vad_init(cr_vad *v, int rate_hz);
 
 /* Classifies one frame: SPEECH clears the start threshold, WEAK only the continue
