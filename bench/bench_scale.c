@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -27,6 +28,15 @@ int WebRtcVad_Process(VadInst *handle, int fs, const int16_t *audio_frame, size_
 #endif
 
 #define FRAME 320 /* 20 ms at 16 kHz, as bots receive media */
+
+/* User and system CPU time of the process so far, seconds. */
+static void cpu_split(double *user, double *sys)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    *user = (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec * 1e-6;
+    *sys = (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec * 1e-6;
+}
 
 static double cpu_s(void)
 {
@@ -54,7 +64,7 @@ int main(int argc, char **argv)
 {
     int n = 500;
     double seconds = 20.0;
-    const char *json_path = NULL;
+    const char *json_path = NULL, *parent = "/tmp";
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--sessions") == 0 && i + 1 < argc)
             n = atoi(argv[++i]);
@@ -62,8 +72,11 @@ int main(int argc, char **argv)
             seconds = atof(argv[++i]);
         else if (strcmp(argv[i], "--json") == 0 && i + 1 < argc)
             json_path = argv[++i];
+        else if (strcmp(argv[i], "--dir") == 0 && i + 1 < argc)
+            parent = argv[++i];
         else {
-            fprintf(stderr, "usage: bench_scale [--sessions N] [--seconds S] [--json FILE]\n");
+            fprintf(stderr, "usage: bench_scale [--sessions N] [--seconds S] [--dir DIR] "
+                            "[--json FILE]\n");
             return 2;
         }
     }
@@ -81,9 +94,12 @@ int main(int argc, char **argv)
             sig_silence(&audio, 0.5);
         }
     }
-    char folder[] = "/tmp/callrec-scale-XXXXXX";
-    if (!mkdtemp(folder))
+    char folder[4096];
+    snprintf(folder, sizeof folder, "%s/callrec-scale-XXXXXX", parent);
+    if (!mkdtemp(folder)) {
+        perror("bench_scale: scratch folder");
         return 1;
+    }
 
     long rss0 = support_rss_kib();
     call *calls = calloc((size_t)n, sizeof *calls);
@@ -109,6 +125,8 @@ int main(int argc, char **argv)
             calls[i].pos = (calls[i].pos + FRAME) % (audio.n - FRAME) / FRAME * FRAME;
         }
     long rss1 = support_rss_kib();
+    double u0, k0, u1, k1;
+    cpu_split(&u0, &k0);
     double c0 = cpu_s(), w0 = support_now_s();
     for (size_t f = 50; f < frames; f++) {
         for (int i = 0; i < n; i++) {
@@ -117,6 +135,7 @@ int main(int argc, char **argv)
         }
     }
     double cpu = cpu_s() - c0, wall = support_now_s() - w0;
+    cpu_split(&u1, &k1);
     double audio_s = (double)(frames - 50) * FRAME / 16000.0;
     double xrt = audio_s * n / cpu;
     for (int i = 0; i < n; i++) {
@@ -126,10 +145,13 @@ int main(int argc, char **argv)
     support_empty_folder(folder);
     rmdir(folder);
 
-    printf("scale benchmark: %d sessions, %.0f s of 16 kHz speech each, 20 ms frames, one thread\n",
-           n, audio_s);
+    printf("scale benchmark: %d sessions, %.0f s of 16 kHz speech each, 20 ms frames, one thread, "
+           "recordings in %s\n", n, audio_s, parent);
     printf("callrec full pipeline (detectors, state machine, WAV writing): %.0f x real time in "
            "all, %.0f sessions per core; %.2f s CPU, %.2f s wall\n", xrt, xrt, cpu, wall);
+    printf("per session and 10 ms of audio: %.2f us in all, %.2f us in callrec and the bot, "
+           "%.2f us in the kernel (file writes)\n", cpu / (audio_s * 100.0 * n) * 1e6,
+           (u1 - u0) / (audio_s * 100.0 * n) * 1e6, (k1 - k0) / (audio_s * 100.0 * n) * 1e6);
     printf("memory: %.1f KiB per session (resident, after the first second)\n",
            (double)(rss1 - rss0) / n);
 
@@ -175,9 +197,9 @@ int main(int argc, char **argv)
     if (json_path) {
         FILE *js = fopen(json_path, "w");
         if (js) {
-            fprintf(js, "{\"sessions\":%d,\"seconds\":%.1f,\"x_realtime\":%.1f,"
+            fprintf(js, "{\"sessions\":%d,\"dir\":\"%s\",\"seconds\":%.1f,\"x_realtime\":%.1f,"
                         "\"kib_per_session\":%.1f,\"reference_x_realtime\":%.1f}\n",
-                    n, audio_s, xrt, (double)(rss1 - rss0) / n, ref_xrt);
+                    n, parent, audio_s, xrt, (double)(rss1 - rss0) / n, ref_xrt);
             fclose(js);
         }
     }

@@ -7,23 +7,78 @@
 #include <string.h>
 #include <unistd.h>
 
+/* libsndfile writes through these. The file position and length live here, so the header
+   rewrite after every batch (seek to 0, write, seek back) costs one pwrite(), and a batch
+   two system calls in all instead of six. */
+static sf_count_t vio_length(void *user) { return ((cr_recorder *)user)->len; }
+
+static sf_count_t vio_seek(sf_count_t offset, int whence, void *user)
+{
+    cr_recorder *r = user;
+    sf_count_t base = whence == SEEK_SET ? 0 : whence == SEEK_CUR ? r->pos : r->len;
+    if (base + offset < 0)
+        return -1;
+    r->pos = base + offset;
+    return r->pos;
+}
+
+static sf_count_t vio_read(void *ptr, sf_count_t count, void *user)
+{
+    cr_recorder *r = user;
+    ssize_t n = pread(r->fd, ptr, (size_t)count, (off_t)r->pos);
+    if (n < 0)
+        return 0;
+    r->pos += n;
+    return n;
+}
+
+static sf_count_t vio_write(const void *ptr, sf_count_t count, void *user)
+{
+    cr_recorder *r = user;
+    sf_count_t done = 0;
+    while (done < count) {
+        ssize_t n = pwrite(r->fd, (const char *)ptr + done, (size_t)(count - done),
+                           (off_t)(r->pos + done));
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            r->io_errno = n < 0 ? errno : EIO;
+            break;
+        }
+        done += n;
+    }
+    r->pos += done;
+    if (r->pos > r->len)
+        r->len = r->pos;
+    return done;
+}
+
+static sf_count_t vio_tell(void *user) { return ((cr_recorder *)user)->pos; }
+
+static SF_VIRTUAL_IO vio = {vio_length, vio_seek, vio_read, vio_write, vio_tell};
+
 int cr_recorder_create(cr_recorder *r, const char *path, char *err, size_t err_len)
 {
     memset(r, 0, sizeof *r);
+    r->fd = -1;
+    r->keep = -1;
     /* O_EXCL: never overwrite a file, never follow a planted link. */
-    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+    int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (fd < 0) {
         int e = errno;
         snprintf(err, err_len, "recording %s: %s", path,
                  e == EEXIST ? "already exists; callrec never overwrites a file" : strerror(e));
         return e == EEXIST ? -1 : -2;
     }
+    r->fd = fd;
     SF_INFO info = {.samplerate = 16000, .channels = 1, .format = SF_FORMAT_WAV | SF_FORMAT_PCM_16};
-    SNDFILE *sf = sf_open_fd(fd, SFM_WRITE, &info, 1);
+    SNDFILE *sf = sf_open_virtual(&vio, SFM_WRITE, &info, r);
     if (!sf) {
-        snprintf(err, err_len, "recording %s: %s", path, sf_strerror(NULL));
+        snprintf(err, err_len, "recording %s: %s", path,
+                 r->io_errno ? strerror(r->io_errno) : sf_strerror(NULL));
         close(fd);
         unlink(path);
+        r->fd = -1;
         return -2;
     }
     /* Rewrite the header after every write, so the file is valid at any moment. */
@@ -39,9 +94,10 @@ static int flush(cr_recorder *r, char *err, size_t err_len)
     sf_count_t n = sf_write_short(r->sf, r->batch, (sf_count_t)r->batched);
     if (n > 0)
         r->written += n;
-    if (n != (sf_count_t)r->batched) {
+    if (n != (sf_count_t)r->batched || r->io_errno) {
         snprintf(err, err_len, "recording write failed after %.2f s of audio: %s",
-                 (double)r->written / 16000.0, sf_strerror(r->sf));
+                 (double)r->written / 16000.0,
+                 r->io_errno ? strerror(r->io_errno) : sf_strerror(r->sf));
         r->batched = 0;
         return -1;
     }
@@ -51,6 +107,8 @@ static int flush(cr_recorder *r, char *err, size_t err_len)
 
 int cr_recorder_write(cr_recorder *r, const int16_t *x, size_t n, char *err, size_t err_len)
 {
+    if (r->keep >= 0)
+        return 0; /* truncated: the recording has ended */
     while (n > 0) {
         size_t take = CR_RECORDER_BATCH - r->batched;
         if (take > n)
@@ -65,25 +123,43 @@ int cr_recorder_write(cr_recorder *r, const int16_t *x, size_t n, char *err, siz
     return 0;
 }
 
-int64_t cr_recorder_frames(const cr_recorder *r) { return r->written + (int64_t)r->batched; }
+int64_t cr_recorder_frames(const cr_recorder *r)
+{
+    int64_t all = r->written + (int64_t)r->batched;
+    return r->keep >= 0 && r->keep < all ? r->keep : all;
+}
 
-int cr_recorder_truncate(cr_recorder *r, int64_t frames, char *err, size_t err_len)
+int cr_recorder_truncate(cr_recorder *r, int64_t frames)
 {
     if (frames < 0)
         frames = 0;
-    if (frames >= r->written) {
-        if (frames - r->written < (int64_t)r->batched)
-            r->batched = (size_t)(frames - r->written);
-        return 0;
-    }
-    r->batched = 0;
-    sf_count_t pos = frames;
-    if (sf_command(r->sf, SFC_FILE_TRUNCATE, &pos, sizeof pos)) {
-        snprintf(err, err_len, "recording truncate failed: %s", sf_strerror(r->sf));
+    if (frames - r->written < (int64_t)r->batched)
+        r->batched = frames > r->written ? (size_t)(frames - r->written) : 0;
+    r->keep = frames < r->written ? frames : r->written + (int64_t)r->batched;
+    return 0;
+}
+
+/* Cuts the closed file to r->keep frames: libsndfile reopens it on the descriptor, drops the
+   tail and rewrites the header. */
+static int cut(cr_recorder *r, char *err, size_t err_len)
+{
+    SF_INFO info = {0};
+    if (lseek(r->fd, 0, SEEK_SET) != 0) {
+        snprintf(err, err_len, "recording truncate failed: %s", strerror(errno));
         return -1;
     }
-    r->written = frames;
-    return 0;
+    SNDFILE *sf = sf_open_fd(r->fd, SFM_RDWR, &info, SF_FALSE);
+    sf_count_t pos = r->keep;
+    int rc = !sf || sf_command(sf, SFC_FILE_TRUNCATE, &pos, sizeof pos);
+    if (rc)
+        snprintf(err, err_len, "recording truncate failed: %s", sf_strerror(sf));
+    if (sf && sf_close(sf) && !rc) {
+        snprintf(err, err_len, "recording truncate failed on close");
+        rc = 1;
+    }
+    if (!rc)
+        r->written = r->keep;
+    return rc ? -1 : 0;
 }
 
 int cr_recorder_close(cr_recorder *r, char *err, size_t err_len)
@@ -96,5 +172,12 @@ int cr_recorder_close(cr_recorder *r, char *err, size_t err_len)
         rc = -1;
     }
     r->sf = NULL;
+    if (rc == 0 && r->keep >= 0 && r->keep < r->written)
+        rc = cut(r, err, err_len);
+    if (close(r->fd) && rc == 0) {
+        snprintf(err, err_len, "recording close failed: %s", strerror(errno));
+        rc = -1;
+    }
+    r->fd = -1;
     return rc;
 }

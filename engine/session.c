@@ -448,10 +448,8 @@ static void run_recording(callrec_session *s, char stop, int64_t tone_onset)
         if (keep < 0)
             keep = 0;
         int64_t trimmed = cr_recorder_frames(&o->rec) - keep;
-        if (cr_recorder_truncate(&o->rec, keep, s->msg, sizeof s->msg))
-            complete(s, 0, end, CR_REASON_UNSPECIFIED_ERROR, s->msg, 0, 0);
-        else
-            complete(s, 0, end, CR_REASON_STOP_TONE, NULL, stop, trimmed);
+        cr_recorder_truncate(&o->rec, keep);
+        complete(s, 0, end, CR_REASON_STOP_TONE, NULL, stop, trimmed);
     } else if (!o->speech_heard && elapsed >= (int64_t)o->req.initial_silence_s * RATE) {
         /* Ahead of the duration limit when both fall due: "the caller said nothing" is the
            more useful answer. */
