@@ -5,7 +5,7 @@
 #include <string.h>
 
 /* 200/8515 is the calling API's own result for maxRecordDurationReached. The other subcodes
-   are callrec's, one per reason, 8600-8609; codes follow HTTP meaning. */
+   are callrec's, one per reason, 8600-8611; codes follow HTTP meaning. */
 static const cr_reason_info reasons[CR_REASON_COUNT] = {
     [CR_REASON_OPERATION_CANCELED] = {"operationCanceled", 1, 499, 8600,
                                       "Action canceled, the operation was canceled or pre-empted."},
@@ -27,6 +27,13 @@ static const cr_reason_info reasons[CR_REASON_COUNT] = {
                                      "Action failed, internal error."},
     [CR_REASON_CALL_ENDED] = {"none", 0, 200, 8608,
                               "Action completed, the call ended; the audio received is kept."},
+    [CR_REASON_PLAYED] = {"completedSuccessfully", 0, 200, 8609,
+                          "Action completed, the prompts were played."},
+    [CR_REASON_PLAY_CANCELED] = {"mediaOperationCanceled", 1, 499, 8610,
+                                 "Action canceled, the operation was canceled, pre-empted or "
+                                 "ended with the call."},
+    [CR_REASON_PLAY_FAILED] = {"unknown", 1, 400, 8611,
+                               "Action failed, a prompt could not be played."},
 };
 
 const cr_reason_info *cr_reason_get(cr_reason r) { return &reasons[r]; }
@@ -78,7 +85,8 @@ char *cr_notification_json(const cr_outcome *o)
     cJSON_AddStringToObject(n, "resource", resource);
     cJSON_AddStringToObject(n, "resourceUrl", resource);
     cJSON *d = cJSON_AddObjectToObject(n, "resourceData");
-    cJSON_AddStringToObject(d, "@odata.type", "#microsoft.graph.recordOperation");
+    cJSON_AddStringToObject(d, "@odata.type", o->play_prompt ? "#microsoft.graph.playPromptOperation"
+                                                             : "#microsoft.graph.recordOperation");
     cJSON_AddStringToObject(d, "@odata.id", resource);
     cJSON_AddStringToObject(d, "@odata.etag", etag);
     cJSON_AddStringToObject(d, "id", o->operation_id);
@@ -89,7 +97,9 @@ char *cr_notification_json(const cr_outcome *o)
     cJSON_AddNumberToObject(ri, "code", info->code);
     cJSON_AddNumberToObject(ri, "subcode", info->subcode);
     cJSON_AddStringToObject(ri, "message", message);
-    if (o->recording_path && cr_file_uri(o->recording_path, uri, sizeof uri) > 0) {
+    if (o->play_prompt) {
+        /* a playPromptOperation has no recording */
+    } else if (o->recording_path && cr_file_uri(o->recording_path, uri, sizeof uri) > 0) {
         cJSON_AddStringToObject(d, "recordingLocation", uri);
         cJSON_AddStringToObject(d, "recordingAccessToken", o->access_token);
     } else {
@@ -111,7 +121,7 @@ char *cr_notification_json(const cr_outcome *o)
         cJSON_AddNumberToObject(d, "@callrec.overruns", (double)o->overruns);
         cJSON_AddNumberToObject(d, "@callrec.underruns", (double)o->underruns);
     }
-    if (o->reason == CR_REASON_CALL_ENDED)
+    if (o->call_ended)
         cJSON_AddBoolToObject(d, "@callrec.callEnded", 1);
 
     char *text = cJSON_PrintUnformatted(doc);

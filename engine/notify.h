@@ -13,6 +13,10 @@ typedef enum cr_reason {
     CR_REASON_MEDIA_RECEIVE_TIMEOUT,
     CR_REASON_UNSPECIFIED_ERROR,
     CR_REASON_CALL_ENDED,        /* completionReason "none": the caller hung up */
+    /* playPrompt operations (the calling API's playPromptCompletionReason) */
+    CR_REASON_PLAYED,            /* completedSuccessfully */
+    CR_REASON_PLAY_CANCELED,     /* mediaOperationCanceled: canceled, pre-empted, hung up */
+    CR_REASON_PLAY_FAILED,       /* unknown: a prompt could not be played */
     CR_REASON_COUNT
 } cr_reason;
 
@@ -26,6 +30,8 @@ typedef struct cr_reason_info {
 const cr_reason_info *cr_reason_get(cr_reason r);
 
 typedef struct cr_outcome {
+    int play_prompt;            /* a playPromptOperation (else a recordOperation) */
+    int call_ended;             /* the caller hung up */
     const char *call_id, *operation_id;
     cr_reason reason;
     int failed;                 /* overrides the table (a hang-up before recording fails) */

@@ -158,44 +158,57 @@ static int get_string(const cJSON *v, const char *name, size_t max_chars, char *
     return 0;
 }
 
-static int parse_prompts(const cJSON *body, cr_request *r, char *err, size_t err_len)
+/* prompts: an array of mediaPrompt objects, at most `max` (and at least one if `required`). */
+static int parse_prompts(const cJSON *body, int max, int required, cr_request *r, char *err,
+                         size_t err_len)
 {
-    char buf[96];
+    char buf[96], where[64];
     const cJSON *prompts = cJSON_GetObjectItemCaseSensitive(body, "prompts");
-    if (!prompts || cJSON_IsNull(prompts))
+    if (!prompts || cJSON_IsNull(prompts)) {
+        if (required)
+            return fail(err, err_len, "prompts: is required (an array of 1 to %d mediaPrompt)", max);
         return 0;
+    }
     if (!cJSON_IsArray(prompts))
-        return fail(err, err_len, "prompts: must be an array of at most 1 mediaPrompt, got %s",
-                    describe(prompts, buf, sizeof buf));
+        return fail(err, err_len, "prompts: must be an array of at most %d mediaPrompt, got %s",
+                    max, describe(prompts, buf, sizeof buf));
     int n = cJSON_GetArraySize(prompts);
-    if (n == 0)
-        return 0;
-    if (n > 1)
-        return fail(err, err_len, "prompts: at most 1 prompt is accepted, got %d", n);
-    const cJSON *p = prompts->child;
-    if (!cJSON_IsObject(p))
-        return fail(err, err_len, "prompts[0]: must be a mediaPrompt object, got %s",
-                    describe(p, buf, sizeof buf));
-    if (check_duplicates(p, "prompts[0]", err, err_len))
-        return -1;
-    const cJSON *info = cJSON_GetObjectItemCaseSensitive(p, "mediaInfo");
-    if (!cJSON_IsObject(info))
-        return fail(err, err_len, "prompts[0].mediaInfo: must be an object with a uri, got %s",
-                    info ? describe(info, buf, sizeof buf) : "nothing");
-    if (check_duplicates(info, "prompts[0].mediaInfo", err, err_len))
-        return -1;
-    const cJSON *uri = cJSON_GetObjectItemCaseSensitive(info, "uri");
-    if (!uri)
-        return fail(err, err_len, "prompts[0].mediaInfo.uri: is required");
-    if (get_string(uri, "prompts[0].mediaInfo.uri", 4096, &r->prompt_uri, err, err_len))
-        return -1;
-    if (r->prompt_uri[0] == '\0')
-        return fail(err, err_len, "prompts[0].mediaInfo.uri: must not be empty");
-    const cJSON *rid = cJSON_GetObjectItemCaseSensitive(info, "resourceId");
-    if (rid && !cJSON_IsNull(rid) &&
-        get_string(rid, "prompts[0].mediaInfo.resourceId", 256, &r->prompt_resource_id, err,
-                   err_len))
-        return -1;
+    if (n == 0 && required)
+        return fail(err, err_len, "prompts: must hold at least 1 mediaPrompt, got none");
+    if (n > max)
+        return fail(err, err_len, "prompts: at most %d prompt%s accepted, got %d", max,
+                    max == 1 ? " is" : "s are", n);
+    int i = 0;
+    for (const cJSON *p = prompts->child; p; p = p->next, i++) {
+        cr_prompt_ref *ref = &r->prompts[i];
+        snprintf(where, sizeof where, "prompts[%d]", i);
+        if (!cJSON_IsObject(p))
+            return fail(err, err_len, "%s: must be a mediaPrompt object, got %s", where,
+                        describe(p, buf, sizeof buf));
+        if (check_duplicates(p, where, err, err_len))
+            return -1;
+        const cJSON *info = cJSON_GetObjectItemCaseSensitive(p, "mediaInfo");
+        if (!cJSON_IsObject(info))
+            return fail(err, err_len, "%s.mediaInfo: must be an object with a uri, got %s", where,
+                        info ? describe(info, buf, sizeof buf) : "nothing");
+        snprintf(where, sizeof where, "prompts[%d].mediaInfo", i);
+        if (check_duplicates(info, where, err, err_len))
+            return -1;
+        snprintf(where, sizeof where, "prompts[%d].mediaInfo.uri", i);
+        const cJSON *uri = cJSON_GetObjectItemCaseSensitive(info, "uri");
+        if (!uri)
+            return fail(err, err_len, "%s: is required", where);
+        if (get_string(uri, where, 4096, &ref->uri, err, err_len))
+            return -1;
+        r->n_prompts = i + 1;
+        if (ref->uri[0] == '\0')
+            return fail(err, err_len, "%s: must not be empty", where);
+        snprintf(where, sizeof where, "prompts[%d].mediaInfo.resourceId", i);
+        const cJSON *rid = cJSON_GetObjectItemCaseSensitive(info, "resourceId");
+        if (rid && !cJSON_IsNull(rid) &&
+            get_string(rid, where, 256, &ref->resource_id, err, err_len))
+            return -1;
+    }
     return 0;
 }
 
@@ -225,27 +238,30 @@ static int parse_stop_tones(const cJSON *body, cr_request *r, char *err, size_t 
     return 0;
 }
 
-static const char *const known_fields[] = {
+static const char *const record_fields[] = {
     "prompts", "bargeInAllowed", "initialSilenceTimeoutInSeconds", "maxSilenceTimeoutInSeconds",
     "maxRecordDurationInSeconds", "playBeep", "stopTones", "clientContext", NULL};
+static const char *const play_fields[] = {"prompts", "clientContext", NULL};
 
-static int check_fields(const cJSON *body, char *err, size_t err_len)
+/* Every field must be one of `known` (or an OData annotation), and appear once. */
+static int check_fields(const cJSON *body, const char *request, const char *const *known_fields,
+                        char *err, size_t err_len)
 {
     for (const cJSON *f = body->child; f; f = f->next) {
         int known = strchr(f->string, '@') != NULL; /* OData annotations are allowed */
         for (int i = 0; !known && known_fields[i]; i++)
             known = strcmp(f->string, known_fields[i]) == 0;
         if (!known) {
+            char list[256] = "";
+            for (int i = 0; known_fields[i]; i++)
+                snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", i ? ", " : "",
+                         known_fields[i]);
             size_t chars;
             int printable = cr_utf8_valid(f->string, strlen(f->string), &chars);
             for (const char *c = f->string; printable && *c; c++)
                 printable = (unsigned char)*c >= 0x20 && *c != '"' && *c != '\\';
-            return fail(err, err_len,
-                        "%.64s: not a field of the record request; accepted: prompts, "
-                        "bargeInAllowed, initialSilenceTimeoutInSeconds, "
-                        "maxSilenceTimeoutInSeconds, maxRecordDurationInSeconds, playBeep, "
-                        "stopTones, clientContext",
-                        printable ? f->string : "(unprintable field name)");
+            return fail(err, err_len, "%.64s: not a field of the %s request; accepted: %s",
+                        printable ? f->string : "(unprintable field name)", request, list);
         }
     }
     return check_duplicates(body, "request", err, err_len);
@@ -282,18 +298,24 @@ static void json_position(const char *json, size_t offset, int *line, int *col)
     }
 }
 
-int cr_request_parse(const char *json, size_t len, cr_request *out, char *err, size_t err_len)
+/* Parses a body into a JSON object, or returns NULL with a message. */
+static cJSON *parse_body(const char *json, size_t len, char *err, size_t err_len)
 {
-    memset(out, 0, sizeof *out);
-    if (!json)
-        return fail(err, err_len, "request: no body given");
-    if (len > CR_REQUEST_MAX_BYTES)
-        return fail(err, err_len, "request: body is %zu bytes; at most %d accepted", len,
-                    CR_REQUEST_MAX_BYTES);
+    if (!json) {
+        fail(err, err_len, "request: no body given");
+        return NULL;
+    }
+    if (len > CR_REQUEST_MAX_BYTES) {
+        fail(err, err_len, "request: body is %zu bytes; at most %d accepted", len,
+             CR_REQUEST_MAX_BYTES);
+        return NULL;
+    }
     long nul = nul_escape(json, len);
-    if (nul >= 0)
-        return fail(err, err_len, "request: a string holds \\u0000 (NUL) at byte %ld; text "
-                    "with NUL characters is not accepted", nul);
+    if (nul >= 0) {
+        fail(err, err_len, "request: a string holds \\u0000 (NUL) at byte %ld; text with NUL "
+             "characters is not accepted", nul);
+        return NULL;
+    }
     const char *end = NULL;
     cJSON *body = cJSON_ParseWithLengthOpts(json, len, &end, 0);
     size_t pos = end ? (size_t)(end - json) : 0;
@@ -311,45 +333,85 @@ int cr_request_parse(const char *json, size_t len, cr_request *out, char *err, s
             pos = len;
         json_position(json, pos, &line, &col);
         if (len == 0 || pos >= len)
-            return fail(err, err_len, "request: invalid JSON: unexpected end at byte %zu", pos);
-        return fail(err, err_len, "request: invalid JSON at byte %zu (line %d, column %d)", pos,
-                    line, col);
+            fail(err, err_len, "request: invalid JSON: unexpected end at byte %zu", pos);
+        else
+            fail(err, err_len, "request: invalid JSON at byte %zu (line %d, column %d)", pos,
+                 line, col);
+        return NULL;
     }
-
-    char buf[96];
-    int rc = -1;
-    cr_request r = {0};
     if (!cJSON_IsObject(body)) {
+        char buf[96];
         fail(err, err_len, "request: must be a JSON object, got %s", describe(body, buf, sizeof buf));
-        goto done;
+        cJSON_Delete(body);
+        return NULL;
     }
-    if (check_fields(body, err, err_len) || parse_prompts(body, &r, err, err_len) ||
-        get_bool(body, "bargeInAllowed", 0, &r.barge_in, err, err_len) ||
-        get_int(body, "initialSilenceTimeoutInSeconds", &r.initial_silence_s, err, err_len) ||
-        get_int(body, "maxSilenceTimeoutInSeconds", &r.max_silence_s, err, err_len) ||
-        get_int(body, "maxRecordDurationInSeconds", &r.max_duration_s, err, err_len) ||
-        get_bool(body, "playBeep", 1, &r.play_beep, err, err_len) ||
-        parse_stop_tones(body, &r, err, err_len))
-        goto done;
+    return body;
+}
+
+static int parse_client_context(const cJSON *body, cr_request *r, char *err, size_t err_len)
+{
     const cJSON *ctx = cJSON_GetObjectItemCaseSensitive(body, "clientContext");
-    if (ctx && !cJSON_IsNull(ctx) &&
-        get_string(ctx, "clientContext", CR_CLIENT_CONTEXT_MAX, &r.client_context, err, err_len))
-        goto done;
-    *out = r;
-    rc = 0;
-done:
-    if (rc)
-        cr_request_free(&r);
+    if (ctx && !cJSON_IsNull(ctx))
+        return get_string(ctx, "clientContext", CR_CLIENT_CONTEXT_MAX, &r->client_context, err,
+                          err_len);
+    return 0;
+}
+
+int cr_request_parse(const char *json, size_t len, cr_request *out, char *err, size_t err_len)
+{
+    memset(out, 0, sizeof *out);
+    cJSON *body = parse_body(json, len, err, err_len);
+    if (!body)
+        return -1;
+    cr_request r = {0};
+    r.kind = CR_REQUEST_RECORD;
+    int rc = check_fields(body, "record", record_fields, err, err_len) ||
+             parse_prompts(body, 1, 0, &r, err, err_len) ||
+             get_bool(body, "bargeInAllowed", 0, &r.barge_in, err, err_len) ||
+             get_int(body, "initialSilenceTimeoutInSeconds", &r.initial_silence_s, err, err_len) ||
+             get_int(body, "maxSilenceTimeoutInSeconds", &r.max_silence_s, err, err_len) ||
+             get_int(body, "maxRecordDurationInSeconds", &r.max_duration_s, err, err_len) ||
+             get_bool(body, "playBeep", 1, &r.play_beep, err, err_len) ||
+             parse_stop_tones(body, &r, err, err_len) ||
+             parse_client_context(body, &r, err, err_len);
     cJSON_Delete(body);
-    return rc;
+    if (rc) {
+        cr_request_free(&r);
+        return -1;
+    }
+    *out = r;
+    return 0;
+}
+
+int cr_play_request_parse(const char *json, size_t len, cr_request *out, char *err,
+                          size_t err_len)
+{
+    memset(out, 0, sizeof *out);
+    cJSON *body = parse_body(json, len, err, err_len);
+    if (!body)
+        return -1;
+    cr_request r = {0};
+    r.kind = CR_REQUEST_PLAY_PROMPT;
+    int rc = check_fields(body, "playPrompt", play_fields, err, err_len) ||
+             parse_prompts(body, CR_MAX_PROMPTS, 1, &r, err, err_len) ||
+             parse_client_context(body, &r, err, err_len);
+    cJSON_Delete(body);
+    if (rc) {
+        cr_request_free(&r);
+        return -1;
+    }
+    *out = r;
+    return 0;
 }
 
 void cr_request_free(cr_request *r)
 {
     if (!r)
         return;
-    free(r->prompt_uri);
-    free(r->prompt_resource_id);
+    for (int i = 0; i < r->n_prompts; i++) {
+        free(r->prompts[i].uri);
+        free(r->prompts[i].resource_id);
+    }
     free(r->client_context);
     memset(r, 0, sizeof *r);
 }

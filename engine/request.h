@@ -10,10 +10,19 @@
 #define CR_CLIENT_CONTEXT_MAX 256 /* characters (Unicode code points) */
 #define CR_MAX_STOP_TONES 16
 #define CR_REQUEST_MAX_BYTES (1 << 20)
+#define CR_MAX_PROMPTS 16      /* prompts of one playPrompt operation (record: 1) */
+
+typedef struct cr_prompt_ref {
+    char *uri;
+    char *resource_id;         /* may be NULL */
+} cr_prompt_ref;
+
+typedef enum cr_request_kind { CR_REQUEST_RECORD, CR_REQUEST_PLAY_PROMPT } cr_request_kind;
 
 typedef struct cr_request {
-    char *prompt_uri;          /* NULL: no prompt */
-    char *prompt_resource_id;  /* may be NULL */
+    cr_request_kind kind;
+    cr_prompt_ref prompts[CR_MAX_PROMPTS];
+    int n_prompts;
     int barge_in;
     int initial_silence_s;
     int max_silence_s;
@@ -23,9 +32,13 @@ typedef struct cr_request {
     char *client_context;      /* NULL when absent */
 } cr_request;
 
-/* Parses and validates a body. On failure returns -1, leaves *out empty and writes a message
-   naming the field, what was given and what is accepted. */
+/* Parses and validates a record body. On failure returns -1, leaves *out empty and writes a
+   message naming the field, what was given and what is accepted. */
 int cr_request_parse(const char *json, size_t len, cr_request *out, char *err, size_t err_len);
+
+/* The same for a playPrompt body: prompts (1..CR_MAX_PROMPTS, required) and clientContext. */
+int cr_play_request_parse(const char *json, size_t len, cr_request *out, char *err,
+                          size_t err_len);
 
 void cr_request_free(cr_request *r);
 

@@ -13,6 +13,7 @@
 #include "../dsp/dtmf.h"
 #include "../dsp/tone.h"
 #include "../dsp/vad.h"
+#include "cache.h"
 #include "notify.h"
 #include "prompt.h"
 #include "random.h"
@@ -40,11 +41,13 @@ typedef enum op_phase { PHASE_QUEUED, PHASE_PROMPT, PHASE_BEEP, PHASE_RECORDING 
 
 typedef struct op {
     char id[CALLREC_ID_LEN];
-    cr_request req;
-    int16_t *prompt;
-    size_t prompt_len, play_pos;
-    char *prompt_error;        /* set: the prompt could not be loaded */
-    char *rec_path;            /* absolute path of the recording */
+    cr_request req;            /* req.kind: a record or a playPrompt operation */
+    cr_clip clips[CR_MAX_PROMPTS]; /* the prompts, played one after another */
+    int n_clips, clip;         /* clips loaded; the one playing */
+    size_t play_pos;           /* position in clips[clip] */
+    int64_t prompt_total;      /* samples of all prompts */
+    char *prompt_error;        /* set: a prompt could not be loaded */
+    char *rec_path;            /* record: absolute path of the recording */
     cr_recorder rec;
     char token[CR_TOKEN_LEN];
     op_phase phase;
@@ -192,14 +195,15 @@ fail:
     return CALLREC_ENOMEM;
 }
 
-static void op_free(op *o)
+static void op_free(callrec_session *s, op *o)
 {
     if (!o)
         return;
     char ignored[8];
     cr_recorder_close(&o->rec, ignored, sizeof ignored);
     cr_request_free(&o->req);
-    free(o->prompt);
+    for (int i = 0; i < o->n_clips; i++)
+        cr_clip_release(s->cfg.prompt_cache, &o->clips[i]);
     free(o->prompt_error);
     free(o->rec_path);
     free(o);
@@ -210,7 +214,7 @@ void callrec_session_destroy(callrec_session *s)
     if (!s)
         return;
     for (int i = 0; i < s->n_ops; i++)
-        op_free(s->ops[i]);
+        op_free(s, s->ops[i]);
     if (s->in_rs)
         speex_resampler_destroy(s->in_rs);
     if (s->out_rs)
@@ -235,6 +239,17 @@ static void emit(callrec_session *s, const op *o, callrec_event_type type, int64
     s->cfg.on_event(s->cfg.event_user, &e);
 }
 
+/* A playPrompt operation ends with the calling API's playPromptCompletionReason. */
+static cr_reason play_reason(cr_reason r)
+{
+    switch (r) {
+    case CR_REASON_PLAYED: return CR_REASON_PLAYED;
+    case CR_REASON_OPERATION_CANCELED:
+    case CR_REASON_CALL_ENDED: return CR_REASON_PLAY_CANCELED;
+    default: return CR_REASON_PLAY_FAILED;
+    }
+}
+
 /* Ends operation ops[index] with `reason`, delivers its notification and removes it. */
 static void complete(callrec_session *s, int index, int64_t end, cr_reason reason,
                      const char *detail, char stop_tone, int64_t trimmed)
@@ -242,6 +257,9 @@ static void complete(callrec_session *s, int index, int64_t end, cr_reason reaso
     op *o = s->ops[index];
     if (o->phase == PHASE_QUEUED)
         o->start = end;
+    int play = o->req.kind == CR_REQUEST_PLAY_PROMPT, call_ended = reason == CR_REASON_CALL_ENDED;
+    if (play)
+        reason = play_reason(reason);
     int recorded = o->phase == PHASE_RECORDING;
     char close_err[MSG_LEN] = "";
     int64_t frames = recorded ? cr_recorder_frames(&o->rec) : 0;
@@ -250,15 +268,17 @@ static void complete(callrec_session *s, int index, int64_t end, cr_reason reaso
         reason = CR_REASON_UNSPECIFIED_ERROR;
         detail = close_err;
     }
-    if (!recorded)
+    if (!recorded && o->rec_path)
         unlink(o->rec_path); /* created empty at queue time; nothing was kept */
 
     const cr_reason_info *info = cr_reason_get(reason);
     cr_outcome out = {
+        .play_prompt = play,
+        .call_ended = call_ended,
         .call_id = s->call_id,
         .operation_id = o->id,
         .reason = reason,
-        .failed = info->failed || (reason == CR_REASON_CALL_ENDED && !recorded),
+        .failed = info->failed || (call_ended && !recorded),
         .detail = detail,
         .recording_path = recorded ? o->rec_path : NULL,
         .access_token = o->token,
@@ -287,7 +307,7 @@ static void complete(callrec_session *s, int index, int64_t end, cr_reason reaso
         s->cfg.on_event(s->cfg.event_user, &e);
     }
     free(json);
-    op_free(o);
+    op_free(s, o);
     memmove(&s->ops[index], &s->ops[index + 1], sizeof s->ops[0] * (size_t)(s->n_ops - index - 1));
     s->n_ops--;
 }
@@ -335,17 +355,22 @@ static void advance_phases(callrec_session *s)
                 complete(s, 0, s->now, CR_REASON_PLAY_PROMPT_FAILED, o->prompt_error, 0, 0);
                 continue;
             }
-            if (o->prompt) {
+            if (o->n_clips > 0) {
                 o->phase = PHASE_PROMPT;
+                o->clip = 0;
                 o->play_pos = 0;
                 emit(s, o, CALLREC_EVENT_PROMPT_STARTED, s->now, s->now);
             } else {
                 start_beep_or_recording(s, o);
             }
         }
-        if (o->phase == PHASE_PROMPT && o->play_pos >= o->prompt_len) {
-            int64_t end = o->start + (int64_t)o->prompt_len;
+        if (o->phase == PHASE_PROMPT && o->clip >= o->n_clips) {
+            int64_t end = o->start + o->prompt_total;
             emit(s, o, CALLREC_EVENT_PROMPT_ENDED, end, end);
+            if (o->req.kind == CR_REQUEST_PLAY_PROMPT) {
+                complete(s, 0, s->now, CR_REASON_PLAYED, NULL, 0, 0);
+                continue; /* the next operation starts in this frame */
+            }
             start_beep_or_recording(s, o);
         }
         if (o->phase == PHASE_BEEP && o->beep.pos >= o->beep.length) {
@@ -365,13 +390,21 @@ static void fill_playout(callrec_session *s)
     if (s->cfg.playout_guard_ms > 0 && (o->phase == PHASE_PROMPT || o->phase == PHASE_BEEP))
         s->guard_until = s->now + FRAME + (int64_t)s->cfg.playout_guard_ms * RATE / 1000;
     if (o->phase == PHASE_PROMPT) {
-        size_t n = o->prompt_len - o->play_pos;
-        if (n > FRAME)
-            n = FRAME;
-        memcpy(s->play, o->prompt + o->play_pos, n * sizeof *s->play);
-        o->play_pos += n;
-        if (n < FRAME)
-            o->play_pos = o->prompt_len;
+        /* Prompts follow each other without a gap; the last one's tail is padded. */
+        size_t filled = 0;
+        while (filled < FRAME && o->clip < o->n_clips) {
+            const cr_clip *c = &o->clips[o->clip];
+            size_t n = c->count - o->play_pos;
+            if (n > FRAME - filled)
+                n = FRAME - filled;
+            memcpy(s->play + filled, c->samples + o->play_pos, n * sizeof *s->play);
+            filled += n;
+            o->play_pos += n;
+            if (o->play_pos == c->count) {
+                o->clip++;
+                o->play_pos = 0;
+            }
+        }
     } else if (o->phase == PHASE_BEEP) {
         cr_tone_fill(&o->beep, s->play, FRAME);
     }
@@ -577,26 +610,33 @@ static int absolute_path(const char *path, char **out)
     return *out ? 0 : -1;
 }
 
-static void load_prompt(callrec_session *s, op *o)
+/* Loads every prompt of the operation; the first that fails is the operation's error. */
+static void load_prompts(callrec_session *s, op *o)
 {
     char path[PATH_MAX], err[MSG_LEN];
-    const char *uri = o->req.prompt_uri;
-    int rc = cr_prompt_local_path(uri, s->prompt_base_dir, path, sizeof path, err, sizeof err);
-    if (rc && s->cfg.resolve_prompt) {
-        path[0] = '\0';
-        rc = s->cfg.resolve_prompt(s->cfg.resolver_user, uri, o->req.prompt_resource_id, path,
-                                   sizeof path);
-        if (rc || !path[0] || !memchr(path, '\0', sizeof path)) {
-            snprintf(err, sizeof err, "prompt %.200s: the prompt resolver could not provide it",
-                     uri);
-            rc = -1;
+    for (int i = 0; i < o->req.n_prompts && !o->prompt_error; i++) {
+        const char *uri = o->req.prompts[i].uri;
+        int rc = cr_prompt_local_path(uri, s->prompt_base_dir, path, sizeof path, err, sizeof err);
+        if (rc && s->cfg.resolve_prompt) {
+            path[0] = '\0';
+            rc = s->cfg.resolve_prompt(s->cfg.resolver_user, uri, o->req.prompts[i].resource_id,
+                                       path, sizeof path);
+            if (rc || !path[0] || !memchr(path, '\0', sizeof path)) {
+                snprintf(err, sizeof err,
+                         "prompt %.200s: the prompt resolver could not provide it", uri);
+                rc = -1;
+            }
+        }
+        if (rc == 0)
+            rc = cr_clip_acquire(s->cfg.prompt_cache, path, s->cfg.max_prompt_seconds,
+                                 &o->clips[o->n_clips], err, sizeof err);
+        if (rc) {
+            o->prompt_error = dup_or_null(err);
+        } else {
+            o->prompt_total += (int64_t)o->clips[o->n_clips].count;
+            o->n_clips++;
         }
     }
-    if (rc == 0)
-        rc = cr_prompt_load(path, s->cfg.max_prompt_seconds, &o->prompt, &o->prompt_len, err,
-                            sizeof err);
-    if (rc)
-        o->prompt_error = dup_or_null(err);
 }
 
 static void set_err(char *err, size_t err_len, const char *msg)
@@ -605,12 +645,13 @@ static void set_err(char *err, size_t err_len, const char *msg)
         snprintf(err, err_len, "%s", msg);
 }
 
-callrec_status callrec_session_record(callrec_session *s, const char *request_json, size_t len,
-                                      const char *recording_path, char id_out[CALLREC_ID_LEN],
-                                      char *err, size_t err_len)
+/* Checks the state and parses a request body into a new operation (*out). */
+static callrec_status new_op(callrec_session *s, const char *json, size_t len, int play, op **out,
+                             char *err, size_t err_len)
 {
     char msg[MSG_LEN];
-    if (!s || !request_json) {
+    *out = NULL;
+    if (!s || !json) {
         set_err(err, err_len, "no session or request given");
         return CALLREC_EINVAL;
     }
@@ -619,54 +660,78 @@ callrec_status callrec_session_record(callrec_session *s, const char *request_js
         return CALLREC_ESTATE;
     }
     op *o = calloc(1, sizeof *o);
-    if (!o)
+    if (!o) {
+        set_err(err, err_len, "out of memory");
         return CALLREC_ENOMEM;
-    callrec_status st = CALLREC_EINVAL;
-    if (cr_request_parse(request_json, len, &o->req, msg, sizeof msg)) {
+    }
+    if ((play ? cr_play_request_parse : cr_request_parse)(json, len, &o->req, msg, sizeof msg)) {
         set_err(err, err_len, msg);
-        goto fail;
+        op_free(s, o);
+        return CALLREC_EINVAL;
     }
     if (!o->req.barge_in && s->n_ops >= MAX_OPS) {
         set_err(err, err_len, "operation queue full: 8 operations are already queued");
-        st = CALLREC_EFULL;
-        goto fail;
+        op_free(s, o);
+        return CALLREC_EFULL;
     }
-    st = CALLREC_ENOMEM;
     if (cr_random_uuid(o->id) || cr_random_token(o->token)) {
         set_err(err, err_len, "the kernel's random source failed");
-        st = CALLREC_EIO;
-        goto fail;
+        op_free(s, o);
+        return CALLREC_EIO;
     }
-    char path[PATH_MAX];
-    if (recording_path)
-        snprintf(path, sizeof path, "%s", recording_path);
-    else
-        snprintf(path, sizeof path, "%s/%s.wav", s->recording_dir, o->id);
-    if (absolute_path(path, &o->rec_path))
-        goto fail;
-    int rc = cr_recorder_create(&o->rec, o->rec_path, msg, sizeof msg);
-    if (rc) {
-        set_err(err, err_len, msg);
-        st = rc == -1 ? CALLREC_EEXIST : CALLREC_EIO;
-        goto fail;
-    }
-    if (o->req.prompt_uri)
-        load_prompt(s, o);
+    *out = o;
+    return CALLREC_OK;
+}
 
-    /* Barge-in pre-empts every queued or running operation of the call. */
+/* Loads the prompts and queues the operation (after pre-empting the others on barge-in). */
+static void enqueue(callrec_session *s, op *o, char id_out[CALLREC_ID_LEN])
+{
+    load_prompts(s, o);
     if (o->req.barge_in)
         complete_all(s, received(s), CR_REASON_OPERATION_CANCELED);
     s->ops[s->n_ops++] = o;
     if (id_out)
         memcpy(id_out, o->id, CALLREC_ID_LEN);
-    return CALLREC_OK;
-fail:
-    if (o->rec.sf) {
-        cr_recorder_close(&o->rec, msg, sizeof msg);
-        unlink(o->rec_path);
+}
+
+callrec_status callrec_session_record(callrec_session *s, const char *request_json, size_t len,
+                                      const char *recording_path, char id_out[CALLREC_ID_LEN],
+                                      char *err, size_t err_len)
+{
+    op *o;
+    callrec_status st = new_op(s, request_json, len, 0, &o, err, err_len);
+    if (st)
+        return st;
+    char path[PATH_MAX], msg[MSG_LEN];
+    if (recording_path)
+        snprintf(path, sizeof path, "%s", recording_path);
+    else
+        snprintf(path, sizeof path, "%s/%s.wav", s->recording_dir, o->id);
+    if (absolute_path(path, &o->rec_path)) {
+        set_err(err, err_len, "out of memory, or the working directory is unavailable");
+        op_free(s, o);
+        return CALLREC_ENOMEM;
     }
-    op_free(o);
-    return st;
+    int rc = cr_recorder_create(&o->rec, o->rec_path, msg, sizeof msg);
+    if (rc) {
+        set_err(err, err_len, msg);
+        op_free(s, o);
+        return rc == -1 ? CALLREC_EEXIST : CALLREC_EIO;
+    }
+    enqueue(s, o, id_out);
+    return CALLREC_OK;
+}
+
+callrec_status callrec_session_play_prompt(callrec_session *s, const char *request_json,
+                                           size_t len, char id_out[CALLREC_ID_LEN], char *err,
+                                           size_t err_len)
+{
+    op *o;
+    callrec_status st = new_op(s, request_json, len, 1, &o, err, err_len);
+    if (st)
+        return st;
+    enqueue(s, o, id_out);
+    return CALLREC_OK;
 }
 
 callrec_status callrec_session_cancel(callrec_session *s)

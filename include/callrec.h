@@ -102,6 +102,31 @@ typedef void (*callrec_event_fn)(void *user, const callrec_event *event);
 typedef int (*callrec_prompt_resolver_fn)(void *user, const char *uri, const char *resource_id,
                                           char *path_out, size_t path_len);
 
+/* ---- Prompt cache ---------------------------------------------------------------------- */
+/*
+ * Decoded prompts shared by every session that plays them: a bot with hundreds of calls
+ * decodes each prompt file once. Thread-safe; give it to sessions through
+ * callrec_session_config.prompt_cache. Entries are keyed by path and file identity (a file
+ * replaced or edited on disk is decoded again) and evicted least recently used first when the
+ * decoded audio exceeds max_bytes; prompts playing are never evicted, so the bound can be
+ * exceeded while more distinct prompts play at once than it holds.
+ */
+typedef struct callrec_prompt_cache callrec_prompt_cache;
+
+typedef struct callrec_prompt_cache_stats {
+    uint64_t hits, misses, evictions;
+    size_t entries, bytes; /**< decoded prompts held, and their size (16 kHz 16-bit) */
+} callrec_prompt_cache_stats;
+
+/** Creates a cache holding up to max_bytes of decoded audio (1 MiB = 32.8 s at 16 kHz). */
+CALLREC_API callrec_status callrec_prompt_cache_create(size_t max_bytes,
+                                                       callrec_prompt_cache **out);
+/** Destroys the cache. Every session using it must be destroyed first. NULL is fine. */
+CALLREC_API void callrec_prompt_cache_destroy(callrec_prompt_cache *cache);
+/** Current counters. Any thread. */
+CALLREC_API void callrec_prompt_cache_get_stats(callrec_prompt_cache *cache,
+                                                callrec_prompt_cache_stats *stats);
+
 typedef struct callrec_session_config {
     /** Rate of the buffers given to callrec_session_process(): 8000..48000. Default 16000. */
     int sample_rate_hz;
@@ -123,6 +148,9 @@ typedef struct callrec_session_config {
     void *event_user;
     callrec_prompt_resolver_fn resolve_prompt;
     void *resolver_user;
+    /** Shared decoded prompts (not owned; must outlive the session). NULL: each operation
+        decodes its own prompts. */
+    callrec_prompt_cache *prompt_cache;
 } callrec_session_config;
 
 typedef struct callrec_session callrec_session;
@@ -163,6 +191,19 @@ CALLREC_API callrec_status callrec_session_record(callrec_session *s, const char
                                                   size_t len, const char *recording_path,
                                                   char id_out[CALLREC_ID_LEN], char *err,
                                                   size_t err_len);
+
+/**
+ * Queues a playPrompt operation from a request body: {"prompts": [mediaPrompt, ...] (1 to
+ * 16, played one after another), "clientContext": "..."}. Prompts are loaded here (through
+ * the prompt cache, if any). It completes with completionReason "completedSuccessfully" when
+ * the last prompt has played, "mediaOperationCanceled" (failed) when canceled, pre-empted by a
+ * record with bargeInAllowed or ended by a hang-up, or "unknown" (failed) when a prompt could
+ * not be loaded; its notification is a playPromptOperation.
+ * @return as callrec_session_record(), without the file errors.
+ */
+CALLREC_API callrec_status callrec_session_play_prompt(callrec_session *s, const char *request_json,
+                                                       size_t len, char id_out[CALLREC_ID_LEN],
+                                                       char *err, size_t err_len);
 
 /**
  * Advances the call by `frames` samples: caller audio in, prompt and beep audio out

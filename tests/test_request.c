@@ -19,7 +19,7 @@ static void expect_error(const char *json, const char *message)
     int rc = cr_request_parse(json, strlen(json), &r, err, sizeof err);
     CHECK_MSG(rc == -1, "accepted: %s", json);
     CHECK_STR(err, message);
-    CHECK(r.prompt_uri == NULL && r.client_context == NULL);
+    CHECK(r.n_prompts == 0 && r.client_context == NULL);
 }
 
 static void test_accepts(void)
@@ -29,15 +29,15 @@ static void test_accepts(void)
     CHECK(cr_request_parse(seed_example, strlen(seed_example), &r, err, sizeof err) == 0);
     CHECK(r.barge_in == 1);
     CHECK_STR(r.client_context, "d45324c1-fcb5-430a-902c-f20af696537c");
-    CHECK_STR(r.prompt_uri, "https://cdn.contoso.com/beep.wav");
-    CHECK_STR(r.prompt_resource_id, "1D6DE2D4-CD51-4309-8DAA-70768651088E");
+    CHECK_STR(r.prompts[0].uri, "https://cdn.contoso.com/beep.wav");
+    CHECK_STR(r.prompts[0].resource_id, "1D6DE2D4-CD51-4309-8DAA-70768651088E");
     CHECK(r.max_duration_s == 10 && r.initial_silence_s == 5 && r.max_silence_s == 2);
     CHECK(r.play_beep == 1);
     CHECK_STR(r.stop_tones, "#1*");
     cr_request_free(&r);
 
     CHECK(cr_request_parse("{}", 2, &r, err, sizeof err) == 0);
-    CHECK(r.barge_in == 0 && r.play_beep == 1 && r.prompt_uri == NULL);
+    CHECK(r.barge_in == 0 && r.play_beep == 1 && r.n_prompts == 0);
     CHECK(r.initial_silence_s == 5 && r.max_silence_s == 5 && r.max_duration_s == 5);
     CHECK(r.stop_tones[0] == '\0' && r.client_context == NULL);
     cr_request_free(&r);
@@ -49,7 +49,7 @@ static void test_accepts(void)
                       "\"clientContext\":\"\",\"@odata.type\":\"#microsoft.graph.recordResponse\"}";
     CHECK(cr_request_parse(all, strlen(all), &r, err, sizeof err) == 0);
     CHECK(r.initial_silence_s == 300 && r.max_silence_s == 1 && r.max_duration_s == 1);
-    CHECK(r.play_beep == 0 && r.prompt_resource_id == NULL);
+    CHECK(r.play_beep == 0 && r.prompts[0].resource_id == NULL);
     CHECK_STR(r.stop_tones, "09AD#*");
     CHECK_STR(r.client_context, "");
     cr_request_free(&r);
@@ -163,9 +163,63 @@ static void test_refuses(void)
     free(deep);
 }
 
+static void expect_play_error(const char *json, const char *message)
+{
+    cr_request r;
+    char err[512] = "";
+    CHECK_MSG(cr_play_request_parse(json, strlen(json), &r, err, sizeof err) == -1, "accepted: %s",
+              json);
+    CHECK_STR(err, message);
+    CHECK(r.n_prompts == 0 && r.client_context == NULL);
+}
+
+/* The playPrompt body: the calling API's example, up to 16 prompts, and what is refused. */
+static void test_play_prompt(void)
+{
+    const char *example =
+        "{\"clientContext\": \"d45324c1-fcb5-430a-902c-f20af696537c\", \"prompts\": "
+        "[{\"@odata.type\": \"#microsoft.graph.mediaPrompt\", \"mediaInfo\": {\"@odata.type\": "
+        "\"#microsoft.graph.mediaInfo\", \"uri\": \"https://cdn.contoso.com/beep.wav\", "
+        "\"resourceId\": \"1D6DE2D4-CD51-4309-8DAA-70768651088E\"}}]}";
+    cr_request r;
+    char err[512] = "";
+    CHECK(cr_play_request_parse(example, strlen(example), &r, err, sizeof err) == 0);
+    CHECK(r.kind == CR_REQUEST_PLAY_PROMPT && r.n_prompts == 1);
+    CHECK_STR(r.prompts[0].uri, "https://cdn.contoso.com/beep.wav");
+    CHECK_STR(r.prompts[0].resource_id, "1D6DE2D4-CD51-4309-8DAA-70768651088E");
+    CHECK_STR(r.client_context, "d45324c1-fcb5-430a-902c-f20af696537c");
+    cr_request_free(&r);
+
+    char body[4096];
+    for (int n = 17; n >= 16; n--) {
+        snprintf(body, sizeof body, "{\"prompts\": [");
+        for (int i = 0; i < n; i++)
+            snprintf(body + strlen(body), sizeof body - strlen(body),
+                     "%s{\"mediaInfo\": {\"uri\": \"p%d.wav\"}}", i ? ", " : "", i);
+        strcat(body, "]}");
+        if (n == 17)
+            expect_play_error(body, "prompts: at most 16 prompts are accepted, got 17");
+    }
+    CHECK(cr_play_request_parse(body, strlen(body), &r, err, sizeof err) == 0);
+    CHECK(r.n_prompts == 16);
+    CHECK_STR(r.prompts[15].uri, "p15.wav");
+    cr_request_free(&r);
+
+    expect_play_error("{}", "prompts: is required (an array of 1 to 16 mediaPrompt)");
+    expect_play_error("{\"prompts\": []}", "prompts: must hold at least 1 mediaPrompt, got none");
+    expect_play_error("{\"prompts\": [{\"mediaInfo\": {\"uri\": \"a.wav\"}}, {\"mediaInfo\": {}}]}",
+                      "prompts[1].mediaInfo.uri: is required");
+    expect_play_error("{\"prompts\": [{\"mediaInfo\": {\"uri\": \"a.wav\"}}], \"stopTones\": []}",
+                      "stopTones: not a field of the playPrompt request; accepted: prompts, "
+                      "clientContext");
+    expect_play_error("{\"prompts\": [{\"mediaInfo\": {\"uri\": \"a.wav\"}}], \"clientContext\": 5}",
+                      "clientContext: must be a string, got 5");
+}
+
 int main(void)
 {
     test_accepts();
     test_refuses();
+    test_play_prompt();
     return harness_finish("test_request");
 }

@@ -644,6 +644,218 @@ static void test_files(void)
     callrec_session_destroy(s);
 }
 
+static int play(callrec_session *s, const char *json, char *id)
+{
+    char e[512] = "";
+    int rc = callrec_session_play_prompt(s, json, strlen(json), id, e, sizeof e);
+    if (rc)
+        fprintf(stderr, "playPrompt refused: %s\n", e);
+    return rc;
+}
+
+static size_t speech_samples(const char *name)
+{
+    sig_buf p;
+    sig_init(&p, 16000);
+    sig_append_speech(&p, name, 0.0);
+    size_t n = p.n;
+    sig_free(&p);
+    return n;
+}
+
+/* playPrompt: prompts back to back, its own notification, queueing with record operations,
+   pre-emption by a record's barge-in, cancel, hang-up and a missing prompt. */
+static void test_play_prompt(void)
+{
+    evlog l;
+    sig_buf b;
+    sig_init(&b, 16000);
+    sig_silence(&b, 20.0);
+    size_t intro = speech_samples("vm-intro"), bye = speech_samples("vm-goodbye");
+    const char *two = "{\"prompts\": [{\"@odata.type\": \"#microsoft.graph.mediaPrompt\", "
+                      "\"mediaInfo\": {\"uri\": \"vm-intro.wav\"}}, {\"mediaInfo\": "
+                      "{\"uri\": \"vm-goodbye.wav\"}}], \"clientContext\": \"ctx-play\"}";
+
+    /* Two prompts, then a record queued behind them: it starts when the prompts end. */
+    callrec_session *s = make(&l, 16000);
+    char play_id[CALLREC_ID_LEN] = "";
+    CHECK(play(s, two, play_id) == 0);
+    CHECK(record(s, "{\"maxRecordDurationInSeconds\": 1, \"playBeep\": false}", NULL) == 0);
+    CHECK(callrec_session_pending(s) == 2);
+    size_t total = intro + bye;
+    CHECK(callrec_session_process(s, b.x, NULL, total + 2 * 160) == 0);
+    CHECK(l.completed == 1);
+    CHECK_STR(l.reason, "completedSuccessfully");
+    CHECK_STR(l.status, "completed");
+    CHECK(l.recording[0] == '\0');
+    CHECK(strstr(l.notification, "\"#microsoft.graph.playPromptOperation\"") != NULL);
+    CHECK(strstr(l.notification, "recordingLocation") == NULL);
+    CHECK(strstr(l.notification, "\"clientContext\":\"ctx-play\"") != NULL);
+    CHECK(strstr(l.notification, play_id) != NULL);
+    int64_t pend = time_of(&l, CALLREC_EVENT_PROMPT_ENDED);
+    CHECK_MSG(pend == (int64_t)total, "prompts ended at %lld, expected %zu", (long long)pend, total);
+    /* The record operation started at the frame boundary where the prompts ended. */
+    const rec_event *rs = find(&l, CALLREC_EVENT_RECORDING_STARTED);
+    CHECK(rs != NULL && strcmp(rs->op, play_id) != 0);
+    CHECK(callrec_session_process(s, b.x, NULL, 2 * SEC) == 0);
+    CHECK(l.completed == 2);
+    CHECK_STR(l.reason, "maxRecordDurationReached");
+    callrec_session_destroy(s);
+
+    /* The playout carries both prompts without a gap. */
+    s = make(&l, 16000);
+    sig_buf out, want;
+    sig_init(&out, 16000);
+    sig_silence(&out, 20.0);
+    sig_init(&want, 16000);
+    sig_append_speech(&want, "vm-intro", 0.0);
+    sig_append_speech(&want, "vm-goodbye", 0.0);
+    CHECK(play(s, two, NULL) == 0);
+    CHECK(callrec_session_process(s, b.x, out.x, total + 4 * 160) == 0);
+    double c = sig_correlation(out.x + 160, want.x, want.n);
+    CHECK_MSG(c > 0.999, "two-prompt playout correlation %.4f", c);
+    sig_free(&out);
+    sig_free(&want);
+    callrec_session_destroy(s);
+
+    /* A record with bargeInAllowed pre-empts the playing prompt. */
+    s = make(&l, 16000);
+    CHECK(play(s, two, NULL) == 0);
+    CHECK(callrec_session_process(s, b.x, NULL, SEC) == 0);
+    CHECK(record(s, "{\"bargeInAllowed\": true, \"maxRecordDurationInSeconds\": 1}", NULL) == 0);
+    CHECK(l.completed == 1);
+    CHECK_STR(l.reason, "mediaOperationCanceled");
+    CHECK_STR(l.status, "failed");
+    CHECK(strstr(l.notification, "\"code\":499") != NULL);
+    /* ... and a playPrompt queued behind a record waits for it. */
+    CHECK(play(s, two, NULL) == 0);
+    CHECK(callrec_session_process(s, b.x, NULL, SEC / 2) == 0);
+    CHECK(find(&l, CALLREC_EVENT_BEEP_STARTED) != NULL);
+    CHECK(callrec_session_cancel(s) == 0);
+    CHECK(l.completed == 3);
+    CHECK_STR(l.reason, "mediaOperationCanceled");
+    callrec_session_destroy(s);
+
+    /* Hang-up during the prompts: canceled, with the call's end noted. */
+    s = make(&l, 16000);
+    CHECK(play(s, two, NULL) == 0);
+    CHECK(callrec_session_process(s, b.x, NULL, SEC) == 0);
+    CHECK(callrec_session_hangup(s) == 0);
+    CHECK_STR(l.reason, "mediaOperationCanceled");
+    CHECK(strstr(l.notification, "\"@callrec.callEnded\":true") != NULL);
+    callrec_session_destroy(s);
+
+    /* A prompt that cannot be loaded: failed at once, the file named. */
+    s = make(&l, 16000);
+    CHECK(play(s, "{\"prompts\": [{\"mediaInfo\": {\"uri\": \"vm-intro.wav\"}}, "
+                  "{\"mediaInfo\": {\"uri\": \"no-such-prompt.wav\"}}]}", NULL) == 0);
+    CHECK(callrec_session_process(s, b.x, NULL, 160) == 0);
+    CHECK(l.completed == 1);
+    CHECK_STR(l.reason, "unknown");
+    CHECK_STR(l.status, "failed");
+    CHECK(strstr(l.notification, "no-such-prompt.wav") != NULL);
+    CHECK(find(&l, CALLREC_EVENT_PROMPT_STARTED) == NULL);
+
+    /* Refused bodies name the field. */
+    char err[512] = "";
+    const char *bad = "{\"prompts\": []}";
+    CHECK(callrec_session_play_prompt(s, bad, strlen(bad), NULL, err, sizeof err) == CALLREC_EINVAL);
+    CHECK_STR(err, "prompts: must hold at least 1 mediaPrompt, got none");
+    bad = "{\"prompts\": [{\"mediaInfo\": {\"uri\": \"a.wav\"}}], \"playBeep\": true}";
+    CHECK(callrec_session_play_prompt(s, bad, strlen(bad), NULL, err, sizeof err) == CALLREC_EINVAL);
+    CHECK_STR(err, "playBeep: not a field of the playPrompt request; accepted: prompts, "
+                   "clientContext");
+    CHECK(callrec_session_pending(s) == 0);
+    callrec_session_destroy(s);
+    sig_free(&b);
+}
+
+/* The prompt cache: one decode for many sessions, the bound, files changed on disk. */
+static void test_prompt_cache(void)
+{
+    size_t intro = speech_samples("vm-intro");
+    callrec_prompt_cache *cache = NULL;
+    /* Room for one copy of vm-intro and a little more. */
+    CHECK(callrec_prompt_cache_create(intro * 2 + 1000, &cache) == CALLREC_OK);
+    evlog l[3];
+    callrec_session *s[3];
+    sig_buf b;
+    sig_init(&b, 16000);
+    sig_silence(&b, 1.0);
+    const char *intro_req = "{\"prompts\": [{\"mediaInfo\": {\"uri\": \"vm-intro.wav\"}}]}";
+    for (int i = 0; i < 3; i++) {
+        callrec_session_config cfg;
+        callrec_session_config_default(&cfg);
+        cfg.recording_dir = tmpdir;
+        cfg.prompt_base_dir = SPEECH_DIR;
+        cfg.on_event = on_event;
+        cfg.event_user = &l[i];
+        cfg.prompt_cache = cache;
+        memset(&l[i], 0, sizeof l[i]);
+        CHECK(callrec_session_create(&cfg, &s[i]) == CALLREC_OK);
+        CHECK(play(s[i], intro_req, NULL) == 0);
+    }
+    callrec_prompt_cache_stats st;
+    callrec_prompt_cache_get_stats(cache, &st);
+    CHECK_MSG(st.misses == 1 && st.hits == 2 && st.entries == 1, "misses %llu hits %llu",
+              (unsigned long long)st.misses, (unsigned long long)st.hits);
+    CHECK(st.bytes == intro * 2);
+
+    /* A second prompt does not fit beside the first while the first plays: both stay (in use);
+       once nothing plays, the least recently used goes. */
+    CHECK(play(s[0], "{\"prompts\": [{\"mediaInfo\": {\"uri\": \"vm-goodbye.wav\"}}]}",
+               NULL) == 0);
+    callrec_prompt_cache_get_stats(cache, &st);
+    CHECK(st.entries == 2 && st.evictions == 0);
+    for (int i = 0; i < 3; i++)
+        callrec_session_destroy(s[i]);
+    callrec_prompt_cache_get_stats(cache, &st);
+    CHECK_MSG(st.entries == 1 && st.evictions == 1 && st.bytes <= intro * 2 + 1000,
+              "entries %zu evictions %llu bytes %zu", st.entries,
+              (unsigned long long)st.evictions, st.bytes);
+
+    /* A file replaced on disk is decoded again; the playout is the new audio. */
+    char path[600];
+    snprintf(path, sizeof path, "%s/changing.wav", tmpdir);
+    sig_buf tone;
+    sig_init(&tone, 16000);
+    sig_rng tr;
+    sig_seed(&tr, 3);
+    sig_tones(&tone, &tr, 440.0, -10.0, 0.0, -99.0, 0.5);
+    CHECK(sig_write_wav(&tone, path) == 0);
+    char req[800];
+    snprintf(req, sizeof req, "{\"prompts\": [{\"mediaInfo\": {\"uri\": \"%s\"}}]}", path);
+    callrec_session_config cfg;
+    callrec_session_config_default(&cfg);
+    cfg.recording_dir = tmpdir;
+    cfg.on_event = on_event;
+    cfg.event_user = &l[0];
+    cfg.prompt_cache = cache;
+    memset(&l[0], 0, sizeof l[0]);
+    CHECK(callrec_session_create(&cfg, &s[0]) == CALLREC_OK);
+    CHECK(play(s[0], req, NULL) == 0);
+    CHECK(callrec_session_process(s[0], b.x, NULL, b.n) == 0);
+    CHECK_STR(l[0].reason, "completedSuccessfully");
+    CHECK(time_of(&l[0], CALLREC_EVENT_PROMPT_ENDED) == (int64_t)tone.n);
+    sig_free(&tone);
+    sig_init(&tone, 16000);
+    sig_tones(&tone, &tr, 440.0, -10.0, 0.0, -99.0, 0.25);
+    unlink(path);
+    CHECK(sig_write_wav(&tone, path) == 0);
+    memset(&l[0], 0, sizeof l[0]);
+    CHECK(play(s[0], req, NULL) == 0);
+    CHECK(callrec_session_process(s[0], b.x, NULL, b.n) == 0);
+    CHECK_MSG(time_of(&l[0], CALLREC_EVENT_PROMPT_ENDED) == (int64_t)tone.n,
+              "replaced prompt ended at %lld, expected %zu",
+              (long long)time_of(&l[0], CALLREC_EVENT_PROMPT_ENDED), tone.n);
+    callrec_prompt_cache_get_stats(cache, &st);
+    CHECK(st.misses == 4);
+    callrec_session_destroy(s[0]);
+    sig_free(&tone);
+    sig_free(&b);
+    callrec_prompt_cache_destroy(cache);
+}
+
 int main(void)
 {
     snprintf(tmpdir, sizeof tmpdir, "/tmp/callrec-session-XXXXXX");
@@ -662,6 +874,8 @@ int main(void)
     test_stop_tone(48000);
     test_speech_under_way();
     test_prompt();
+    test_play_prompt();
+    test_prompt_cache();
     test_hangup_cancel_queue();
     test_requeue_from_callback();
     test_hostile_context();

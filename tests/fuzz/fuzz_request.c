@@ -25,5 +25,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     } else if (err[0] == '\0') {
         abort();
     }
+    /* The same bytes as a playPrompt body. */
+    err[0] = '\0';
+    if (cr_play_request_parse((const char *)data, size, &r, err, sizeof err) == 0) {
+        if (r.n_prompts < 1 || r.n_prompts > CR_MAX_PROMPTS)
+            abort();
+        for (int i = 0; i < r.n_prompts; i++)
+            if (!r.prompts[i].uri || !r.prompts[i].uri[0])
+                abort();
+        cr_request_free(&r);
+    } else if (err[0] == '\0') {
+        abort();
+    }
     return 0;
 }
