@@ -1,6 +1,5 @@
 #include "notify.h"
 
-#include <cjson/cJSON.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -63,7 +62,94 @@ int cr_file_uri(const char *path, char *out, unsigned long out_len)
     return (int)o;
 }
 
-char *cr_notification_json(const cr_outcome *o)
+/* The notification is written into a buffer sized when the operation was queued, so
+   completing an operation never allocates. Output matches cJSON's unformatted printing. */
+typedef struct writer {
+    char *buf;
+    size_t cap, len;
+    int overflow;
+} writer;
+
+static void put_n(writer *w, const char *s, size_t n)
+{
+    if (w->overflow || n >= w->cap - w->len) {
+        w->overflow = 1;
+        return;
+    }
+    memcpy(w->buf + w->len, s, n);
+    w->len += n;
+    w->buf[w->len] = '\0';
+}
+
+static void put(writer *w, const char *s) { put_n(w, s, strlen(s)); }
+
+static void put_int(writer *w, long long v)
+{
+    char num[24];
+    int n = snprintf(num, sizeof num, "%lld", v);
+    put_n(w, num, (size_t)n);
+}
+
+/* A JSON string: quotes, backslashes and control characters escaped, as cJSON does. */
+static void put_string(writer *w, const char *s)
+{
+    static const char hex[] = "0123456789abcdef";
+    put_n(w, "\"", 1);
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        char esc[7] = {'\\', 0, 0, 0, 0, 0, 0};
+        switch (*p) {
+        case '"': esc[1] = '"'; break;
+        case '\\': esc[1] = '\\'; break;
+        case '\b': esc[1] = 'b'; break;
+        case '\f': esc[1] = 'f'; break;
+        case '\n': esc[1] = 'n'; break;
+        case '\r': esc[1] = 'r'; break;
+        case '\t': esc[1] = 't'; break;
+        default:
+            if (*p >= 0x20) {
+                put_n(w, (const char *)p, 1);
+                continue;
+            }
+            memcpy(esc + 1, "u00", 3);
+            esc[4] = hex[*p >> 4];
+            esc[5] = hex[*p & 15];
+        }
+        put(w, esc);
+    }
+    put_n(w, "\"", 1);
+}
+
+/* ,"name":"value" (or the first member, without the comma) */
+static void member_string(writer *w, const char *name, const char *value, int first)
+{
+    if (!first)
+        put_n(w, ",", 1);
+    put_string(w, name);
+    put_n(w, ":", 1);
+    if (value)
+        put_string(w, value);
+    else
+        put(w, "null");
+}
+
+static void member_int(writer *w, const char *name, long long value)
+{
+    put_n(w, ",", 1);
+    put_string(w, name);
+    put_n(w, ":", 1);
+    put_int(w, value);
+}
+
+/* Fixed text, ids, numbers: well under this; the message is at most 511 bytes. */
+#define NOTIFICATION_FIXED 2048
+
+size_t cr_notification_capacity(size_t context_len, size_t path_len)
+{
+    /* Every byte of text may become a six-byte escape; a path byte a three-byte %XX. */
+    return NOTIFICATION_FIXED + 6 * 512 + 6 * context_len + 3 * path_len;
+}
+
+int cr_notification_write(const cr_outcome *o, char *out, size_t cap)
 {
     const cr_reason_info *info = cr_reason_get(o->reason);
     char resource[160], etag[32], message[512], uri[4200];
@@ -75,56 +161,50 @@ char *cr_notification_json(const cr_outcome *o)
     else
         snprintf(message, sizeof message, "%s", info->message);
 
-    cJSON *doc = cJSON_CreateObject();
-    cJSON *value = cJSON_AddArrayToObject(doc, "value");
-    cJSON *n = cJSON_CreateObject();
-    cJSON_AddItemToArray(value, n);
-    cJSON_AddStringToObject(doc, "@odata.type", "#microsoft.graph.commsNotifications");
-    cJSON_AddStringToObject(n, "@odata.type", "#microsoft.graph.commsNotification");
-    cJSON_AddStringToObject(n, "changeType", "deleted");
-    cJSON_AddStringToObject(n, "resource", resource);
-    cJSON_AddStringToObject(n, "resourceUrl", resource);
-    cJSON *d = cJSON_AddObjectToObject(n, "resourceData");
-    cJSON_AddStringToObject(d, "@odata.type", o->play_prompt ? "#microsoft.graph.playPromptOperation"
-                                                             : "#microsoft.graph.recordOperation");
-    cJSON_AddStringToObject(d, "@odata.id", resource);
-    cJSON_AddStringToObject(d, "@odata.etag", etag);
-    cJSON_AddStringToObject(d, "id", o->operation_id);
-    cJSON_AddStringToObject(d, "status", o->failed ? "failed" : "completed");
-    cJSON_AddStringToObject(d, "completionReason", info->name);
-    cJSON *ri = cJSON_AddObjectToObject(d, "resultInfo");
-    cJSON_AddStringToObject(ri, "@odata.type", "#microsoft.graph.resultInfo");
-    cJSON_AddNumberToObject(ri, "code", info->code);
-    cJSON_AddNumberToObject(ri, "subcode", info->subcode);
-    cJSON_AddStringToObject(ri, "message", message);
-    if (o->play_prompt) {
+    writer w = {out, cap, 0, cap == 0};
+    if (cap)
+        out[0] = '\0';
+    put(&w, "{\"value\":[{");
+    member_string(&w, "@odata.type", "#microsoft.graph.commsNotification", 1);
+    member_string(&w, "changeType", "deleted", 0);
+    member_string(&w, "resource", resource, 0);
+    member_string(&w, "resourceUrl", resource, 0);
+    put(&w, ",\"resourceData\":{");
+    member_string(&w, "@odata.type", o->play_prompt ? "#microsoft.graph.playPromptOperation"
+                                                    : "#microsoft.graph.recordOperation", 1);
+    member_string(&w, "@odata.id", resource, 0);
+    member_string(&w, "@odata.etag", etag, 0);
+    member_string(&w, "id", o->operation_id, 0);
+    member_string(&w, "status", o->failed ? "failed" : "completed", 0);
+    member_string(&w, "completionReason", info->name, 0);
+    put(&w, ",\"resultInfo\":{");
+    member_string(&w, "@odata.type", "#microsoft.graph.resultInfo", 1);
+    member_int(&w, "code", info->code);
+    member_int(&w, "subcode", info->subcode);
+    member_string(&w, "message", message, 0);
+    put(&w, "}");
+    if (!o->play_prompt) {
         /* a playPromptOperation has no recording */
-    } else if (o->recording_path && cr_file_uri(o->recording_path, uri, sizeof uri) > 0) {
-        cJSON_AddStringToObject(d, "recordingLocation", uri);
-        cJSON_AddStringToObject(d, "recordingAccessToken", o->access_token);
-    } else {
-        cJSON_AddNullToObject(d, "recordingLocation");
-        cJSON_AddNullToObject(d, "recordingAccessToken");
+        int located = o->recording_path && cr_file_uri(o->recording_path, uri, sizeof uri) > 0;
+        member_string(&w, "recordingLocation", located ? uri : NULL, 0);
+        member_string(&w, "recordingAccessToken", located ? o->access_token : NULL, 0);
     }
     if (o->client_context)
-        cJSON_AddStringToObject(d, "clientContext", o->client_context);
+        member_string(&w, "clientContext", o->client_context, 0);
     if (o->stop_tone) {
         char tone[2] = {o->stop_tone, '\0'};
-        cJSON_AddStringToObject(d, "@callrec.stopTone", tone);
+        member_string(&w, "@callrec.stopTone", tone, 0);
     }
     if (o->recording_path) {
-        cJSON_AddNumberToObject(d, "@callrec.recordingDurationMs",
-                                (double)(o->recording_frames / 16));
-        cJSON_AddNumberToObject(d, "@callrec.trimmedMs", (double)(o->trimmed_frames / 16));
+        member_int(&w, "@callrec.recordingDurationMs", o->recording_frames / 16);
+        member_int(&w, "@callrec.trimmedMs", o->trimmed_frames / 16);
     }
     if (o->has_xruns) {
-        cJSON_AddNumberToObject(d, "@callrec.overruns", (double)o->overruns);
-        cJSON_AddNumberToObject(d, "@callrec.underruns", (double)o->underruns);
+        member_int(&w, "@callrec.overruns", (long long)o->overruns);
+        member_int(&w, "@callrec.underruns", (long long)o->underruns);
     }
     if (o->call_ended)
-        cJSON_AddBoolToObject(d, "@callrec.callEnded", 1);
-
-    char *text = cJSON_PrintUnformatted(doc);
-    cJSON_Delete(doc);
-    return text;
+        put(&w, ",\"@callrec.callEnded\":true");
+    put(&w, "}}],\"@odata.type\":\"#microsoft.graph.commsNotifications\"}");
+    return w.overflow ? -1 : (int)w.len;
 }

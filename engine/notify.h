@@ -2,6 +2,8 @@
 #ifndef CR_NOTIFY_H
 #define CR_NOTIFY_H
 
+#include <stddef.h>
+
 typedef enum cr_reason {
     CR_REASON_OPERATION_CANCELED,
     CR_REASON_STOP_TONE,
@@ -47,8 +49,13 @@ typedef struct cr_outcome {
     unsigned long long overruns, underruns;
 } cr_outcome;
 
-/* The notification, malloc'd (free()), or NULL if out of memory. */
-char *cr_notification_json(const cr_outcome *o);
+/* Buffer size that holds the notification of an operation whose clientContext and recording
+   path have these lengths (bytes), whatever its outcome. */
+size_t cr_notification_capacity(size_t context_len, size_t path_len);
+
+/* Writes the notification (a commsNotifications document, NUL-terminated) into out. Returns
+   its length, or -1 if cap is too small. Never allocates. */
+int cr_notification_write(const cr_outcome *o, char *out, size_t cap);
 
 /* file:// URI of an absolute path, percent-encoding what RFC 3986 requires. Returns the
    length written, or -1 if it does not fit. */

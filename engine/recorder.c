@@ -139,27 +139,21 @@ int cr_recorder_truncate(cr_recorder *r, int64_t frames)
     return 0;
 }
 
-/* Cuts the closed file to r->keep frames: libsndfile reopens it on the descriptor, drops the
-   tail and rewrites the header. */
+/* Cuts the file to r->keep frames before libsndfile closes it. The data chunk is the file's
+   last, so its start is the length less the frames written; libsndfile sizes the header it
+   writes at close from the length vio_length() reports. No allocation, no reopening. */
 static int cut(cr_recorder *r, char *err, size_t err_len)
 {
-    SF_INFO info = {0};
-    if (lseek(r->fd, 0, SEEK_SET) != 0) {
-        snprintf(err, err_len, "recording truncate failed: %s", strerror(errno));
+    int64_t data_start = r->len - r->written * (int64_t)sizeof(int16_t);
+    int64_t len = data_start + r->keep * (int64_t)sizeof(int16_t);
+    if (data_start < 0 || ftruncate(r->fd, (off_t)len) != 0) {
+        snprintf(err, err_len, "recording truncate failed: %s",
+                 data_start < 0 ? "unexpected file layout" : strerror(errno));
         return -1;
     }
-    SNDFILE *sf = sf_open_fd(r->fd, SFM_RDWR, &info, SF_FALSE);
-    sf_count_t pos = r->keep;
-    int rc = !sf || sf_command(sf, SFC_FILE_TRUNCATE, &pos, sizeof pos);
-    if (rc)
-        snprintf(err, err_len, "recording truncate failed: %s", sf_strerror(sf));
-    if (sf && sf_close(sf) && !rc) {
-        snprintf(err, err_len, "recording truncate failed on close");
-        rc = 1;
-    }
-    if (!rc)
-        r->written = r->keep;
-    return rc ? -1 : 0;
+    r->len = r->pos = len;
+    r->written = r->keep;
+    return 0;
 }
 
 int cr_recorder_close(cr_recorder *r, char *err, size_t err_len)
@@ -167,13 +161,13 @@ int cr_recorder_close(cr_recorder *r, char *err, size_t err_len)
     if (!r->sf)
         return 0;
     int rc = flush(r, err, err_len);
+    if (rc == 0 && r->keep >= 0 && r->keep < r->written)
+        rc = cut(r, err, err_len);
     if (sf_close(r->sf) && rc == 0) {
         snprintf(err, err_len, "recording close failed");
         rc = -1;
     }
     r->sf = NULL;
-    if (rc == 0 && r->keep >= 0 && r->keep < r->written)
-        rc = cut(r, err, err_len);
     if (close(r->fd) && rc == 0) {
         snprintf(err, err_len, "recording close failed: %s", strerror(errno));
         rc = -1;

@@ -48,6 +48,8 @@ typedef struct op {
     int64_t prompt_total;      /* samples of all prompts */
     char *prompt_error;        /* set: a prompt could not be loaded */
     char *rec_path;            /* record: absolute path of the recording */
+    char *note;                /* its notification is written here (sized at queue time) */
+    size_t note_cap;
     cr_recorder rec;
     char token[CR_TOKEN_LEN];
     op_phase phase;
@@ -205,6 +207,7 @@ static void op_free(callrec_session *s, op *o)
     for (int i = 0; i < o->n_clips; i++)
         cr_clip_release(s->cfg.prompt_cache, &o->clips[i]);
     free(o->prompt_error);
+    free(o->note);
     free(o->rec_path);
     free(o);
 }
@@ -291,7 +294,9 @@ static void complete(callrec_session *s, int index, int64_t end, cr_reason reaso
         .overruns = s->overruns,
         .underruns = s->underruns,
     };
-    char *json = cr_notification_json(&out);
+    /* The buffer was sized for this operation's longest notification; should it still
+       not fit, the event carries the reason without the document rather than nothing. */
+    const char *json = cr_notification_write(&out, o->note, o->note_cap) >= 0 ? o->note : NULL;
     if (s->cfg.on_event) {
         callrec_event e = {0};
         e.type = CALLREC_EVENT_COMPLETED;
@@ -306,7 +311,6 @@ static void complete(callrec_session *s, int index, int64_t end, cr_reason reaso
         e.underruns = s->underruns;
         s->cfg.on_event(s->cfg.event_user, &e);
     }
-    free(json);
     op_free(s, o);
     memmove(&s->ops[index], &s->ops[index + 1], sizeof s->ops[0] * (size_t)(s->n_ops - index - 1));
     s->n_ops--;
@@ -683,15 +687,25 @@ static callrec_status new_op(callrec_session *s, const char *json, size_t len, i
     return CALLREC_OK;
 }
 
-/* Loads the prompts and queues the operation (after pre-empting the others on barge-in). */
-static void enqueue(callrec_session *s, op *o, char id_out[CALLREC_ID_LEN])
+/* Loads the prompts and queues the operation (after pre-empting the others on barge-in).
+   Everything its completion will need is allocated here. */
+static callrec_status enqueue(callrec_session *s, op *o, char id_out[CALLREC_ID_LEN], char *err,
+                              size_t err_len)
 {
+    o->note_cap = cr_notification_capacity(o->req.client_context ? strlen(o->req.client_context) : 0,
+                                           o->rec_path ? strlen(o->rec_path) : 0);
+    o->note = malloc(o->note_cap);
+    if (!o->note) {
+        set_err(err, err_len, "out of memory");
+        return CALLREC_ENOMEM;
+    }
     load_prompts(s, o);
     if (o->req.barge_in)
         complete_all(s, received(s), CR_REASON_OPERATION_CANCELED);
     s->ops[s->n_ops++] = o;
     if (id_out)
         memcpy(id_out, o->id, CALLREC_ID_LEN);
+    return CALLREC_OK;
 }
 
 callrec_status callrec_session_record(callrec_session *s, const char *request_json, size_t len,
@@ -718,8 +732,12 @@ callrec_status callrec_session_record(callrec_session *s, const char *request_js
         op_free(s, o);
         return rc == -1 ? CALLREC_EEXIST : CALLREC_EIO;
     }
-    enqueue(s, o, id_out);
-    return CALLREC_OK;
+    st = enqueue(s, o, id_out, err, err_len);
+    if (st) {
+        unlink(o->rec_path);
+        op_free(s, o);
+    }
+    return st;
 }
 
 callrec_status callrec_session_play_prompt(callrec_session *s, const char *request_json,
@@ -730,8 +748,10 @@ callrec_status callrec_session_play_prompt(callrec_session *s, const char *reque
     callrec_status st = new_op(s, request_json, len, 1, &o, err, err_len);
     if (st)
         return st;
-    enqueue(s, o, id_out);
-    return CALLREC_OK;
+    st = enqueue(s, o, id_out, err, err_len);
+    if (st)
+        op_free(s, o);
+    return st;
 }
 
 callrec_status callrec_session_cancel(callrec_session *s)
