@@ -40,23 +40,25 @@
 typedef enum op_phase { PHASE_QUEUED, PHASE_PROMPT, PHASE_BEEP, PHASE_RECORDING } op_phase;
 
 typedef struct op {
+    /* what every frame reads first */
+    op_phase phase;
+    int speech_heard;
+    int64_t start;             /* call time the operation started */
+    int64_t rec_start;         /* call time the recording window opened */
+    int n_clips, clip;         /* clips loaded; the one playing */
+    size_t play_pos;           /* position in clips[clip] */
+    cr_tone beep;
+    cr_recorder rec;
+    /* the rest */
     char id[CALLREC_ID_LEN];
     cr_request req;            /* req.kind: a record or a playPrompt operation */
     cr_clip clips[CR_MAX_PROMPTS]; /* the prompts, played one after another */
-    int n_clips, clip;         /* clips loaded; the one playing */
-    size_t play_pos;           /* position in clips[clip] */
     int64_t prompt_total;      /* samples of all prompts */
     char *prompt_error;        /* set: a prompt could not be loaded */
     char *rec_path;            /* record: absolute path of the recording */
     char *note;                /* its notification is written here (sized at queue time) */
     size_t note_cap;
-    cr_recorder rec;
     char token[CR_TOKEN_LEN];
-    op_phase phase;
-    int64_t start;             /* call time the operation started */
-    int64_t rec_start;         /* call time the recording window opened */
-    int speech_heard;
-    cr_tone beep;
 } op;
 
 struct callrec_session {
@@ -416,7 +418,7 @@ static void fill_playout(callrec_session *s)
 
 /* Runs the detectors on the current frame and reports what they found. Returns the stop tone
    that ends the running operation, or 0; *onset receives the stop tone's onset. */
-static char run_detectors(callrec_session *s, int64_t *onset)
+static char run_detectors(callrec_session *s, const int16_t *x, int64_t *onset)
 {
     op *o = s->n_ops ? s->ops[0] : NULL;
     int active = o && o->phase != PHASE_QUEUED;
@@ -424,7 +426,7 @@ static char run_detectors(callrec_session *s, int64_t *onset)
 
     /* Within the echo guard the caller's audio is recorded but not listened to. */
     int guarded = s->now < s->guard_until;
-    int n = cr_dtmf_process(&s->dtmf, s->frame, FRAME);
+    int n = cr_dtmf_process(&s->dtmf, x, FRAME);
     for (int i = 0; i < n; i++) {
         const cr_dtmf_event *e = &s->dtmf.events[i];
         if (e->kind != CR_DTMF_BEGIN || !active || e->onset < s->guard_until)
@@ -446,7 +448,7 @@ static char run_detectors(callrec_session *s, int64_t *onset)
         }
     }
 
-    cr_vad_class c = cr_vad_frame(&s->vad, s->frame, guarded || cr_dtmf_tone_present(&s->dtmf));
+    cr_vad_class c = cr_vad_frame(&s->vad, x, guarded || cr_dtmf_tone_present(&s->dtmf));
     int64_t t = 0;
     switch (cr_endpoint_frame(&s->ep, c, &t)) {
     case CR_EP_STARTED:
@@ -470,11 +472,11 @@ static char run_detectors(callrec_session *s, int64_t *onset)
 }
 
 /* Records the frame and applies the operation's rules at the frame's end. */
-static void run_recording(callrec_session *s, char stop, int64_t tone_onset)
+static void run_recording(callrec_session *s, const int16_t *x, char stop, int64_t tone_onset)
 {
     op *o = s->ops[0];
     int64_t end = s->now + FRAME;
-    if (cr_recorder_write(&o->rec, s->frame, FRAME, s->msg, sizeof s->msg)) {
+    if (cr_recorder_write(&o->rec, x, FRAME, s->msg, sizeof s->msg)) {
         complete(s, 0, end, CR_REASON_UNSPECIFIED_ERROR, s->msg, 0, 0);
         return;
     }
@@ -525,15 +527,15 @@ static size_t fifo_pop(callrec_session *s, int16_t *out, size_t n)
     return k;
 }
 
-/* One 10 ms step of the call. */
-static void step(callrec_session *s)
+/* One 10 ms step of the call on the frame x (FRAME samples at 16 kHz). */
+static void step(callrec_session *s, const int16_t *x)
 {
     advance_phases(s);
     fill_playout(s);
     int64_t onset = 0;
-    char stop = run_detectors(s, &onset);
+    char stop = run_detectors(s, x, &onset);
     if (s->n_ops && s->ops[0]->phase == PHASE_RECORDING)
-        run_recording(s, stop, onset);
+        run_recording(s, x, stop, onset);
 
     if (s->out_rs) {
         spx_uint32_t in_len = FRAME, out_len = (spx_uint32_t)s->out_conv_cap;
@@ -552,18 +554,25 @@ static void feed(callrec_session *s, const int16_t *x, size_t n, int16_t *out, s
                  size_t out_total)
 {
     while (n > 0) {
-        size_t take = (size_t)(FRAME - s->frame_fill);
-        if (take > n)
-            take = n;
-        memcpy(s->frame + s->frame_fill, x, take * sizeof *x);
-        s->frame_fill += (int)take;
-        x += take;
-        n -= take;
-        if (s->frame_fill == FRAME) {
-            step(s);
-            size_t want = out_total - *out_done;
-            *out_done += fifo_pop(s, out ? out + *out_done : NULL, want);
+        const int16_t *frame = x;
+        if (s->frame_fill == 0 && n >= FRAME) {
+            /* A whole frame in the caller's buffer: used where it is. */
+            x += FRAME;
+            n -= FRAME;
+        } else {
+            size_t take = (size_t)(FRAME - s->frame_fill);
+            if (take > n)
+                take = n;
+            memcpy(s->frame + s->frame_fill, x, take * sizeof *x);
+            s->frame_fill += (int)take;
+            x += take;
+            n -= take;
+            if (s->frame_fill < FRAME)
+                continue;
+            frame = s->frame;
         }
+        step(s, frame);
+        *out_done += fifo_pop(s, out ? out + *out_done : NULL, out_total - *out_done);
     }
 }
 
