@@ -14,7 +14,7 @@
 typedef struct cr_vad {
     int rate;
     int frame;               /* samples per 10 ms */
-    const float *window;     /* Hann window of `frame` samples (shared, in vad.c) */
+    const float *win_even, *win_odd; /* the window, as the FFT takes it (shared, in vad.c) */
     int band_lo[CR_VAD_BANDS], band_hi[CR_VAD_BANDS]; /* FFT bins */
     /* per band: smoothed level and minimum statistics, dB */
     double smooth_db[CR_VAD_BANDS];
