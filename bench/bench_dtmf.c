@@ -128,6 +128,18 @@ static const char keys16[] = "123A456B789C*0#D";
 
 static void lead(sig_buf *b, sig_rng *r) { sig_silence(b, 0.06 + 0.02 * sig_uniform(r)); }
 
+/* The key of a row and a column frequency. */
+static char keymap_of(double row_hz, double col_hz)
+{
+    for (int k = 0; k < 16; k++) {
+        double lo, hi;
+        cr_dtmf_key_freqs(keys16[k], &lo, &hi);
+        if (lo == row_hz && hi == col_hz)
+            return keys16[k];
+    }
+    return 0;
+}
+
 static void t1_sequence(sig_buf *b, sig_rng *r, int v, char *expect)
 {
     (void)v;
@@ -411,25 +423,43 @@ static int append_dir(sig_buf *b, const char *dir, int speech_only)
     return files;
 }
 
-static const char espeak_text[] =
-    "Hello, thank you for calling. I am returning your message about the delivery on Tuesday. "
-    "Please call me back at your convenience; my number is five five five, one two three four. "
-    "The quick brown fox jumps over the lazy dog. She sells sea shells by the sea shore. "
-    "Seven, eight, nine, zero. Star, pound, hash. Yes, no, maybe, of course, absolutely not.";
+/* Two texts, each read by its own set of voices at five pitches (100 recordings). The second
+   set was added after the detector was tuned on the first, as a check on that tuning. */
+static const struct {
+    const char *text;
+    const char *voices[12];
+    int pitches[5];
+} espeak_sets[] = {
+    {"Hello, thank you for calling. I am returning your message about the delivery on Tuesday. "
+     "Please call me back at your convenience; my number is five five five, one two three "
+     "four. The quick brown fox jumps over the lazy dog. She sells sea shells by the sea "
+     "shore. Seven, eight, nine, zero. Star, pound, hash. Yes, no, maybe, of course, "
+     "absolutely not.",
+     {"en", "en-us", "en+f3", "en+f4", "en+m3", "en+f2", "en-us+f5", "en+m7"},
+     {30, 50, 70, 90, 99}},
+    {"Good morning. Your appointment is confirmed for Thursday at half past nine. If you need "
+     "to reschedule, press one, or stay on the line. We value your feedback, so after the tone "
+     "please tell us how we did today. Thanks again, and have a wonderful evening. Eleven, "
+     "twelve, thirteen, forty, fifty, sixty six, hundred.",
+     {"en+f1", "en+f5", "en+m1", "en+m2", "en-us+f1", "en-us+f2", "en-us+f3", "en-us+f4",
+      "en-gb-x-rp+f3", "en+klatt", "en+m4", "en-us+m5"},
+     {20, 40, 60, 80, 95}},
+};
 
 static int espeak_corpus(sig_buf *b, const char *tmp)
 {
-    const char *voices[] = {"en", "en-us", "en+f3", "en+f4", "en+m3", "en+f2", "en-us+f5", "en+m7"};
-    const int pitches[] = {30, 50, 70, 90, 99};
     int made = 0;
-    for (size_t v = 0; v < sizeof voices / sizeof voices[0]; v++) {
-        for (size_t p = 0; p < sizeof pitches / sizeof pitches[0]; p++) {
-            char file[512], cmd[2048];
-            snprintf(file, sizeof file, "%s/espeak.wav", tmp);
-            snprintf(cmd, sizeof cmd, "espeak-ng -v %s -p %d -s 160 -w '%s' \"%s\" 2>/dev/null",
-                     voices[v], pitches[p], file, espeak_text);
-            if (system(cmd) == 0 && sig_append_file(b, file, 0.0) == 0)
-                made++;
+    for (size_t k = 0; k < sizeof espeak_sets / sizeof espeak_sets[0]; k++) {
+        for (size_t v = 0; v < 12 && espeak_sets[k].voices[v]; v++) {
+            for (size_t p = 0; p < 5; p++) {
+                char file[512], cmd[2048];
+                snprintf(file, sizeof file, "%s/espeak.wav", tmp);
+                snprintf(cmd, sizeof cmd, "espeak-ng -v %s -p %d -s 160 -w '%s' \"%s\" 2>/dev/null",
+                         espeak_sets[k].voices[v], espeak_sets[k].pitches[p], file,
+                         espeak_sets[k].text);
+                if (system(cmd) == 0 && sig_append_file(b, file, 0.0) == 0)
+                    made++;
+            }
         }
     }
     return made;
@@ -657,6 +687,76 @@ int main(int argc, char **argv)
             printf(" %15d", falses);
             if (js)
                 fprintf(js, ",\"%s\":%d", columns[c].name, falses);
+        }
+        printf("\n");
+        if (js)
+            fprintf(js, "}");
+    }
+    if (js)
+        fprintf(js, "],");
+
+    /* 2b. The accept band (Mitel test 3): each frequency moved from -5 % to +5 % in 0.1 %
+       steps with its partner at nominal, -10 dBm0, 50 ms, 10 random phases a step. Reported:
+       how far each side stays fully accepted, and from where it is fully rejected. */
+    printf("\naccept band: offset fully accepted / first fully rejected, each side (%%; AT&T "
+           "must accept 1.5 %% + 2 Hz, reject 3.5 %%)\n%-6s", "Hz");
+    const impl band_impls[] = {CALLREC,
+#ifdef HAVE_SPANDSP
+                               SPANDSP
+#endif
+    };
+    const int n_band = (int)(sizeof band_impls / sizeof band_impls[0]);
+    for (int k = 0; k < n_band; k++)
+        printf(" %34s", band_impls[k] == CALLREC ? "callrec 8k" : "spandsp 8k");
+    printf("\n");
+    if (js)
+        fprintf(js, "\"accept_band\":[");
+    static const double band_f[8] = {697, 770, 852, 941, 1209, 1336, 1477, 1633};
+    for (int fi = 0; fi < 8; fi++) {
+        printf("%-6.0f", band_f[fi]);
+        if (js)
+            fprintf(js, "%s{\"hz\":%.0f", fi ? "," : "", band_f[fi]);
+        for (int k = 0; k < n_band; k++) {
+            double accept[2] = {0, 0}, reject[2] = {99, 99};
+            for (int side = 0; side < 2; side++) {
+                int accepting = 1;
+                for (int step = 0; step <= 50; step++) {
+                    double rel = (side ? 1 : -1) * 0.001 * step;
+                    int hits = 0;
+                    for (int ph = 0; ph < 10; ph++) {
+                        sig_rng r;
+                        sig_seed(&r, 900000u + 1000u * (unsigned)fi + 10u * (unsigned)step + (unsigned)ph);
+                        double lo = fi < 4 ? band_f[fi] * (1 + rel) : 852.0;
+                        double hi = fi < 4 ? 1336.0 : band_f[fi] * (1 + rel);
+                        char key = keymap_of(fi < 4 ? band_f[fi] : 852.0, fi < 4 ? 1336.0 : band_f[fi]);
+                        sig_buf b;
+                        sig_init(&b, 8000);
+                        lead(&b, &r);
+                        sig_tones(&b, &r, lo, -10, hi, -10, 0.050);
+                        sig_silence(&b, 0.06);
+                        found f;
+                        detect(band_impls[k], &b, 80, &f);
+                        hits += f.n == 1 && f.keys[0] == key;
+                        sig_free(&b);
+                    }
+                    if (accepting && hits == 10)
+                        accept[side] = 0.1 * step;
+                    else
+                        accepting = 0;
+                    if (hits == 0 && reject[side] > 50) {
+                        reject[side] = 0.1 * step;
+                        break;
+                    }
+                }
+            }
+            char cell[64];
+            snprintf(cell, sizeof cell, "-%.1f/+%.1f, -%.1f/+%.1f", accept[0], accept[1],
+                     reject[0], reject[1]);
+            printf(" %34s", cell);
+            if (js)
+                fprintf(js, ",\"%s\":{\"accept\":[%.1f,%.1f],\"reject\":[%.1f,%.1f]}",
+                        band_impls[k] == CALLREC ? "callrec" : "spandsp", -accept[0], accept[1],
+                        -reject[0], reject[1]);
         }
         printf("\n");
         if (js)

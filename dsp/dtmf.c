@@ -41,6 +41,16 @@
    in noise) average 92 %; the voiced candidates of the espeak-ng corpus average 72..91 % and
    last about 30 ms. Below 90 %, nothing is confirmed. */
 #define CLEAR_SHARE 0.95f
+/* Harmonic neighbours. Two adjacent harmonics k and k + 1 of a voice that land on a row and a
+   column come with harmonics k - 1 and k + 2, one spacing below the row and above the column;
+   a digit leaves those frequencies empty (its own leakage there is below -24 dB, noise at
+   12 dB S/N about -28 dB). They must be this far below the weaker tone: a third tone at
+   -16 dB (the MT8870's tolerance) anywhere still passes. espeak-ng's en+f1 at pitch 80 held a
+   238 Hz voice whose harmonics 4 and 5 sat on 941 and 1209 Hz (key '*') with 96 % of the
+   energy, and harmonics 3 and 6 about 11 dB below them. */
+#ifndef NEIGHBOUR_DB
+#define NEIGHBOUR_DB 14.0
+#endif
 #define CONFIRM_SHARE 0.90f
 #define MARGINAL_CONFIRM_SAMPLES 304 /* 38 ms */
 /* Coverage. Both halves of the window (3 of 7 blocks each) hold energy within 3 dB of each
@@ -71,14 +81,20 @@
 #define MISSES_TO_END 16
 /* Dial tone (350 + 440 Hz, or 425 Hz) 22 dB above the weakest accepted DTMF tone leaks into
    the 697 Hz bin at about the DTMF level. Dial tone is steady for seconds: when it holds 80 %
-   of the energy of 50 windows in a row (100 ms) at -40 dBm0 or more, notches at 350, 425 and
-   440 Hz engage for the rest of the call. The 425 and 440 Hz bins overlap, so only the larger
+   (a 350 + 440 Hz pair) or 95 % (one tone) of the energy of 50 windows in a row (100 ms) at
+   -40 dBm0 or more, notches at 350, 425 and 440 Hz engage for the rest of the call. (At 80 %
+   for one tone, high-pitched synthetic voices whose fundamental sits on 350 or 440 Hz engaged
+   it, and a notched voice is easier to mistake for a digit: espeak-ng's en+f2 and en+f3 at
+   pitch 90-99 did both. A generated single dial tone is pure: 22 dB above a digit or 15 dB
+   above line noise it still holds 97 %; a pair's two bins leak into each other, which moves
+   their sum by up to about 15 %.) The 425 and 440 Hz bins overlap, so only the larger
    counts. The dial-tone power must hold within 2 dB from one window to the next (the 350 +
    440 Hz pair moves it by about 1.4 dB), and either both 350 and 440 Hz are present within
    6 dB of each other, or a single tone sits within 5 Hz of 350, 425 or 440 Hz (dial tones are
    generated exactly; a voiced harmonic wanders). A window that fails costs two of the count. None of the speech prompts of
    asterisk-core-sounds-en-wav engages it (bench_dtmf and the dtmf test check). */
-#define DIAL_SHARE 0.8f
+#define DIAL_PAIR_SHARE 0.8f
+#define DIAL_SINGLE_SHARE 0.95f
 #define DIAL_STEADY 1.585f /* 2 dB */
 #define DIAL_FREQ_HZ 5.0
 #define DIAL_MIN_DBM0 (-40.0)
@@ -160,6 +176,7 @@ int cr_dtmf_init(cr_dtmf *d, int rate_hz)
     d->twist_normal = powf(10.0f, (float)TWIST_NORMAL_DB / 10.0f);
     d->twist_reverse = powf(10.0f, (float)TWIST_REVERSE_DB / 10.0f);
     d->rel_peak = powf(10.0f, (float)RELATIVE_PEAK_DB / 10.0f);
+    d->neighbour_max = powf(10.0f, -(float)NEIGHBOUR_DB / 10.0f);
     return 0;
 }
 
@@ -206,6 +223,31 @@ static double freq_offset_hz(const cr_dtmf *d, int f)
     return atan2(im, re) * ANALYSIS_RATE / (6.283185307179586 * CR_DTMF_PHASE_LAG * CR_DTMF_HOP);
 }
 
+/* |X|^2 of the window ending now (its 7 blocks, oldest first) at hz: a Goertzel filter. */
+static float window_power(const cr_dtmf *d, double hz)
+{
+    double coeff = 2.0 * cos(6.283185307179586 * hz / ANALYSIS_RATE), s1 = 0.0, s2 = 0.0;
+    for (int b = 0; b < CR_DTMF_BLOCKS; b++) {
+        const float *x = d->recent + ((d->blk_pos + b) % CR_DTMF_BLOCKS) * CR_DTMF_HOP;
+        for (int m = 0; m < CR_DTMF_HOP; m++) {
+            double s0 = x[m] + coeff * s1 - s2;
+            s2 = s1;
+            s1 = s0;
+        }
+    }
+    return (float)(s1 * s1 + s2 * s2 - coeff * s1 * s2);
+}
+
+/* 1 if the harmonics a voice would have beside the pair (row_hz, col_hz) are there. */
+static int harmonic_neighbours(const cr_dtmf *d, double row_hz, double col_hz, float weaker)
+{
+    double spacing = col_hz - row_hz;
+    float limit = weaker * d->neighbour_max;
+    if (row_hz - spacing > 100.0 && window_power(d, row_hz - spacing) > limit)
+        return 1;
+    return col_hz + spacing < 3800.0 && window_power(d, col_hz + spacing) > limit;
+}
+
 /* Judges the window ending now; returns its key or 0. */
 static char judge_window(cr_dtmf *d)
 {
@@ -242,7 +284,8 @@ static char judge_window(cr_dtmf *d)
         int pair = power[LANE_350] >= 0.25f * p44 && p44 >= 0.25f * power[LANE_350];
         int single = power[LANE_350] > p44 ? LANE_350
                                             : (power[LANE_425] > power[LANE_440] ? LANE_425 : LANE_440);
-        int heard = 2.0f * p / WINDOW >= DIAL_SHARE * total && p >= d->dial_power_min &&
+        float share = pair ? DIAL_PAIR_SHARE : DIAL_SINGLE_SHARE;
+        int heard = 2.0f * p / WINDOW >= share * total && p >= d->dial_power_min &&
                     p <= DIAL_STEADY * d->dial_last && d->dial_last <= DIAL_STEADY * p &&
                     d->blk_count >= CR_DTMF_BLOCKS + CR_DTMF_PHASE_LAG &&
                     (pair || fabs(freq_offset_hz(d, single)) <= DIAL_FREQ_HZ);
@@ -319,6 +362,8 @@ static char judge_window(cr_dtmf *d)
     float share = 2.0f * (float)(raw[r] / kernel_gain(off_r) + raw[c] / kernel_gain(off_c)) /
                   WINDOW / total;
     if (share < TONE_ENERGY_SHARE)
+        return 0;
+    if (harmonic_neighbours(d, freqs[r] + off_r, freqs[c] + off_c, raw[r] < raw[c] ? raw[r] : raw[c]))
         return 0;
     d->hit_power[0] = raw[r];
     d->hit_power[1] = raw[c];
@@ -408,6 +453,7 @@ static float block_dft(const float *x, const v8 *ct, const v8 *st, const v8 *rot
 
 static void analyse_block(cr_dtmf *d)
 {
+    memcpy(d->recent + d->blk_pos * CR_DTMF_HOP, d->hop, sizeof d->hop);
     v8 *rr = (v8 *)d->rot_re, *ri = (v8 *)d->rot_im;
     const v8 *sr = (const v8 *)d->step_re, *si = (const v8 *)d->step_im;
     d->blk_energy[d->blk_pos] =

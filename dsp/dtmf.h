@@ -63,7 +63,8 @@ typedef struct cr_dtmf {
     float hit_power[2], hit_total, hit_off[2];
     float head_gap, tail_gap;     /* uncovered samples at the current window's edges */
     /* precomputed thresholds */
-    float power_min, dial_power_min, twist_normal, twist_reverse, rel_peak;
+    float power_min, dial_power_min, twist_normal, twist_reverse, rel_peak, neighbour_max;
+    float recent[CR_DTMF_BLOCKS * CR_DTMF_HOP]; /* the last window's samples, block by block */
     cr_dtmf_event events[CR_DTMF_MAX_EVENTS];
     int n_events;
 } cr_dtmf;
