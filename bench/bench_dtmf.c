@@ -28,7 +28,7 @@ typedef struct found {
     int n;
 } found;
 
-typedef enum impl { CALLREC, SPANDSP } impl;
+typedef enum impl { CALLREC, SPANDSP, CALLREC_NTT } impl;
 
 #ifdef HAVE_SPANDSP
 typedef struct spandsp_ctx {
@@ -52,9 +52,9 @@ static void spandsp_report(void *user, int code, int level, int delay)
 static void detect(impl which, const sig_buf *b, size_t chunk, found *f)
 {
     memset(f, 0, sizeof *f);
-    if (which == CALLREC) {
+    if (which == CALLREC || which == CALLREC_NTT) {
         static cr_dtmf d;
-        cr_dtmf_init(&d, b->rate);
+        cr_dtmf_init_profile(&d, b->rate, which == CALLREC_NTT ? CR_DTMF_NTT : CR_DTMF_ATT);
         for (size_t i = 0; i < b->n; i += chunk) {
             size_t n = b->n - i < chunk ? b->n - i : chunk;
             cr_dtmf_process(&d, b->x + i, n);
@@ -392,6 +392,125 @@ static const test plan[] = {
     {"T11", "echo 0 .. 40 ms at -10 / -20 dB", "100 %", t11_echo, 16 * 18},
 };
 #define NTESTS ((int)(sizeof plan / sizeof plan[0]))
+
+/* ---- the NTT column of Q.24 ------------------------------------------------------------ */
+
+static void n2_freq_accept(sig_buf *b, sig_rng *r, int v, char *expect)
+{
+    char key = keys16[v % 16];
+    int c = (v / 16) % 8, sign = c & 1 ? -1 : 1;
+    double lo, hi;
+    cr_dtmf_key_freqs(key, &lo, &hi);
+    double dlo = sign * 0.018 * lo, dhi = sign * 0.018 * hi;
+    if (c / 2 == 0)
+        lo += dlo;
+    else if (c / 2 == 1)
+        hi += dhi;
+    else if (c / 2 == 2)
+        lo += dlo, hi += dhi;
+    else
+        lo += dlo, hi -= dhi;
+    lead(b, r);
+    sig_tones(b, r, lo, -10, hi, -10, 0.050);
+    sig_silence(b, 0.06);
+    expect[0] = key;
+    expect[1] = '\0';
+}
+
+static void n3_freq_reject(sig_buf *b, sig_rng *r, int v, char *expect)
+{
+    double lo, hi;
+    cr_dtmf_key_freqs(keys16[v % 16], &lo, &hi);
+    int c = (v / 16) % 4;
+    double s = c & 1 ? -0.030 : 0.030;
+    if (c / 2)
+        hi *= 1 + s;
+    else
+        lo *= 1 + s;
+    lead(b, r);
+    sig_tones(b, r, lo, -10, hi, -10, 0.050);
+    sig_silence(b, 0.06);
+    expect[0] = '\0';
+}
+
+static void n4_level_accept(sig_buf *b, sig_rng *r, int v, char *expect)
+{
+    char key = keys16[v % 16];
+    lead(b, r);
+    sig_dtmf(b, r, key, -3.0 - (double)((v / 16) % 22), 0.050); /* -3 .. -24 dBm0 */
+    sig_silence(b, 0.06);
+    expect[0] = key;
+    expect[1] = '\0';
+}
+
+static void n4_level_reject(sig_buf *b, sig_rng *r, int v, char *expect)
+{
+    lead(b, r);
+    sig_dtmf(b, r, keys16[v % 16], -29.0 - (double)((v / 16) % 6), 0.050); /* -29 .. -34 */
+    sig_silence(b, 0.06);
+    expect[0] = '\0';
+}
+
+static void n5_twist(sig_buf *b, sig_rng *r, int v, char *expect)
+{
+    char key = keys16[v % 16];
+    double lo, hi;
+    cr_dtmf_key_freqs(key, &lo, &hi);
+    int c = (v / 16) % 4;
+    /* 5 dB either way, the stronger tone at -3 dBm0 or the weaker at -24 */
+    double strong = c & 2 ? -19.0 : -3.0, weak = strong - 5.0;
+    lead(b, r);
+    if (c & 1)
+        sig_tones(b, r, lo, weak, hi, strong, 0.050);
+    else
+        sig_tones(b, r, lo, strong, hi, weak, 0.050);
+    sig_silence(b, 0.06);
+    expect[0] = key;
+    expect[1] = '\0';
+}
+
+static void n6_reject_24(sig_buf *b, sig_rng *r, int v, char *expect)
+{
+    lead(b, r);
+    sig_dtmf(b, r, keys16[v % 16], -10, 0.020 + 0.001 * ((v / 16) % 5)); /* 20..24 ms */
+    sig_silence(b, 0.06);
+    expect[0] = '\0';
+}
+
+static void n7_pause(sig_buf *b, sig_rng *r, int v, char *expect)
+{
+    char a = keys16[v % 16], c = (v / 16) % 2 ? a : keys16[(v + 5) % 16];
+    lead(b, r);
+    sig_dtmf(b, r, a, -10, 0.040);
+    sig_silence(b, 0.030);
+    sig_dtmf(b, r, c, -10, 0.040);
+    sig_silence(b, 0.06);
+    expect[0] = a;
+    expect[1] = c;
+    expect[2] = '\0';
+}
+
+static const test ntt_plan[] = {
+    {"N2", "frequency +-1.8 %, one or both tones", "100 %", n2_freq_accept, 128},
+    {"N3", "frequency +-3.0 %, either tone (reject)", "100 %", n3_freq_reject, 64},
+    {"N4a", "level -3 .. -24 dBm0", "100 %", n4_level_accept, 16 * 22},
+    {"N4b", "level -29 .. -34 dBm0 (reject)", "100 %", n4_level_reject, 16 * 6},
+    {"N5", "twist 5 dB either way, -3 .. -24 dBm0", "100 %", n5_twist, 64},
+    {"N6a", "40 ms tone", "100 %", t6_accept_40, 16},
+    {"N6b", "20 .. 24 ms tone (reject)", "100 %", n6_reject_24, 80},
+    {"N7", "40 ms on / 30 ms off, same and different", "100 %", n7_pause, 32},
+    {"N8", "1 .. 10 ms break inside a digit (bridge)", "100 %", t8_break, 160},
+};
+#define NNTT ((int)(sizeof ntt_plan / sizeof ntt_plan[0]))
+
+static const column ntt_columns[] = {
+    {"callrec NTT 8k", CALLREC_NTT, P8K}, {"callrec NTT 16k", CALLREC_NTT, P16K},
+    {"callrec NTT ulaw", CALLREC_NTT, PMULAW},
+#ifdef HAVE_SPANDSP
+    {"spandsp 8k", SPANDSP, P8K},
+#endif
+};
+#define NNTTCOLS ((int)(sizeof ntt_columns / sizeof ntt_columns[0]))
 
 /* ---- talk-off corpora --------------------------------------------------------------- */
 
@@ -765,6 +884,54 @@ int main(int argc, char **argv)
     if (js)
         fprintf(js, "],");
 
+    /* 2c. The NTT profile against Q.24's NTT column. */
+    printf("\nNTT profile (cr_dtmf_init_profile(..., CR_DTMF_NTT)) against Q.24's NTT column\n%-5s %-44s",
+           "test", "signal");
+    for (int c = 0; c < NNTTCOLS; c++)
+        printf(" %16s", ntt_columns[c].name);
+    printf("\n");
+    if (js)
+        fprintf(js, "\"ntt\":[");
+    int ntt_pass = 1;
+    for (int ti = 0; ti < NNTT; ti++) {
+        const test *tst = &ntt_plan[ti];
+        printf("%-5s %-44s", tst->id, tst->what);
+        if (js)
+            fprintf(js, "%s{\"id\":\"%s\",\"what\":\"%s\"", ti ? "," : "", tst->id, tst->what);
+        for (int c = 0; c < NNTTCOLS; c++) {
+            int ok = 0, n = 0;
+            for (int rep = 0; rep < reps; rep++) {
+                for (int v = 0; v < tst->variants; v++) {
+                    sig_buf b;
+                    char expect[64];
+                    found f;
+                    build(&ntt_columns[c], tst->fn, v,
+                          7000003ull * (uint64_t)rep + (uint64_t)v + 31u * (uint64_t)ti, &b, expect);
+                    detect(ntt_columns[c].which, &b, 80, &f);
+                    int good = strcmp(f.keys, expect) == 0;
+                    ok += good;
+                    if (!good && verbose && ntt_columns[c].which == CALLREC_NTT)
+                        fprintf(stderr, "%s %s variant %d rep %d: want \"%s\" got \"%s\"\n",
+                                tst->id, ntt_columns[c].name, v, rep, expect, f.keys);
+                    n++;
+                    sig_free(&b);
+                }
+            }
+            double rate = 100.0 * ok / n;
+            if (ntt_columns[c].which == CALLREC_NTT && ok != n)
+                ntt_pass = 0;
+            printf(" %15.2f%%", rate);
+            if (js)
+                fprintf(js, ",\"%s\":%.4f", ntt_columns[c].name, rate);
+        }
+        printf("\n");
+        if (js)
+            fprintf(js, "}");
+    }
+    printf("callrec's NTT profile passes every NTT test: %s\n", ntt_pass ? "yes" : "NO");
+    if (js)
+        fprintf(js, "],");
+
     /* 3. Latency: onset to report, 8-sample chunks, random key, phase and onset. */
     printf("\nlatency from tone onset to report, %d random onsets, 8-sample chunks (ms)\n",
            latency_trials);
@@ -860,5 +1027,5 @@ int main(int argc, char **argv)
     if (system(cmd) != 0)
         fprintf(stderr, "could not remove %s\n", tmp);
     printf("\ncallrec passes every plan test: %s\n", all_pass ? "yes" : "NO");
-    return all_pass ? 0 : 1;
+    return all_pass && ntt_pass ? 0 : 1;
 }

@@ -134,15 +134,36 @@ static void dft_build(void)
     }
 }
 
-int cr_dtmf_init(cr_dtmf *d, int rate_hz)
+/* What each profile must accept and reject; the detector's limits sit between. */
+static const struct profile {
+    double accept_rel, accept_abs_hz, reject_rel; /* frequency offsets */
+    double min_tone_dbm0;                         /* weakest tone accepted */
+    double twist_normal_db, twist_reverse_db;
+    int confirm_samples;
+} profiles[2] = {
+    [CR_DTMF_ATT] = {FREQ_ACCEPT_REL, FREQ_ACCEPT_ABS_HZ, FREQ_REJECT_REL, MIN_TONE_DBM0,
+                     TWIST_NORMAL_DB, TWIST_REVERSE_DB, CONFIRM_SAMPLES},
+    /* NTT: accept +-1.8 %, reject +-3.0 %; levels -3..-24 dBm accepted, <= -29 rejected (the
+       limit halfway, -26.5); twist +-5 dB accepted (8 dB both ways, as the MT8870); <= 24 ms
+       rejected (25.5 ms confirms, clear of the estimates' half millisecond). */
+    [CR_DTMF_NTT] = {0.018, 0.0, 0.030, -26.5, 8.0, 8.0, 204},
+};
+
+int cr_dtmf_init(cr_dtmf *d, int rate_hz) { return cr_dtmf_init_profile(d, rate_hz, CR_DTMF_ATT); }
+
+int cr_dtmf_init_profile(cr_dtmf *d, int rate_hz, cr_dtmf_profile profile)
 {
     const double two_pi = 6.283185307179586;
-    if (rate_hz != 8000 && rate_hz != 16000)
+    if ((rate_hz != 8000 && rate_hz != 16000) || (profile != CR_DTMF_ATT && profile != CR_DTMF_NTT))
         return -1;
+    const struct profile *pr = &profiles[profile];
     pthread_once(&dft_once, dft_build);
     memset(d, 0, sizeof *d);
     d->in_rate = rate_hz;
-    d->confirm = CONFIRM_SAMPLES;
+    d->confirm = pr->confirm_samples;
+    for (int f = 0; f < 8; f++)
+        d->freq_limit[f] = (float)(0.5 * (pr->accept_rel * freqs[f] + pr->accept_abs_hz +
+                                          pr->reject_rel * freqs[f]));
     d->confirm_share = CONFIRM_SHARE;
 
     for (int f = 0; f < 11; f++) {
@@ -172,10 +193,10 @@ int cr_dtmf_init(cr_dtmf *d, int rate_hz)
         d->gain_comp[f] = (float)(1.0 / g2);
     }
 
-    d->power_min = bin_power(MIN_TONE_DBM0);
+    d->power_min = bin_power(pr->min_tone_dbm0);
     d->dial_power_min = bin_power(DIAL_MIN_DBM0);
-    d->twist_normal = powf(10.0f, (float)TWIST_NORMAL_DB / 10.0f);
-    d->twist_reverse = powf(10.0f, (float)TWIST_REVERSE_DB / 10.0f);
+    d->twist_normal = powf(10.0f, (float)pr->twist_normal_db / 10.0f);
+    d->twist_reverse = powf(10.0f, (float)pr->twist_reverse_db / 10.0f);
     d->rel_peak = powf(10.0f, (float)RELATIVE_PEAK_DB / 10.0f);
     d->neighbour_max = powf(10.0f, -(float)NEIGHBOUR_DB / 10.0f);
     return 0;
@@ -207,10 +228,6 @@ static double kernel_gain(double hz)
     return g * g;
 }
 
-static double freq_limit_hz(int f)
-{
-    return 0.5 * (FREQ_ACCEPT_REL * freqs[f] + FREQ_ACCEPT_ABS_HZ + FREQ_REJECT_REL * freqs[f]);
-}
 
 /* Offset of the tone in lane f from nominal, from the phase advance between the current
    window and the one CR_DTMF_PHASE_LAG hops before. */
@@ -356,7 +373,7 @@ static char judge_window(cr_dtmf *d)
     if (d->blk_count < CR_DTMF_BLOCKS + CR_DTMF_PHASE_LAG)
         return 0;
     double off_r = freq_offset_hz(d, r), off_c = freq_offset_hz(d, c);
-    if (fabs(off_r) > freq_limit_hz(r) || fabs(off_c) > freq_limit_hz(c))
+    if (fabs(off_r) > d->freq_limit[r] || fabs(off_c) > d->freq_limit[c])
         return 0;
     /* Energy of the two tones, each corrected for the window's response at its measured
        offset: what share of the window two pure tones explain. */

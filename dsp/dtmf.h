@@ -64,13 +64,18 @@ typedef struct cr_dtmf {
     float head_gap, tail_gap;     /* uncovered samples at the current window's edges */
     /* precomputed thresholds */
     float power_min, dial_power_min, twist_normal, twist_reverse, rel_peak, neighbour_max;
+    float freq_limit[8];     /* largest offset accepted at each DTMF frequency, Hz */
     float recent[CR_DTMF_BLOCKS * CR_DTMF_HOP]; /* the last window's samples, block by block */
     cr_dtmf_event events[CR_DTMF_MAX_EVENTS];
     int n_events;
 } cr_dtmf;
 
-/* rate_hz: 8000 or 16000. Returns 0, or -1 for another rate. */
+/* Acceptance criteria: ITU-T Q.24's AT&T column (the default) or its NTT column. */
+typedef enum cr_dtmf_profile { CR_DTMF_ATT = 0, CR_DTMF_NTT = 1 } cr_dtmf_profile;
+
+/* rate_hz: 8000 or 16000. Returns 0, or -1 for another rate or profile. */
 int cr_dtmf_init(cr_dtmf *d, int rate_hz);
+int cr_dtmf_init_profile(cr_dtmf *d, int rate_hz, cr_dtmf_profile profile);
 
 /* Analyses n samples. Events decided during the call are in d->events[0..d->n_events); the
    list is cleared at the start of each call. Returns d->n_events. */

@@ -141,7 +141,8 @@ callrec_status callrec_session_create(const callrec_session_config *cfg, callrec
     *out = NULL;
     if (!cfg || cfg->sample_rate_hz < 8000 || cfg->sample_rate_hz > 48000 ||
         cfg->max_prompt_seconds < 1 || cfg->max_prompt_seconds > 3600 ||
-        cfg->playout_guard_ms < 0 || cfg->playout_guard_ms > 2000)
+        cfg->playout_guard_ms < 0 || cfg->playout_guard_ms > 2000 ||
+        (cfg->dtmf_profile != CALLREC_DTMF_ATT && cfg->dtmf_profile != CALLREC_DTMF_NTT))
         return CALLREC_EINVAL;
     if (cfg->call_id && (strlen(cfg->call_id) == 0 || strlen(cfg->call_id) >= CALLREC_ID_LEN))
         return CALLREC_EINVAL;
@@ -188,7 +189,8 @@ callrec_status callrec_session_create(const callrec_session_config *cfg, callrec
         goto fail;
     s->fifo_len = rate == RATE ? FRAME : frame_out;
 
-    cr_dtmf_init(&s->dtmf, RATE);
+    cr_dtmf_init_profile(&s->dtmf, RATE,
+                         cfg->dtmf_profile == CALLREC_DTMF_NTT ? CR_DTMF_NTT : CR_DTMF_ATT);
     cr_vad_init(&s->vad, RATE);
     cr_endpoint_init(&s->ep, FRAME);
     s->speech_end = -1;

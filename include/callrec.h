@@ -127,6 +127,9 @@ CALLREC_API void callrec_prompt_cache_destroy(callrec_prompt_cache *cache);
 CALLREC_API void callrec_prompt_cache_get_stats(callrec_prompt_cache *cache,
                                                 callrec_prompt_cache_stats *stats);
 
+/** DTMF acceptance criteria: ITU-T Q.24's AT&T column (the default) or its NTT column. */
+typedef enum callrec_dtmf_profile { CALLREC_DTMF_ATT = 0, CALLREC_DTMF_NTT = 1 } callrec_dtmf_profile;
+
 typedef struct callrec_session_config {
     /** Rate of the buffers given to callrec_session_process(): 8000..48000. Default 16000. */
     int sample_rate_hz;
@@ -151,6 +154,8 @@ typedef struct callrec_session_config {
     /** Shared decoded prompts (not owned; must outlive the session). NULL: each operation
         decodes its own prompts. */
     callrec_prompt_cache *prompt_cache;
+    /** Which Q.24 column the stop-tone detector meets. Default CALLREC_DTMF_ATT. */
+    callrec_dtmf_profile dtmf_profile;
 } callrec_session_config;
 
 typedef struct callrec_session callrec_session;

@@ -202,6 +202,27 @@ static void test_usage(void)
     run(&r, (const char *[]){"frobnicate", NULL});
     CHECK(r.status == 2 && strstr(r.err, "unknown command frobnicate"));
     done(&r);
+    char *none = path_in("never-written.wav");
+    run(&r, (const char *[]){"record", "--request", DEMO_DIR "/request.json", "--input",
+                             DEMO_DIR "/caller.wav", "--output", none, "--dtmf-profile", "itu",
+                             NULL});
+    CHECK(r.status == 2 && strstr(r.err, "--dtmf-profile: must be att or ntt, got itu"));
+    CHECK(access(none, F_OK) != 0);
+    done(&r);
+}
+
+/* The NTT profile hears the demo caller's '#' as the default profile does. */
+static void test_ntt_profile(void)
+{
+    result r;
+    char *wav = path_in("demo-ntt.wav");
+    run(&r, (const char *[]){"record", "--request", DEMO_DIR "/request.json", "--input",
+                             DEMO_DIR "/caller.wav", "--output", wav, "--dtmf-profile", "ntt",
+                             NULL});
+    CHECK_MSG(r.status == 0, "exit %d: %s", r.status, r.err);
+    CHECK_STR(field(&r, "completionReason"), "stopToneDetected");
+    CHECK_STR(field(&r, "@callrec.stopTone"), "#");
+    done(&r);
 }
 
 static void test_bad_input(void)
@@ -631,6 +652,7 @@ int main(void)
         return 1;
     }
     test_usage();
+    test_ntt_profile();
     test_bad_input();
     test_demo();
     test_semantics();

@@ -21,11 +21,14 @@ typedef struct found {
     int n;
 } found;
 
+/* The criteria every detect() runs with; test_ntt switches to NTT's. */
+static cr_dtmf_profile profile = CR_DTMF_ATT;
+
 static void detect(const sig_buf *b, found *f)
 {
     cr_dtmf d;
     memset(f, 0, sizeof *f);
-    CHECK(cr_dtmf_init(&d, b->rate) == 0);
+    CHECK(cr_dtmf_init_profile(&d, b->rate, profile) == 0);
     size_t chunk = (size_t)b->rate / 100;
     for (size_t i = 0; i < b->n; i += chunk) {
         size_t n = b->n - i < chunk ? b->n - i : chunk;
@@ -351,6 +354,54 @@ static void test_talkoff(void)
     sig_free(&b);
 }
 
+/* The NTT profile against Q.24's NTT column: frequency accept +-1.8 % and reject +-3.0 %,
+   levels -3..-24 dBm0 accepted and -29 rejected, twist 5 dB either way, 24 ms rejected, 30 ms
+   pauses separating. */
+static void test_ntt(path p)
+{
+    profile = CR_DTMF_NTT;
+    sig_rng r;
+    sig_seed(&r, 24);
+    int ok = 0, n = 0;
+    for (int k = 0; k < 16; k++) {
+        char key = all_keys[k];
+        double lo, hi;
+        key_freqs(key, &lo, &hi);
+        for (int sign = -1; sign <= 1; sign += 2) {
+            ok += one(p, &r, lo * (1 + sign * 0.018), -10, hi * (1 + sign * 0.018), -10, 0.05, key);
+            ok += one(p, &r, lo * (1 - sign * 0.018), -10, hi * (1 + sign * 0.018), -10, 0.05, key);
+            ok += one(p, &r, lo * (1 + sign * 0.030), -10, hi, -10, 0.05, 0);
+            ok += one(p, &r, lo, -10, hi * (1 + sign * 0.030), -10, 0.05, 0);
+            n += 4;
+        }
+        ok += one(p, &r, lo, -3, hi, -3, 0.05, key);
+        ok += one(p, &r, lo, -24, hi, -24, 0.05, key);
+        ok += one(p, &r, lo, -29, hi, -29, 0.05, 0);
+        ok += one(p, &r, lo, -19, hi, -24, 0.05, key); /* 5 dB normal twist */
+        ok += one(p, &r, lo, -24, hi, -19, 0.05, key); /* 5 dB reverse twist */
+        ok += one(p, &r, lo, -10, hi, -10, 0.040, key);
+        ok += one(p, &r, lo, -10, hi, -10, 0.024, 0);
+        n += 7;
+        /* 40 ms on, 30 ms off: two digits, also when they are the same key */
+        sig_buf b;
+        found f;
+        sig_init(&b, source_rate(p));
+        sig_silence(&b, 0.1);
+        sig_dtmf(&b, &r, key, -10, 0.040);
+        sig_silence(&b, 0.030);
+        sig_dtmf(&b, &r, key, -10, 0.040);
+        sig_silence(&b, 0.1);
+        finish_path(&b, p);
+        detect(&b, &f);
+        ok += f.n == 2 && f.keys[0] == key && f.keys[1] == key;
+        n++;
+        sig_free(&b);
+    }
+    profile = CR_DTMF_ATT;
+    printf("[%s] NTT profile: %d/%d\n", path_names[p], ok, n);
+    CHECK_MSG(ok == n, "[%s] NTT profile %d/%d", path_names[p], ok, n);
+}
+
 /* Synthetic voices that once gave false digits, as regressions: high-pitched voices whose
    fundamental sat on a dial-tone frequency (the notches engaged, and a 'D' followed later),
    and a voice whose harmonics 4 and 5 sat on 941 and 1209 Hz ('*'). At 8 and 16 kHz, 0 to
@@ -428,6 +479,7 @@ int main(int argc, char **argv)
         test_timing((path)p);
         test_noise((path)p);
         test_dial_tone_echo((path)p);
+        test_ntt((path)p);
     }
     if (argc < 2) {
         test_talkoff();

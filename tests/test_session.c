@@ -187,7 +187,13 @@ static void test_api_errors(void)
     cfg.sample_rate_hz = 16000;
     cfg.max_prompt_seconds = 0;
     CHECK(callrec_session_create(&cfg, &s) == CALLREC_EINVAL);
+    cfg.max_prompt_seconds = 300;
+    cfg.dtmf_profile = (callrec_dtmf_profile)2;
+    CHECK(callrec_session_create(&cfg, &s) == CALLREC_EINVAL);
+    callrec_session_config_default(&cfg);
+    CHECK(cfg.dtmf_profile == CALLREC_DTMF_ATT);
     callrec_session_destroy(NULL);
+    CHECK(callrec_session_play_prompt(NULL, "{}", 2, NULL, NULL, 0) == CALLREC_EINVAL);
     CHECK(callrec_session_process(NULL, NULL, NULL, 0) == CALLREC_EINVAL);
     CHECK(callrec_session_cancel(NULL) == CALLREC_EINVAL);
     CHECK(callrec_session_hangup(NULL) == CALLREC_EINVAL);

@@ -53,6 +53,8 @@ static const char help_text[] =
     "  --buffer-frames N     live: frames per audio callback (default: the host's choice)\n"
     "  --playout-guard-ms N  live: after the prompt and beep, ignore the input for N ms as\n"
     "                        their echo (default 300 on a device; 0 with a headset)\n"
+    "  --dtmf-profile att|ntt  stop-tone acceptance: ITU-T Q.24's AT&T (default) or NTT\n"
+    "                        criteria\n"
     "\n"
     "Exit status: 0 the operation completed, 1 it failed (status \"failed\"), 2 bad request,\n"
     "bad input or usage (message on stderr, nothing recorded). Ctrl-C or SIGTERM cancels the\n"
@@ -63,7 +65,7 @@ static const char help_text[] =
 
 typedef struct options {
     const char *request, *input, *device, *output, *events, *recording_dir;
-    const char *media_timeout_ms, *buffer_frames, *playout_guard_ms;
+    const char *media_timeout_ms, *buffer_frames, *playout_guard_ms, *dtmf_profile;
     int realtime;
 } options;
 
@@ -227,6 +229,8 @@ static int parse_args(int argc, char **argv, options *o)
             slot = &o->buffer_frames;
         else if (strcmp(a, "--playout-guard-ms") == 0)
             slot = &o->playout_guard_ms;
+        else if (strcmp(a, "--dtmf-profile") == 0)
+            slot = &o->dtmf_profile;
         else if (strcmp(a, "--realtime") == 0) {
             o->realtime = 1;
             continue;
@@ -503,6 +507,12 @@ static int cmd_record(int argc, char **argv)
     if (opt.recording_dir)
         cfg.recording_dir = opt.recording_dir;
     cfg.prompt_base_dir = base;
+    if (opt.dtmf_profile && strcmp(opt.dtmf_profile, "ntt") == 0) {
+        cfg.dtmf_profile = CALLREC_DTMF_NTT;
+    } else if (opt.dtmf_profile && strcmp(opt.dtmf_profile, "att") != 0) {
+        fprintf(stderr, "callrec: --dtmf-profile: must be att or ntt, got %s\n", opt.dtmf_profile);
+        goto done;
+    }
     cfg.on_event = on_event;
     cfg.event_user = &r;
     if (opt.events) {
