@@ -151,16 +151,17 @@ static void t1_sequence(sig_buf *b, sig_rng *r, int v, char *expect)
     strcpy(expect, keys16);
 }
 
-/* Variant v: key = v % 16, case = v / 16. */
-static void t2_freq_accept(sig_buf *b, sig_rng *r, int v, char *expect)
+/* Frequency accept: variant v: key = v % 16, case = v / 16 (one tone or both, the same way or
+   opposite ways), each moved by rel * f + abs_hz. */
+static void freq_accept(sig_buf *b, sig_rng *r, int v, char *expect, double rel, double abs_hz)
 {
     char key = keys16[v % 16];
     int c = (v / 16) % 8, sign = c & 1 ? -1 : 1;
     double lo, hi;
     cr_dtmf_key_freqs(key, &lo, &hi);
-    double dlo = sign * (0.015 * lo + 2), dhi = sign * (0.015 * hi + 2);
+    double dlo = sign * (rel * lo + abs_hz), dhi = sign * (rel * hi + abs_hz);
     if (c / 2 == 0)
-        hi += 0, lo += dlo;
+        lo += dlo;
     else if (c / 2 == 1)
         hi += dhi;
     else if (c / 2 == 2)
@@ -174,13 +175,13 @@ static void t2_freq_accept(sig_buf *b, sig_rng *r, int v, char *expect)
     expect[1] = '\0';
 }
 
-static void t3_freq_reject(sig_buf *b, sig_rng *r, int v, char *expect)
+/* Frequency reject: either tone moved by +-rel. */
+static void freq_reject(sig_buf *b, sig_rng *r, int v, char *expect, double rel)
 {
-    char key = keys16[v % 16];
-    int c = (v / 16) % 4;
     double lo, hi;
-    cr_dtmf_key_freqs(key, &lo, &hi);
-    double s = c & 1 ? -0.035 : 0.035;
+    cr_dtmf_key_freqs(keys16[v % 16], &lo, &hi);
+    int c = (v / 16) % 4;
+    double s = c & 1 ? -rel : rel;
     if (c / 2)
         hi *= 1 + s;
     else
@@ -190,6 +191,9 @@ static void t3_freq_reject(sig_buf *b, sig_rng *r, int v, char *expect)
     sig_silence(b, 0.06);
     expect[0] = '\0';
 }
+
+static void t2_freq_accept(sig_buf *b, sig_rng *r, int v, char *e) { freq_accept(b, r, v, e, 0.015, 2.0); }
+static void t3_freq_reject(sig_buf *b, sig_rng *r, int v, char *e) { freq_reject(b, r, v, e, 0.035); }
 
 static void t4_level_accept(sig_buf *b, sig_rng *r, int v, char *expect)
 {
@@ -239,26 +243,31 @@ static void t6_accept_40(sig_buf *b, sig_rng *r, int v, char *expect)
     expect[1] = '\0';
 }
 
-static void t6_reject_23(sig_buf *b, sig_rng *r, int v, char *expect)
+/* Tones of 20 ms up to longest_ms, which must all be rejected. */
+static void short_tone(sig_buf *b, sig_rng *r, int v, char *expect, int longest_ms)
 {
     lead(b, r);
-    sig_dtmf(b, r, keys16[v % 16], -10, 0.020 + 0.001 * ((v / 16) % 4)); /* 20..23 ms */
+    sig_dtmf(b, r, keys16[v % 16], -10, 0.001 * (20 + (v / 16) % (longest_ms - 19)));
     sig_silence(b, 0.06);
     expect[0] = '\0';
 }
 
-static void t7_pause(sig_buf *b, sig_rng *r, int v, char *expect)
+/* Two 40 ms digits, the same key or different ones, `pause_s` apart: both reported. */
+static void pause_between(sig_buf *b, sig_rng *r, int v, char *expect, double pause_s)
 {
     char a = keys16[v % 16], c = (v / 16) % 2 ? a : keys16[(v + 5) % 16];
     lead(b, r);
     sig_dtmf(b, r, a, -10, 0.040);
-    sig_silence(b, 0.040);
+    sig_silence(b, pause_s);
     sig_dtmf(b, r, c, -10, 0.040);
     sig_silence(b, 0.06);
     expect[0] = a;
     expect[1] = c;
     expect[2] = '\0';
 }
+
+static void t6_reject_23(sig_buf *b, sig_rng *r, int v, char *e) { short_tone(b, r, v, e, 23); }
+static void t7_pause(sig_buf *b, sig_rng *r, int v, char *e) { pause_between(b, r, v, e, 0.040); }
 
 static void t8_break(sig_buf *b, sig_rng *r, int v, char *expect)
 {
@@ -395,43 +404,8 @@ static const test plan[] = {
 
 /* ---- the NTT column of Q.24 ------------------------------------------------------------ */
 
-static void n2_freq_accept(sig_buf *b, sig_rng *r, int v, char *expect)
-{
-    char key = keys16[v % 16];
-    int c = (v / 16) % 8, sign = c & 1 ? -1 : 1;
-    double lo, hi;
-    cr_dtmf_key_freqs(key, &lo, &hi);
-    double dlo = sign * 0.018 * lo, dhi = sign * 0.018 * hi;
-    if (c / 2 == 0)
-        lo += dlo;
-    else if (c / 2 == 1)
-        hi += dhi;
-    else if (c / 2 == 2)
-        lo += dlo, hi += dhi;
-    else
-        lo += dlo, hi -= dhi;
-    lead(b, r);
-    sig_tones(b, r, lo, -10, hi, -10, 0.050);
-    sig_silence(b, 0.06);
-    expect[0] = key;
-    expect[1] = '\0';
-}
-
-static void n3_freq_reject(sig_buf *b, sig_rng *r, int v, char *expect)
-{
-    double lo, hi;
-    cr_dtmf_key_freqs(keys16[v % 16], &lo, &hi);
-    int c = (v / 16) % 4;
-    double s = c & 1 ? -0.030 : 0.030;
-    if (c / 2)
-        hi *= 1 + s;
-    else
-        lo *= 1 + s;
-    lead(b, r);
-    sig_tones(b, r, lo, -10, hi, -10, 0.050);
-    sig_silence(b, 0.06);
-    expect[0] = '\0';
-}
+static void n2_freq_accept(sig_buf *b, sig_rng *r, int v, char *e) { freq_accept(b, r, v, e, 0.018, 0.0); }
+static void n3_freq_reject(sig_buf *b, sig_rng *r, int v, char *e) { freq_reject(b, r, v, e, 0.030); }
 
 static void n4_level_accept(sig_buf *b, sig_rng *r, int v, char *expect)
 {
@@ -469,26 +443,8 @@ static void n5_twist(sig_buf *b, sig_rng *r, int v, char *expect)
     expect[1] = '\0';
 }
 
-static void n6_reject_24(sig_buf *b, sig_rng *r, int v, char *expect)
-{
-    lead(b, r);
-    sig_dtmf(b, r, keys16[v % 16], -10, 0.020 + 0.001 * ((v / 16) % 5)); /* 20..24 ms */
-    sig_silence(b, 0.06);
-    expect[0] = '\0';
-}
-
-static void n7_pause(sig_buf *b, sig_rng *r, int v, char *expect)
-{
-    char a = keys16[v % 16], c = (v / 16) % 2 ? a : keys16[(v + 5) % 16];
-    lead(b, r);
-    sig_dtmf(b, r, a, -10, 0.040);
-    sig_silence(b, 0.030);
-    sig_dtmf(b, r, c, -10, 0.040);
-    sig_silence(b, 0.06);
-    expect[0] = a;
-    expect[1] = c;
-    expect[2] = '\0';
-}
+static void n6_reject_24(sig_buf *b, sig_rng *r, int v, char *e) { short_tone(b, r, v, e, 24); }
+static void n7_pause(sig_buf *b, sig_rng *r, int v, char *e) { pause_between(b, r, v, e, 0.030); }
 
 static const test ntt_plan[] = {
     {"N2", "frequency +-1.8 %, one or both tones", "100 %", n2_freq_accept, 128},
@@ -669,6 +625,55 @@ static int music_corpus(sig_buf *b, const char *tmp)
 
 /* ---- helpers --------------------------------------------------------------------------- */
 
+/* Runs every test of `tests` on every column: prints a row per test (detection rate per
+   column) and writes the rows as JSON objects. Returns 1 if every callrec column got every
+   trial right. Seeds: salt * repetition + variant + 17 * test. */
+static int run_plan(const test *tests, int n_tests, const column *cols, int n_cols, uint64_t salt,
+                    int reps, int verbose, FILE *js)
+{
+    printf("%-5s %-44s", "test", "signal");
+    for (int c = 0; c < n_cols; c++)
+        printf(" %16s", cols[c].name);
+    printf("\n");
+    int all_pass = 1;
+    for (int ti = 0; ti < n_tests; ti++) {
+        const test *tst = &tests[ti];
+        printf("%-5s %-44s", tst->id, tst->what);
+        if (js)
+            fprintf(js, "%s{\"id\":\"%s\",\"what\":\"%s\"", ti ? "," : "", tst->id, tst->what);
+        for (int c = 0; c < n_cols; c++) {
+            int ours = cols[c].which != SPANDSP, ok = 0, n = 0;
+            for (int rep = 0; rep < reps; rep++) {
+                for (int v = 0; v < tst->variants; v++) {
+                    sig_buf b;
+                    char expect[64];
+                    found f;
+                    build(&cols[c], tst->fn, v, salt * (uint64_t)rep + (uint64_t)v + 17u * (uint64_t)ti,
+                          &b, expect);
+                    detect(cols[c].which, &b, 80, &f);
+                    int good = strcmp(f.keys, expect) == 0;
+                    ok += good;
+                    if (!good && verbose && ours)
+                        fprintf(stderr, "%s %s variant %d rep %d: want \"%s\" got \"%s\"\n",
+                                tst->id, cols[c].name, v, rep, expect, f.keys);
+                    n++;
+                    sig_free(&b);
+                }
+            }
+            double rate = 100.0 * ok / n;
+            if (ours && ok != n)
+                all_pass = 0;
+            printf(" %15.2f%%", rate);
+            if (js)
+                fprintf(js, ",\"%s\":%.4f", cols[c].name, rate);
+        }
+        printf("\n");
+        if (js)
+            fprintf(js, "}");
+    }
+    return all_pass;
+}
+
 /* ---- main ------------------------------------------------------------------------------ */
 
 int main(int argc, char **argv)
@@ -716,45 +721,8 @@ int main(int argc, char **argv)
         fprintf(js, "{\"date\":\"%s\",\"cpu\":\"%s\",\"plan\":[", date, cpu);
 
     /* 1. The plan. */
-    printf("\n%-5s %-44s", "test", "signal");
-    for (int c = 0; c < NCOLS; c++)
-        printf(" %15s", columns[c].name);
     printf("\n");
-    int all_pass = 1;
-    for (int ti = 0; ti < NTESTS; ti++) {
-        const test *tst = &plan[ti];
-        printf("%-5s %-44s", tst->id, tst->what);
-        if (js)
-            fprintf(js, "%s{\"id\":\"%s\",\"what\":\"%s\"", ti ? "," : "", tst->id, tst->what);
-        for (int c = 0; c < NCOLS; c++) {
-            int ok = 0, n = 0;
-            for (int rep = 0; rep < reps; rep++) {
-                for (int v = 0; v < tst->variants; v++) {
-                    sig_buf b;
-                    char expect[64];
-                    found f;
-                    build(&columns[c], tst->fn, v, 1000003ull * (uint64_t)rep + (uint64_t)v + 17u * (uint64_t)ti, &b, expect);
-                    detect(columns[c].which, &b, 80, &f);
-                    int good = strcmp(f.keys, expect) == 0;
-                    ok += good;
-                    if (!good && verbose && columns[c].which == CALLREC)
-                        fprintf(stderr, "%s %s variant %d rep %d: want \"%s\" got \"%s\"\n",
-                                tst->id, columns[c].name, v, rep, expect, f.keys);
-                    n++;
-                    sig_free(&b);
-                }
-            }
-            double rate = 100.0 * ok / n;
-            if (columns[c].which == CALLREC && ok != n)
-                all_pass = 0;
-            printf(" %14.2f%%", rate);
-            if (js)
-                fprintf(js, ",\"%s\":%.4f", columns[c].name, rate);
-        }
-        printf("\n");
-        if (js)
-            fprintf(js, "}");
-    }
+    int all_pass = run_plan(plan, NTESTS, columns, NCOLS, 1000003u, reps, verbose, js);
     if (js)
         fprintf(js, "],");
 
@@ -885,49 +853,10 @@ int main(int argc, char **argv)
         fprintf(js, "],");
 
     /* 2c. The NTT profile against Q.24's NTT column. */
-    printf("\nNTT profile (cr_dtmf_init_profile(..., CR_DTMF_NTT)) against Q.24's NTT column\n%-5s %-44s",
-           "test", "signal");
-    for (int c = 0; c < NNTTCOLS; c++)
-        printf(" %16s", ntt_columns[c].name);
-    printf("\n");
+    printf("\nNTT profile (cr_dtmf_init_profile(..., CR_DTMF_NTT)) against Q.24's NTT column\n");
     if (js)
         fprintf(js, "\"ntt\":[");
-    int ntt_pass = 1;
-    for (int ti = 0; ti < NNTT; ti++) {
-        const test *tst = &ntt_plan[ti];
-        printf("%-5s %-44s", tst->id, tst->what);
-        if (js)
-            fprintf(js, "%s{\"id\":\"%s\",\"what\":\"%s\"", ti ? "," : "", tst->id, tst->what);
-        for (int c = 0; c < NNTTCOLS; c++) {
-            int ok = 0, n = 0;
-            for (int rep = 0; rep < reps; rep++) {
-                for (int v = 0; v < tst->variants; v++) {
-                    sig_buf b;
-                    char expect[64];
-                    found f;
-                    build(&ntt_columns[c], tst->fn, v,
-                          7000003ull * (uint64_t)rep + (uint64_t)v + 31u * (uint64_t)ti, &b, expect);
-                    detect(ntt_columns[c].which, &b, 80, &f);
-                    int good = strcmp(f.keys, expect) == 0;
-                    ok += good;
-                    if (!good && verbose && ntt_columns[c].which == CALLREC_NTT)
-                        fprintf(stderr, "%s %s variant %d rep %d: want \"%s\" got \"%s\"\n",
-                                tst->id, ntt_columns[c].name, v, rep, expect, f.keys);
-                    n++;
-                    sig_free(&b);
-                }
-            }
-            double rate = 100.0 * ok / n;
-            if (ntt_columns[c].which == CALLREC_NTT && ok != n)
-                ntt_pass = 0;
-            printf(" %15.2f%%", rate);
-            if (js)
-                fprintf(js, ",\"%s\":%.4f", ntt_columns[c].name, rate);
-        }
-        printf("\n");
-        if (js)
-            fprintf(js, "}");
-    }
+    int ntt_pass = run_plan(ntt_plan, NNTT, ntt_columns, NNTTCOLS, 7000003u, reps, verbose, js);
     printf("callrec's NTT profile passes every NTT test: %s\n", ntt_pass ? "yes" : "NO");
     if (js)
         fprintf(js, "],");

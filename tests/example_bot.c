@@ -82,17 +82,6 @@ static op_record *find_op(call *c, const char *id)
     return NULL;
 }
 
-static char *dup_str(const char *s)
-{
-    if (!s)
-        return NULL;
-    size_t n = strlen(s) + 1;
-    char *d = malloc(n);
-    if (d)
-        memcpy(d, s, n);
-    return d;
-}
-
 static void on_event(void *user, const callrec_event *e)
 {
     call *c = user;
@@ -110,8 +99,8 @@ static void on_event(void *user, const callrec_event *e)
         o->completions++;
         free(o->notification);
         free(o->recording);
-        o->notification = dup_str(e->notification_json);
-        o->recording = dup_str(e->recording_path);
+        o->notification = e->notification_json ? strdup(e->notification_json) : NULL;
+        o->recording = e->recording_path ? strdup(e->recording_path) : NULL;
         c->track = NULL;
     }
 }
