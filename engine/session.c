@@ -39,10 +39,13 @@
 
 typedef enum op_phase { PHASE_QUEUED, PHASE_PROMPT, PHASE_BEEP, PHASE_RECORDING } op_phase;
 
+enum { DEFER_CANCEL = 1, DEFER_HANGUP = 2, DEFER_BARGE = 4 };
+
 typedef struct op {
     /* what every frame reads first */
     op_phase phase;
     int speech_heard;
+    int barge_pending;         /* queued with bargeInAllowed from a callback: pre-empts later */
     int64_t start;             /* call time the operation started */
     int64_t rec_start;         /* call time the recording window opened */
     int n_clips, clip;         /* clips loaded; the one playing */
@@ -86,6 +89,12 @@ struct callrec_session {
     cr_endpoint ep;
     int speaking;              /* the endpointer is in speech */
     int64_t speech_end;        /* call time the last speech ended, -1 if never */
+
+    /* Event callbacks may call back into the session. Whatever would end operations while the
+       engine is still using them (cancel, hang-up, a barge-in) waits until the callback
+       returns to the engine and is applied at the next safe point. */
+    int in_callback;
+    unsigned deferred;         /* DEFER_* */
 
     int64_t now;               /* call time at the start of the current frame */
     int64_t guard_until;       /* echo guard: detectors ignore audio before this call time */
@@ -233,6 +242,16 @@ void callrec_session_destroy(callrec_session *s)
     free(s);
 }
 
+static void apply_deferred(callrec_session *s);
+
+/* Every event reaches the embedder through here. */
+static void deliver(callrec_session *s, const callrec_event *e)
+{
+    s->in_callback++;
+    s->cfg.on_event(s->cfg.event_user, e);
+    s->in_callback--;
+}
+
 static void emit(callrec_session *s, const op *o, callrec_event_type type, int64_t t,
                  int64_t detected)
 {
@@ -243,7 +262,7 @@ static void emit(callrec_session *s, const op *o, callrec_event_type type, int64
     e.operation_id = o->id;
     e.t_samples = t - o->start;
     e.detected_samples = detected - o->start;
-    s->cfg.on_event(s->cfg.event_user, &e);
+    deliver(s, &e);
 }
 
 /* A playPrompt operation ends with the calling API's playPromptCompletionReason. */
@@ -313,7 +332,7 @@ static void complete(callrec_session *s, int index, int64_t end, cr_reason reaso
         e.tone = stop_tone;
         e.overruns = s->overruns;
         e.underruns = s->underruns;
-        s->cfg.on_event(s->cfg.event_user, &e);
+        deliver(s, &e);
     }
     op_free(s, o);
     memmove(&s->ops[index], &s->ops[index + 1], sizeof s->ops[0] * (size_t)(s->n_ops - index - 1));
@@ -442,7 +461,7 @@ static char run_detectors(callrec_session *s, const int16_t *x, int64_t *onset)
             ev.detected_samples = s->now + FRAME - o->start;
             ev.tone = e->key;
             ev.is_stop_tone = is_stop;
-            s->cfg.on_event(s->cfg.event_user, &ev);
+            deliver(s, &ev);
         }
         if (is_stop && !stop) {
             stop = e->key;
@@ -575,6 +594,9 @@ static void feed(callrec_session *s, const int16_t *x, size_t n, int16_t *out, s
         }
         step(s, frame);
         *out_done += fifo_pop(s, out ? out + *out_done : NULL, out_total - *out_done);
+        apply_deferred(s);
+        if (s->hung_up)
+            return; /* a callback ended the call: the rest of the buffer came after it */
     }
 }
 
@@ -590,7 +612,7 @@ callrec_status callrec_session_process(callrec_session *s, const int16_t *in, in
         feed(s, in, frames, out, &out_done, frames);
     } else {
         size_t pos = 0;
-        while (pos < frames) {
+        while (pos < frames && !s->hung_up) {
             spx_uint32_t in_len = (spx_uint32_t)(frames - pos > CONVERT_CHUNK ? CONVERT_CHUNK
                                                                             : frames - pos);
             spx_uint32_t out_len = (spx_uint32_t)(sizeof s->convert / sizeof s->convert[0]);
@@ -711,8 +733,17 @@ static callrec_status enqueue(callrec_session *s, op *o, char id_out[CALLREC_ID_
         return CALLREC_ENOMEM;
     }
     load_prompts(s, o);
-    if (o->req.barge_in)
+    if (o->req.barge_in && s->in_callback) {
+        o->barge_pending = 1; /* the operations ahead of it end when the callback returns */
+        s->deferred |= DEFER_BARGE;
+    } else if (o->req.barge_in) {
         complete_all(s, received(s), CR_REASON_OPERATION_CANCELED);
+        apply_deferred(s); /* a pre-empted operation's callback may have ended the call */
+        if (s->hung_up) {
+            set_err(err, err_len, "the call has ended");
+            return CALLREC_ESTATE;
+        }
+    }
     s->ops[s->n_ops++] = o;
     if (id_out)
         memcpy(id_out, o->id, CALLREC_ID_LEN);
@@ -748,6 +779,7 @@ callrec_status callrec_session_record(callrec_session *s, const char *request_js
         unlink(o->rec_path);
         op_free(s, o);
     }
+    apply_deferred(s);
     return st;
 }
 
@@ -762,14 +794,56 @@ callrec_status callrec_session_play_prompt(callrec_session *s, const char *reque
     st = enqueue(s, o, id_out, err, err_len);
     if (st)
         op_free(s, o);
+    apply_deferred(s);
     return st;
+}
+
+static void hangup_now(callrec_session *s);
+
+static void cancel_now(callrec_session *s)
+{
+    complete_all(s, received(s), CR_REASON_OPERATION_CANCELED);
+}
+
+/* Applies what callbacks asked for while the engine was busy: a hang-up, a cancel, or a
+   barge-in (every operation ahead of the last one queued with it ends). Their own callbacks
+   may ask again; a few rounds settle any sane bot, the rest waits for the next call. */
+static void apply_deferred(callrec_session *s)
+{
+    for (int round = 0; round < 4 && s->deferred && !s->in_callback; round++) {
+        unsigned d = s->deferred;
+        s->deferred = 0;
+        if (d & DEFER_HANGUP) {
+            hangup_now(s);
+            continue;
+        }
+        if (d & DEFER_CANCEL)
+            cancel_now(s);
+        if (d & DEFER_BARGE) {
+            int last = -1;
+            for (int i = 0; i < s->n_ops; i++)
+                if (s->ops[i]->barge_pending)
+                    last = i;
+            if (last >= 0) {
+                op *barger = s->ops[last];
+                barger->barge_pending = 0;
+                while (s->n_ops > 0 && s->ops[0] != barger)
+                    complete(s, 0, received(s), CR_REASON_OPERATION_CANCELED, NULL, 0, 0);
+            }
+        }
+    }
 }
 
 callrec_status callrec_session_cancel(callrec_session *s)
 {
     if (!s)
         return CALLREC_EINVAL;
-    complete_all(s, received(s), CR_REASON_OPERATION_CANCELED);
+    if (s->in_callback) {
+        s->deferred |= DEFER_CANCEL;
+        return CALLREC_OK;
+    }
+    cancel_now(s);
+    apply_deferred(s);
     return CALLREC_OK;
 }
 
@@ -779,14 +853,24 @@ callrec_status callrec_session_hangup(callrec_session *s)
         return CALLREC_EINVAL;
     if (s->hung_up)
         return CALLREC_OK;
+    if (s->in_callback) {
+        s->deferred |= DEFER_HANGUP;
+        return CALLREC_OK;
+    }
+    hangup_now(s);
+    return CALLREC_OK;
+}
+
+static void hangup_now(callrec_session *s)
+{
     /* Keep the partial frame: every sample received is part of the recording. */
     if (s->n_ops && s->ops[0]->phase == PHASE_RECORDING && s->frame_fill > 0 &&
         cr_recorder_write(&s->ops[0]->rec, s->frame, (size_t)s->frame_fill, s->msg,
                           sizeof s->msg))
         complete(s, 0, received(s), CR_REASON_UNSPECIFIED_ERROR, s->msg, 0, 0);
     s->hung_up = 1; /* first: a callback cannot queue more operations on an ended call */
+    s->deferred = 0;
     complete_all(s, received(s), CR_REASON_CALL_ENDED);
-    return CALLREC_OK;
 }
 
 callrec_status callrec_session_media_timeout(callrec_session *s, int silent_ms)

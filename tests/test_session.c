@@ -540,11 +540,13 @@ static void test_hangup_cancel_queue(void)
 /* Callbacks that queue the next operation (as a bot does on completion) must not keep
    cancel or hang-up from returning. */
 static callrec_session *requeue_session;
-static int requeued;
+static int requeued, hang_up_on_completion;
 static void requeue(void *user, const callrec_event *e)
 {
     on_event(user, e);
-    if (e->type == CALLREC_EVENT_COMPLETED) {
+    if (e->type == CALLREC_EVENT_COMPLETED && hang_up_on_completion) {
+        callrec_session_hangup(requeue_session);
+    } else if (e->type == CALLREC_EVENT_COMPLETED) {
         char err[128];
         if (callrec_session_record(requeue_session, "{}", 2, NULL, NULL, err, sizeof err) == 0)
             requeued++;
@@ -570,6 +572,102 @@ static void test_requeue_from_callback(void)
     CHECK(l.completed == 4 && requeued == 2); /* the ended call takes no more */
     CHECK(callrec_session_pending(requeue_session) == 0);
     callrec_session_destroy(requeue_session);
+
+    /* A barge-in during which a pre-empted operation's callback ends the call: refused with
+       CALLREC_ESTATE (the new operation would never run), its file removed, nothing leaked. */
+    memset(&l, 0, sizeof l);
+    CHECK(callrec_session_create(&cfg, &requeue_session) == 0);
+    hang_up_on_completion = 1;
+    CHECK(record(requeue_session, "{}", NULL) == 0);
+    char err[512] = "", id[CALLREC_ID_LEN] = "";
+    const char *barge = "{\"bargeInAllowed\": true}";
+    CHECK(callrec_session_record(requeue_session, barge, strlen(barge), NULL, id, err,
+                                 sizeof err) == CALLREC_ESTATE);
+    CHECK_STR(err, "the call has ended");
+    CHECK(l.completed == 1 && callrec_session_pending(requeue_session) == 0);
+    hang_up_on_completion = 0;
+    callrec_session_destroy(requeue_session);
+}
+
+/* Callbacks that end operations while the engine is using them: a hang-up, a cancel or a
+   barge-in from inside an event take effect when the callback returns, never under the
+   engine's feet (ASan watches for the use after free this once was). */
+typedef struct reentry {
+    evlog log;
+    callrec_session *s;
+    callrec_event_type on;   /* the event that triggers the action */
+    int action;              /* 0 hang up, 1 cancel, 2 barge-in record */
+    int fired;
+} reentry;
+
+static void reenter(void *user, const callrec_event *e)
+{
+    reentry *r = user;
+    on_event(&r->log, e);
+    if (e->type != r->on || r->fired)
+        return;
+    r->fired = 1;
+    if (r->action == 0) {
+        CHECK(callrec_session_hangup(r->s) == CALLREC_OK);
+    } else if (r->action == 1) {
+        CHECK(callrec_session_cancel(r->s) == CALLREC_OK);
+    } else {
+        const char *b = "{\"bargeInAllowed\": true, \"maxRecordDurationInSeconds\": 1, "
+                        "\"playBeep\": false}";
+        CHECK(callrec_session_record(r->s, b, strlen(b), NULL, NULL, NULL, 0) == CALLREC_OK);
+    }
+}
+
+static void test_reentry(void)
+{
+    const callrec_event_type triggers[] = {CALLREC_EVENT_RECORDING_STARTED,
+                                           CALLREC_EVENT_TONE_DETECTED,
+                                           CALLREC_EVENT_SPEECH_STARTED,
+                                           CALLREC_EVENT_COMPLETED};
+    sig_buf b;
+    sig_rng rng;
+    sig_seed(&rng, 8);
+    sig_init(&b, 16000);
+    sig_silence(&b, 0.3);
+    sig_append_speech(&b, "auth-thankyou", -6.0);
+    sig_silence(&b, 0.2);
+    sig_dtmf(&b, &rng, '5', -10, 0.1); /* not a stop tone */
+    sig_silence(&b, 3.0);
+    for (int action = 0; action < 3; action++) {
+        for (int t = 0; t < 4; t++) {
+            reentry r;
+            memset(&r, 0, sizeof r);
+            callrec_session_config cfg;
+            callrec_session_config_default(&cfg);
+            cfg.recording_dir = tmpdir;
+            cfg.on_event = reenter;
+            cfg.event_user = &r;
+            r.on = triggers[t];
+            r.action = action;
+            CHECK(callrec_session_create(&cfg, &r.s) == CALLREC_OK);
+            const char *req = "{\"playBeep\": false, \"maxRecordDurationInSeconds\": 2}";
+            CHECK(record(r.s, req, NULL) == 0);
+            CHECK(record(r.s, req, NULL) == 0);
+            for (size_t pos = 0; pos + 320 <= b.n; pos += 320)
+                if (callrec_session_process(r.s, b.x + pos, NULL, 320) != CALLREC_OK)
+                    break;
+            CHECK_MSG(r.fired, "action %d on event %d never fired", action, (int)triggers[t]);
+            if (action == 0) {
+                CHECK(callrec_session_pending(r.s) == 0);
+                CHECK_STR(r.log.reason, "none");
+                CHECK(callrec_session_process(r.s, b.x, NULL, 160) == CALLREC_ESTATE);
+            } else if (action == 1 && triggers[t] != CALLREC_EVENT_COMPLETED) {
+                CHECK(r.log.completed == 2 && callrec_session_pending(r.s) == 0);
+            }
+            callrec_session_hangup(r.s);
+            /* Every operation queued got exactly one notification. */
+            int queued = 2 + (action == 2);
+            CHECK_MSG(r.log.completed == queued, "action %d on event %d: %d notifications for %d",
+                      action, (int)triggers[t], r.log.completed, queued);
+            callrec_session_destroy(r.s);
+        }
+    }
+    sig_free(&b);
 }
 
 /* A hostile clientContext comes back exactly, as valid JSON, and never names a file. */
@@ -884,6 +982,7 @@ int main(void)
     test_prompt_cache();
     test_hangup_cancel_queue();
     test_requeue_from_callback();
+    test_reentry();
     test_hostile_context();
     test_files();
     char cmd[300];
