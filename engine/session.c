@@ -744,6 +744,12 @@ static callrec_status enqueue(callrec_session *s, op *o, char id_out[CALLREC_ID_
             return CALLREC_ESTATE;
         }
     }
+    /* Full even so: a barge-in from a callback pre-empts only once the callback returns, and
+       operations queued by the pre-empted ones' callbacks take places too. */
+    if (s->n_ops >= MAX_OPS) {
+        set_err(err, err_len, "operation queue full: 8 operations are already queued");
+        return CALLREC_EFULL;
+    }
     s->ops[s->n_ops++] = o;
     if (id_out)
         memcpy(id_out, o->id, CALLREC_ID_LEN);

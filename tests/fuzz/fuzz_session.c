@@ -1,8 +1,10 @@
 /* libFuzzer target: a session driven by arbitrary bytes. The input is read as a script:
    a request body (one of a few, or raw bytes), then commands that feed audio of random length
-   and content, queue more operations, cancel or hang up. The session must never crash, leak,
-   or emit anything but well-formed completions; recordings go to a scratch folder that is
-   emptied after every input. */
+   and content, queue more operations (record and playPrompt), cancel or hang up; its second
+   byte also makes the event callback call back into the session (queue, cancel, hang up,
+   barge in). The session must never crash or leak, emit only well-formed completions, and
+   complete every operation it accepted exactly once; recordings go to a scratch folder that
+   is emptied after every input. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,7 +18,9 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static char folder[64];
-static int completions;
+static int completions, accepted, reentries;
+static callrec_session *session;
+static uint8_t reentry; /* what the callback does, by event */
 
 static void on_event(void *user, const callrec_event *e)
 {
@@ -25,6 +29,33 @@ static void on_event(void *user, const callrec_event *e)
         if (!e->notification_json || !e->completion_reason || !e->status)
             abort();
         completions++;
+    }
+    if (reentries >= 64)
+        return;
+    reentries++;
+    switch ((reentry + (unsigned)e->type * 3u) % 9u) {
+    case 4:
+        accepted += callrec_session_record(session, "{}", 2, NULL, NULL, NULL, 0) == CALLREC_OK;
+        break;
+    case 5:
+        callrec_session_cancel(session);
+        break;
+    case 6:
+        if (reentry > 128)
+            callrec_session_hangup(session);
+        break;
+    case 7: {
+        static const char b[] = "{\"bargeInAllowed\": true, \"maxRecordDurationInSeconds\": 1}";
+        accepted += callrec_session_record(session, b, sizeof b - 1, NULL, NULL, NULL, 0) == CALLREC_OK;
+        break;
+    }
+    case 8: {
+        static const char p[] = "{\"prompts\": [{\"mediaInfo\": {\"uri\": \"/nonexistent/p.wav\"}}]}";
+        accepted += callrec_session_play_prompt(session, p, sizeof p - 1, NULL, NULL, 0) == CALLREC_OK;
+        break;
+    }
+    default:
+        break;
     }
 }
 
@@ -43,8 +74,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (mkdir(folder, 0700) && access(folder, W_OK))
             abort();
     }
-    if (size < 2)
+    if (size < 3)
         return 0;
+    completions = accepted = reentries = 0;
+    reentry = data[1];
     static const int rates[] = {8000, 16000, 22050, 44100, 48000};
     callrec_session_config cfg;
     callrec_session_config_default(&cfg);
@@ -54,20 +87,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     callrec_session *s = NULL;
     if (callrec_session_create(&cfg, &s) != CALLREC_OK)
         abort();
-    size_t pos = 1;
+    session = s;
+    size_t pos = 2;
     int16_t audio[4096], out[4096];
     while (pos < size) {
         uint8_t op = data[pos++];
         switch (op % 8) {
         case 0: { /* queue a known request */
             const char *r = requests[(op / 8) % 5];
-            callrec_session_record(s, r, strlen(r), NULL, NULL, NULL, 0);
+            if (op & 128)
+                accepted += callrec_session_play_prompt(s, r, strlen(r), NULL, NULL, 0) == CALLREC_OK;
+            else
+                accepted += callrec_session_record(s, r, strlen(r), NULL, NULL, NULL, 0) == CALLREC_OK;
             break;
         }
         case 1: { /* queue raw bytes as a request */
             size_t n = size - pos < 64 ? size - pos : 64;
             char err[256];
-            callrec_session_record(s, (const char *)data + pos, n, NULL, NULL, err, sizeof err);
+            accepted += callrec_session_record(s, (const char *)data + pos, n, NULL, NULL, err,
+                                               sizeof err) == CALLREC_OK;
             pos += n;
             break;
         }
@@ -93,6 +131,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
     }
     callrec_session_hangup(s);
+    /* Every operation accepted was completed exactly once. */
+    if (completions != accepted || callrec_session_pending(s) != 0)
+        abort();
     callrec_session_destroy(s);
     support_empty_folder(folder);
     return 0;
