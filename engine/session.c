@@ -39,7 +39,7 @@
 
 typedef enum op_phase { PHASE_QUEUED, PHASE_PROMPT, PHASE_BEEP, PHASE_RECORDING } op_phase;
 
-enum { DEFER_CANCEL = 1, DEFER_HANGUP = 2, DEFER_BARGE = 4 };
+enum { DEFER_CANCEL = 1, DEFER_HANGUP = 2, DEFER_BARGE = 4, DEFER_MEDIA_TIMEOUT = 8 };
 
 typedef struct op {
     /* what every frame reads first */
@@ -95,6 +95,7 @@ struct callrec_session {
        returns to the engine and is applied at the next safe point. */
     int in_callback;
     unsigned deferred;         /* DEFER_* */
+    int deferred_silent_ms;    /* for DEFER_MEDIA_TIMEOUT */
 
     int64_t now;               /* call time at the start of the current frame */
     int64_t guard_until;       /* echo guard: detectors ignore audio before this call time */
@@ -805,6 +806,7 @@ callrec_status callrec_session_play_prompt(callrec_session *s, const char *reque
 }
 
 static void hangup_now(callrec_session *s);
+static void media_timeout_now(callrec_session *s, int silent_ms);
 
 static void cancel_now(callrec_session *s)
 {
@@ -823,6 +825,8 @@ static void apply_deferred(callrec_session *s)
             hangup_now(s);
             continue;
         }
+        if (d & DEFER_MEDIA_TIMEOUT)
+            media_timeout_now(s, s->deferred_silent_ms);
         if (d & DEFER_CANCEL)
             cancel_now(s);
         if (d & DEFER_BARGE) {
@@ -879,15 +883,26 @@ static void hangup_now(callrec_session *s)
     complete_all(s, received(s), CR_REASON_CALL_ENDED);
 }
 
-callrec_status callrec_session_media_timeout(callrec_session *s, int silent_ms)
+static void media_timeout_now(callrec_session *s, int silent_ms)
 {
-    if (!s)
-        return CALLREC_EINVAL;
     if (s->n_ops && s->ops[0]->phase != PHASE_QUEUED) {
         char detail[64];
         snprintf(detail, sizeof detail, "Nothing arrived for %d ms.", silent_ms);
         complete(s, 0, received(s), CR_REASON_MEDIA_RECEIVE_TIMEOUT, detail, 0, 0);
     }
+}
+
+callrec_status callrec_session_media_timeout(callrec_session *s, int silent_ms)
+{
+    if (!s)
+        return CALLREC_EINVAL;
+    if (s->in_callback) {
+        s->deferred |= DEFER_MEDIA_TIMEOUT;
+        s->deferred_silent_ms = silent_ms;
+        return CALLREC_OK;
+    }
+    media_timeout_now(s, silent_ms);
+    apply_deferred(s);
     return CALLREC_OK;
 }
 

@@ -12,10 +12,10 @@
  * function that triggered them.
  *
  * From inside an event callback a bot may queue operations (record, play_prompt), cancel and
- * hang up. Anything that ends operations (cancel, hang-up, a record with bargeInAllowed) takes
- * effect as soon as the callback returns to the engine: before the next frame, and before the
- * function that delivered the event returns. A hang-up during process() ends the call there;
- * the rest of that buffer is not processed.
+ * hang up. Anything that ends operations (cancel, hang-up, media timeout, a record with
+ * bargeInAllowed) takes effect as soon as the callback returns to the engine: before the next
+ * frame, and before the function that delivered the event returns. A hang-up during process()
+ * ends the call there; the rest of that buffer is not processed.
  */
 #ifndef CALLREC_H
 #define CALLREC_H

@@ -33,7 +33,7 @@ static void on_event(void *user, const callrec_event *e)
     if (reentries >= 64)
         return;
     reentries++;
-    switch ((reentry + (unsigned)e->type * 3u) % 9u) {
+    switch ((reentry + (unsigned)e->type * 3u) % 10u) {
     case 4:
         accepted += callrec_session_record(session, "{}", 2, NULL, NULL, NULL, 0) == CALLREC_OK;
         break;
@@ -54,6 +54,9 @@ static void on_event(void *user, const callrec_event *e)
         accepted += callrec_session_play_prompt(session, p, sizeof p - 1, NULL, NULL, 0) == CALLREC_OK;
         break;
     }
+    case 9:
+        callrec_session_media_timeout(session, 3000);
+        break;
     default:
         break;
     }
