@@ -195,25 +195,20 @@ static void freq_reject(sig_buf *b, sig_rng *r, int v, char *expect, double rel)
 static void t2_freq_accept(sig_buf *b, sig_rng *r, int v, char *e) { freq_accept(b, r, v, e, 0.015, 2.0); }
 static void t3_freq_reject(sig_buf *b, sig_rng *r, int v, char *e) { freq_reject(b, r, v, e, 0.035); }
 
-static void t4_level_accept(sig_buf *b, sig_rng *r, int v, char *expect)
+/* Both tones at one level: top_dbm0, then 1 dB lower for each of `steps` variant groups. */
+static void level_trial(sig_buf *b, sig_rng *r, int v, char *expect, double top_dbm0, int steps,
+                        int accept)
 {
     char key = keys16[v % 16];
-    double level = -(double)((v / 16) % 26); /* 0 .. -25 dBm0 */
     lead(b, r);
-    sig_dtmf(b, r, key, level, 0.050);
+    sig_dtmf(b, r, key, top_dbm0 - (double)((v / 16) % steps), 0.050);
     sig_silence(b, 0.06);
-    expect[0] = key;
+    expect[0] = accept ? key : '\0';
     expect[1] = '\0';
 }
 
-static void t4_level_reject(sig_buf *b, sig_rng *r, int v, char *expect)
-{
-    double level = -55.0 - (double)((v / 16) % 6); /* -55 .. -60 dBm0 */
-    lead(b, r);
-    sig_dtmf(b, r, keys16[v % 16], level, 0.050);
-    sig_silence(b, 0.06);
-    expect[0] = '\0';
-}
+static void t4_level_accept(sig_buf *b, sig_rng *r, int v, char *e) { level_trial(b, r, v, e, 0, 26, 1); }
+static void t4_level_reject(sig_buf *b, sig_rng *r, int v, char *e) { level_trial(b, r, v, e, -55, 6, 0); }
 
 static void t5_twist(sig_buf *b, sig_rng *r, int v, char *expect)
 {
@@ -407,23 +402,8 @@ static const test plan[] = {
 static void n2_freq_accept(sig_buf *b, sig_rng *r, int v, char *e) { freq_accept(b, r, v, e, 0.018, 0.0); }
 static void n3_freq_reject(sig_buf *b, sig_rng *r, int v, char *e) { freq_reject(b, r, v, e, 0.030); }
 
-static void n4_level_accept(sig_buf *b, sig_rng *r, int v, char *expect)
-{
-    char key = keys16[v % 16];
-    lead(b, r);
-    sig_dtmf(b, r, key, -3.0 - (double)((v / 16) % 22), 0.050); /* -3 .. -24 dBm0 */
-    sig_silence(b, 0.06);
-    expect[0] = key;
-    expect[1] = '\0';
-}
-
-static void n4_level_reject(sig_buf *b, sig_rng *r, int v, char *expect)
-{
-    lead(b, r);
-    sig_dtmf(b, r, keys16[v % 16], -29.0 - (double)((v / 16) % 6), 0.050); /* -29 .. -34 */
-    sig_silence(b, 0.06);
-    expect[0] = '\0';
-}
+static void n4_level_accept(sig_buf *b, sig_rng *r, int v, char *e) { level_trial(b, r, v, e, -3, 22, 1); }
+static void n4_level_reject(sig_buf *b, sig_rng *r, int v, char *e) { level_trial(b, r, v, e, -29, 6, 0); }
 
 static void n5_twist(sig_buf *b, sig_rng *r, int v, char *expect)
 {

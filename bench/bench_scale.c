@@ -22,12 +22,7 @@
 #include <spandsp.h>
 #endif
 #ifdef HAVE_WEBRTC_VAD
-typedef struct WebRtcVadInst VadInst;
-VadInst *WebRtcVad_Create(void);
-void WebRtcVad_Free(VadInst *handle);
-int WebRtcVad_Init(VadInst *handle);
-int WebRtcVad_set_mode(VadInst *handle, int mode);
-int WebRtcVad_Process(VadInst *handle, int fs, const int16_t *audio_frame, size_t frame_length);
+#include "webrtc_vad.h"
 #endif
 
 #define FRAME 320 /* 20 ms at 16 kHz, as bots receive media */

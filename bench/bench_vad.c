@@ -17,13 +17,7 @@
 #include "vad.h"
 
 #ifdef HAVE_WEBRTC_VAD
-/* Prototypes of the WebRTC VAD symbols the library exports (its -dev package has no header). */
-typedef struct WebRtcVadInst VadInst;
-VadInst *WebRtcVad_Create(void);
-void WebRtcVad_Free(VadInst *handle);
-int WebRtcVad_Init(VadInst *handle);
-int WebRtcVad_set_mode(VadInst *handle, int mode);
-int WebRtcVad_Process(VadInst *handle, int fs, const int16_t *audio_frame, size_t frame_length);
+#include "webrtc_vad.h"
 #define N_DETECTORS 5
 #else
 #define N_DETECTORS 1

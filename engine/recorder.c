@@ -129,14 +129,13 @@ int64_t cr_recorder_frames(const cr_recorder *r)
     return r->keep >= 0 && r->keep < all ? r->keep : all;
 }
 
-int cr_recorder_truncate(cr_recorder *r, int64_t frames)
+void cr_recorder_truncate(cr_recorder *r, int64_t frames)
 {
     if (frames < 0)
         frames = 0;
     if (frames - r->written < (int64_t)r->batched)
         r->batched = frames > r->written ? (size_t)(frames - r->written) : 0;
     r->keep = frames < r->written ? frames : r->written + (int64_t)r->batched;
-    return 0;
 }
 
 /* Cuts the file to r->keep frames before libsndfile closes it. The data chunk is the file's

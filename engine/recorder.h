@@ -32,8 +32,8 @@ int cr_recorder_write(cr_recorder *r, const int16_t *x, size_t n, char *err, siz
 int64_t cr_recorder_frames(const cr_recorder *r);
 
 /* Keeps only the first `frames` frames: the recording ends here (later writes are dropped)
-   and the file is cut to that length when it is closed. Returns 0. */
-int cr_recorder_truncate(cr_recorder *r, int64_t frames);
+   and the file is cut to that length when it is closed. */
+void cr_recorder_truncate(cr_recorder *r, int64_t frames);
 
 /* Flushes, cuts and closes. Returns 0, or -1 with a message if a write failed. */
 int cr_recorder_close(cr_recorder *r, char *err, size_t err_len);
