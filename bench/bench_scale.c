@@ -1,8 +1,9 @@
 /* Scale benchmark: N concurrent calls on one core, each a session fed 20 ms frames of real
    speech at 16 kHz through the full pipeline (detectors, state machine, WAV files in a scratch
    folder), operations queued back to back. Reports x-real-time, sessions per core and memory
-   per session; beside it, the same audio through the reference pipeline of WebRTC VAD +
-   spandsp DTMF (detection only: it writes nothing). --json FILE writes JSON. */
+   per session; beside it, on the same audio and taking turns with it slice by slice, callrec's
+   detectors alone and the reference pipeline of WebRTC VAD + spandsp DTMF, detecting only and
+   with the same WAV writing. --json FILE writes JSON. */
 #include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -68,6 +69,144 @@ static void on_event(void *user, const callrec_event *e)
     }
 }
 
+static size_t start_pos(sig_rng *r, const sig_buf *audio)
+{
+    return (size_t)(sig_uniform(r) * (double)(audio->n - FRAME)) / FRAME * FRAME;
+}
+
+static size_t next_pos(size_t pos, const sig_buf *audio)
+{
+    return (pos + FRAME) % (audio->n - FRAME) / FRAME * FRAME;
+}
+
+/* A pipeline runs `frames` 20 ms frames of every call per slice. */
+typedef struct pipeline {
+    const char *name;
+    void (*slice)(void *ctx, size_t frames);
+    void *ctx;
+    double xrt[SLICES];
+    double user, sys; /* CPU seconds over all slices */
+} pipeline;
+
+typedef struct callrec_run {
+    const sig_buf *audio;
+    int n;
+    call *calls;
+} callrec_run;
+
+static void callrec_slice(void *ctx, size_t frames)
+{
+    callrec_run *r = ctx;
+    int16_t out[FRAME];
+    for (size_t f = 0; f < frames; f++)
+        for (int i = 0; i < r->n; i++) {
+            call *c = &r->calls[i];
+            callrec_session_process(c->s, r->audio->x + c->pos, out, FRAME);
+            c->pos = next_pos(c->pos, r->audio);
+        }
+}
+
+/* callrec's own detectors alone on the same frames, as the reference detects: no state
+   machine, nothing written. */
+typedef struct detectors_run {
+    const sig_buf *audio;
+    int n;
+    size_t stride;
+    char *dtmf; /* n detectors, stride bytes apart (64-byte aligned) */
+    cr_vad *vad;
+    size_t *pos;
+} detectors_run;
+
+static void detectors_slice(void *ctx, size_t frames)
+{
+    detectors_run *r = ctx;
+    for (size_t f = 0; f < frames; f++)
+        for (int i = 0; i < r->n; i++) {
+            const int16_t *x = r->audio->x + r->pos[i];
+            cr_dtmf *d = (cr_dtmf *)(r->dtmf + r->stride * (size_t)i);
+            for (int h = 0; h < 2; h++) {
+                cr_dtmf_process(d, x + h * FRAME / 2, FRAME / 2);
+                cr_vad_frame(&r->vad[i], x + h * FRAME / 2, cr_dtmf_tone_present(d));
+            }
+            r->pos[i] = next_pos(r->pos[i], r->audio);
+        }
+}
+
+#if defined(HAVE_SPANDSP) && defined(HAVE_WEBRTC_VAD)
+/* Reference: WebRTC VAD (mode 2) + spandsp DTMF at 8 kHz after a 2:1 decimation, per call,
+   detecting only, or also writing each call's audio to a WAV file with the same writer
+   callrec uses (50 ms batches, header kept valid): the same work as callrec's pipeline but
+   for the state machine, with the reference detectors in place of callrec's. */
+typedef struct reference_run {
+    const sig_buf *audio;
+    int n, writing;
+    VadInst **vads;
+    dtmf_rx_state_t **dtmf;
+    size_t *pos;
+    cr_recorder *recs;
+} reference_run;
+
+static int reference_open(reference_run *r, const sig_buf *audio, int n, int writing,
+                          const char *folder, sig_rng *rng)
+{
+    *r = (reference_run){.audio = audio, .n = n, .writing = writing};
+    r->vads = calloc((size_t)n, sizeof *r->vads);
+    r->dtmf = calloc((size_t)n, sizeof *r->dtmf);
+    r->pos = calloc((size_t)n, sizeof *r->pos);
+    r->recs = calloc((size_t)n, sizeof *r->recs);
+    for (int i = 0; i < n; i++) {
+        r->vads[i] = WebRtcVad_Create();
+        WebRtcVad_Init(r->vads[i]);
+        WebRtcVad_set_mode(r->vads[i], 2);
+        r->dtmf[i] = dtmf_rx_init(NULL, NULL, NULL);
+        r->pos[i] = start_pos(rng, audio);
+        if (writing) {
+            char path[4200], msg[256];
+            snprintf(path, sizeof path, "%s/ref-%d.wav", folder, i);
+            if (cr_recorder_create(&r->recs[i], path, msg, sizeof msg)) {
+                fprintf(stderr, "bench_scale: %s\n", msg);
+                return -1;
+            }
+        }
+    }
+    return 0;
+}
+
+static void reference_slice(void *ctx, size_t frames)
+{
+    reference_run *r = ctx;
+    int16_t half[FRAME / 2];
+    char msg[256];
+    for (size_t f = 0; f < frames; f++)
+        for (int i = 0; i < r->n; i++) {
+            const int16_t *x = r->audio->x + r->pos[i];
+            WebRtcVad_Process(r->vads[i], 16000, x, FRAME / 2);
+            WebRtcVad_Process(r->vads[i], 16000, x + FRAME / 2, FRAME / 2);
+            for (int k = 0; k < FRAME / 2; k++)
+                half[k] = (int16_t)((x[2 * k] + x[2 * k + 1]) / 2);
+            dtmf_rx(r->dtmf[i], half, FRAME / 2);
+            if (r->writing)
+                cr_recorder_write(&r->recs[i], x, FRAME, msg, sizeof msg);
+            r->pos[i] = next_pos(r->pos[i], r->audio);
+        }
+}
+
+static void reference_close(reference_run *r)
+{
+    char msg[256];
+    for (int i = 0; i < r->n; i++) {
+        WebRtcVad_Free(r->vads[i]);
+        dtmf_rx_free(r->dtmf[i]);
+        if (r->writing)
+            cr_recorder_close(&r->recs[i], msg, sizeof msg);
+    }
+    free(r->vads);
+    free(r->dtmf);
+    free(r->pos);
+    free(r->recs);
+}
+#endif
+
 int main(int argc, char **argv)
 {
     int n = 500;
@@ -110,175 +249,122 @@ int main(int argc, char **argv)
     }
 
     long rss0 = support_rss_kib();
-    call *calls = calloc((size_t)n, sizeof *calls);
+    callrec_run cr = {.audio = &audio, .n = n, .calls = calloc((size_t)n, sizeof(call))};
     for (int i = 0; i < n; i++) {
         callrec_session_config cfg;
         callrec_session_config_default(&cfg);
         cfg.recording_dir = folder;
         cfg.on_event = on_event;
-        cfg.event_user = &calls[i];
-        if (callrec_session_create(&cfg, &calls[i].s)) {
+        cfg.event_user = &cr.calls[i];
+        if (callrec_session_create(&cfg, &cr.calls[i].s)) {
             fprintf(stderr, "bench_scale: session %d\n", i);
             return 1;
         }
-        calls[i].pos = (size_t)(sig_uniform(&rng) * (double)(audio.n - FRAME)) / FRAME * FRAME;
-        callrec_session_record(calls[i].s, request, sizeof request - 1, NULL, NULL, NULL, 0);
+        cr.calls[i].pos = start_pos(&rng, &audio);
+        callrec_session_record(cr.calls[i].s, request, sizeof request - 1, NULL, NULL, NULL, 0);
     }
-    int16_t out[FRAME];
-    size_t frames = (size_t)(seconds * 16000.0) / FRAME;
     /* One second first: every session has its WAV open and its buffers touched. */
-    for (size_t f = 0; f < 50 && f < frames; f++)
-        for (int i = 0; i < n; i++) {
-            callrec_session_process(calls[i].s, audio.x + calls[i].pos, out, FRAME);
-            calls[i].pos = (calls[i].pos + FRAME) % (audio.n - FRAME) / FRAME * FRAME;
-        }
+    callrec_slice(&cr, 50);
     long rss1 = support_rss_kib();
-    double u0, k0, u1, k1;
-    cpu_split(&u0, &k0);
-    /* Timed in five slices: the machine's own noise (other tenants, frequency changes) moves
-       single runs by 10-20 %; the median slice is the figure, the spread is shown. */
-    double c0 = cpu_s(), w0 = support_now_s(), slice_xrt[SLICES];
-    size_t per_slice = (frames - 50) / SLICES;
-    for (int sl = 0; sl < SLICES; sl++) {
-        double cs = cpu_s();
-        for (size_t f = 0; f < per_slice; f++) {
-            for (int i = 0; i < n; i++) {
-                callrec_session_process(calls[i].s, audio.x + calls[i].pos, out, FRAME);
-                calls[i].pos = (calls[i].pos + FRAME) % (audio.n - FRAME) / FRAME * FRAME;
-            }
-        }
-        slice_xrt[sl] = (double)per_slice * FRAME / 16000.0 * n / (cpu_s() - cs);
-    }
-    double cpu = cpu_s() - c0, wall = support_now_s() - w0;
-    cpu_split(&u1, &k1);
-    double audio_s = (double)(per_slice * SLICES) * FRAME / 16000.0;
-    double sorted[SLICES];
-    memcpy(sorted, slice_xrt, sizeof sorted);
-    qsort(sorted, SLICES, sizeof sorted[0], cmp_double);
-    double xrt = sorted[SLICES / 2];
-    long operations = 0;
+
+    detectors_run det = {.audio = &audio, .n = n};
+    det.stride = (sizeof(cr_dtmf) + 63) & ~(size_t)63;
+    det.dtmf = aligned_alloc(64, det.stride * (size_t)n);
+    det.vad = calloc((size_t)n, sizeof *det.vad);
+    det.pos = calloc((size_t)n, sizeof *det.pos);
     for (int i = 0; i < n; i++) {
-        operations += calls[i].operations;
-        callrec_session_hangup(calls[i].s);
-        callrec_session_destroy(calls[i].s);
+        cr_dtmf_init((cr_dtmf *)(det.dtmf + det.stride * (size_t)i), 16000);
+        cr_vad_init(&det.vad[i], 16000);
+        det.pos[i] = start_pos(&rng, &audio);
     }
-    support_empty_folder(folder);
-    rmdir(folder);
 
-    printf("scale benchmark: %d sessions, %.0f s of 16 kHz speech each, 20 ms frames, one thread, "
-           "recordings in %s\n", n, audio_s, parent);
-    printf("callrec full pipeline (detectors, state machine, WAV writing): %.0f x real time in "
-           "all (median of %d slices, %.0f..%.0f), %.0f sessions per core; %.2f s CPU, %.2f s "
-           "wall\n", xrt, SLICES, sorted[0], sorted[SLICES - 1], xrt, cpu, wall);
-    printf("per session and 10 ms of audio: %.2f us in all, %.2f us in callrec and the bot, "
-           "%.2f us in the kernel (file writes)\n", cpu / (audio_s * 100.0 * n) * 1e6,
-           (u1 - u0) / (audio_s * 100.0 * n) * 1e6, (k1 - k0) / (audio_s * 100.0 * n) * 1e6);
-    printf("operations completed: %ld (a WAV file created for each)\n", operations);
-    printf("memory: %.1f KiB per session (resident, after the first second)\n",
-           (double)(rss1 - rss0) / n);
-
-    /* Reference: WebRTC VAD (mode 2) + spandsp DTMF at 8 kHz after a 2:1 decimation, per
-       call, first detecting only, then also writing each call's audio to a WAV file with the
-       same writer callrec uses (50 ms batches, header kept valid): the same work as callrec's
-       pipeline but for the state machine, with the reference detectors in place of callrec's. */
-    double ref_xrt[2] = {0, 0};
+    pipeline pipes[4] = {
+        {.name = "callrec full pipeline", .slice = callrec_slice, .ctx = &cr},
+        {.name = "callrec detectors alone", .slice = detectors_slice, .ctx = &det},
+    };
+    int n_pipes = 2;
 #if defined(HAVE_SPANDSP) && defined(HAVE_WEBRTC_VAD)
-    VadInst **vads = calloc((size_t)n, sizeof *vads);
-    dtmf_rx_state_t **dtmf = calloc((size_t)n, sizeof *dtmf);
-    size_t *pos = calloc((size_t)n, sizeof *pos);
-    cr_recorder *recs = calloc((size_t)n, sizeof *recs);
-    char msg[256];
-    for (int i = 0; i < n; i++) {
-        vads[i] = WebRtcVad_Create();
-        WebRtcVad_Init(vads[i]);
-        WebRtcVad_set_mode(vads[i], 2);
-        dtmf[i] = dtmf_rx_init(NULL, NULL, NULL);
-        pos[i] = (size_t)(sig_uniform(&rng) * (double)(audio.n - FRAME)) / FRAME * FRAME;
-    }
-    snprintf(folder, sizeof folder, "%s/callrec-scale-XXXXXX", parent);
-    if (!mkdtemp(folder)) {
+    char ref_folder[4096];
+    snprintf(ref_folder, sizeof ref_folder, "%s/callrec-scale-ref-XXXXXX", parent);
+    if (!mkdtemp(ref_folder)) {
         perror("bench_scale: scratch folder");
         return 1;
     }
-    for (int i = 0; i < n; i++) {
-        char path[4200];
-        snprintf(path, sizeof path, "%s/ref-%d.wav", folder, i);
-        if (cr_recorder_create(&recs[i], path, msg, sizeof msg)) {
-            fprintf(stderr, "bench_scale: %s\n", msg);
+    reference_run ref[2];
+    for (int writing = 0; writing < 2; writing++)
+        if (reference_open(&ref[writing], &audio, n, writing, ref_folder, &rng))
             return 1;
+    pipes[n_pipes++] = (pipeline){.name = "reference + same WAV writing",
+                                   .slice = reference_slice, .ctx = &ref[1]};
+    pipes[n_pipes++] = (pipeline){.name = "reference detectors alone",
+                                   .slice = reference_slice, .ctx = &ref[0]};
+#endif
+
+    /* Timed in slices, the pipelines taking turns within each round so that every comparison
+       is made under the same machine conditions: this shared machine's speed moves by 10-30 %
+       within minutes. The median slice is each pipeline's figure; the spread is shown. */
+    size_t frames = (size_t)(seconds * 16000.0) / FRAME;
+    size_t per_slice = (frames > 50 ? frames - 50 : 1) / SLICES;
+    if (per_slice == 0)
+        per_slice = 1;
+    double slice_audio = (double)per_slice * FRAME / 16000.0 * n;
+    for (int sl = 0; sl < SLICES; sl++) {
+        for (int p = 0; p < n_pipes; p++) {
+            double u0, k0, u1, k1;
+            cpu_split(&u0, &k0);
+            double c0 = cpu_s();
+            pipes[p].slice(pipes[p].ctx, per_slice);
+            pipes[p].xrt[sl] = slice_audio / (cpu_s() - c0);
+            cpu_split(&u1, &k1);
+            pipes[p].user += u1 - u0;
+            pipes[p].sys += k1 - k0;
         }
     }
-    int16_t half[FRAME / 2];
-    for (int writing = 0; writing < 2; writing++) {
-        double slices[SLICES];
-        for (int sl = 0; sl < SLICES; sl++) {
-            double r0 = cpu_s();
-            for (size_t f = 0; f < per_slice; f++) {
-                for (int i = 0; i < n; i++) {
-                    const int16_t *x = audio.x + pos[i];
-                    WebRtcVad_Process(vads[i], 16000, x, FRAME / 2);
-                    WebRtcVad_Process(vads[i], 16000, x + FRAME / 2, FRAME / 2);
-                    for (int k = 0; k < FRAME / 2; k++)
-                        half[k] = (int16_t)((x[2 * k] + x[2 * k + 1]) / 2);
-                    dtmf_rx(dtmf[i], half, FRAME / 2);
-                    if (writing)
-                        cr_recorder_write(&recs[i], x, FRAME, msg, sizeof msg);
-                    pos[i] = (pos[i] + FRAME) % (audio.n - FRAME) / FRAME * FRAME;
-                }
-            }
-            slices[sl] = (double)per_slice * FRAME / 16000.0 * n / (cpu_s() - r0);
-        }
-        qsort(slices, SLICES, sizeof slices[0], cmp_double);
-        ref_xrt[writing] = slices[SLICES / 2];
-    }
-    printf("reference WebRTC VAD + spandsp DTMF, detection only: %.0f x real time\n", ref_xrt[0]);
-    printf("reference WebRTC VAD + spandsp DTMF + the same WAV writing: %.0f x real time, %.0f "
-           "sessions per core\n", ref_xrt[1], ref_xrt[1]);
+    double audio_s = (double)(per_slice * SLICES) * FRAME / 16000.0;
+    long operations = 0;
     for (int i = 0; i < n; i++) {
-        WebRtcVad_Free(vads[i]);
-        dtmf_rx_free(dtmf[i]);
-        cr_recorder_close(&recs[i], msg, sizeof msg);
+        operations += cr.calls[i].operations;
+        callrec_session_hangup(cr.calls[i].s);
+        callrec_session_destroy(cr.calls[i].s);
     }
-    free(vads);
-    free(dtmf);
-    free(pos);
-    free(recs);
     support_empty_folder(folder);
     rmdir(folder);
+#if defined(HAVE_SPANDSP) && defined(HAVE_WEBRTC_VAD)
+    for (int writing = 0; writing < 2; writing++)
+        reference_close(&ref[writing]);
+    support_empty_folder(ref_folder);
+    rmdir(ref_folder);
 #endif
-    /* callrec's own detectors alone on the same frames, as the reference detects: no state
-       machine, nothing written. */
-    size_t stride = (sizeof(cr_dtmf) + 63) & ~(size_t)63;
-    char *dets = aligned_alloc(64, stride * (size_t)n);
-    cr_vad *vads2 = calloc((size_t)n, sizeof *vads2);
-    size_t *pos2 = calloc((size_t)n, sizeof *pos2);
-    for (int i = 0; i < n; i++) {
-        cr_dtmf_init((cr_dtmf *)(dets + stride * (size_t)i), 16000);
-        cr_vad_init(&vads2[i], 16000);
-        pos2[i] = (size_t)(sig_uniform(&rng) * (double)(audio.n - FRAME)) / FRAME * FRAME;
+
+    printf("scale benchmark: %d sessions, %.0f s of 16 kHz speech each, 20 ms frames, one thread, "
+           "recordings in %s; %d rounds of slices, the pipelines taking turns\n", n, audio_s,
+           parent, SLICES);
+    double xrt[4];
+    for (int p = 0; p < n_pipes; p++) {
+        double sorted[SLICES];
+        memcpy(sorted, pipes[p].xrt, sizeof sorted);
+        qsort(sorted, SLICES, sizeof sorted[0], cmp_double);
+        xrt[p] = sorted[SLICES / 2];
+        double per = 1e6 / (audio_s * 100.0 * n);
+        printf("%-30s %6.0f x real time = sessions per core (slices %.0f..%.0f); user %.2f / "
+               "kernel %.2f us per session and 10 ms\n", pipes[p].name, xrt[p], sorted[0],
+               sorted[SLICES - 1], pipes[p].user * per, pipes[p].sys * per);
     }
-    double dslices[SLICES];
-    for (int sl = 0; sl < SLICES; sl++) {
-        double d0 = cpu_s();
-        for (size_t f = 0; f < per_slice; f++) {
-            for (int i = 0; i < n; i++) {
-                const int16_t *x = audio.x + pos2[i];
-                cr_dtmf *d = (cr_dtmf *)(dets + stride * (size_t)i);
-                for (int h = 0; h < 2; h++) {
-                    cr_dtmf_process(d, x + h * FRAME / 2, FRAME / 2);
-                    cr_vad_frame(&vads2[i], x + h * FRAME / 2, cr_dtmf_tone_present(d));
-                }
-                pos2[i] = (pos2[i] + FRAME) % (audio.n - FRAME) / FRAME * FRAME;
-            }
-        }
-        dslices[sl] = (double)per_slice * FRAME / 16000.0 * n / (cpu_s() - d0);
+    printf("callrec operations completed: %ld (a WAV file created for each)\n", operations);
+    printf("memory: %.1f KiB per callrec session (resident, after the first second)\n",
+           (double)(rss1 - rss0) / n);
+    if (n_pipes == 4) {
+        printf("callrec / reference, slice by slice: full pipeline");
+        for (int sl = 0; sl < SLICES; sl++)
+            printf(" %.2f", pipes[0].xrt[sl] / pipes[2].xrt[sl]);
+        printf("; detectors alone");
+        for (int sl = 0; sl < SLICES; sl++)
+            printf(" %.2f", pipes[1].xrt[sl] / pipes[3].xrt[sl]);
+        printf("\n");
     }
-    qsort(dslices, SLICES, sizeof dslices[0], cmp_double);
-    double det_xrt = dslices[SLICES / 2];
-    printf("callrec detectors alone (VAD + DTMF, same frames): %.0f x real time\n", det_xrt);
-    free(dets);
-    free(vads2);
-    free(pos2);
+    free(det.dtmf);
+    free(det.vad);
+    free(det.pos);
 
     if (json_path) {
         FILE *js = fopen(json_path, "w");
@@ -287,12 +373,12 @@ int main(int argc, char **argv)
                         "\"kib_per_session\":%.1f,\"reference_detection_x_realtime\":%.1f,"
                         "\"reference_with_writing_x_realtime\":%.1f,"
                         "\"detectors_x_realtime\":%.1f,\"operations\":%ld}\n",
-                    n, parent, audio_s, xrt, (double)(rss1 - rss0) / n, ref_xrt[0], ref_xrt[1], det_xrt,
-                    operations);
+                    n, parent, audio_s, xrt[0], (double)(rss1 - rss0) / n,
+                    n_pipes == 4 ? xrt[3] : 0.0, n_pipes == 4 ? xrt[2] : 0.0, xrt[1], operations);
             fclose(js);
         }
     }
-    free(calls);
+    free(cr.calls);
     sig_free(&audio);
     return 0;
 }
