@@ -520,89 +520,6 @@ static int espeak_corpus(sig_buf *b, const char *tmp)
     return made;
 }
 
-/* A seeded random piece of music as a type-0 MIDI file: chords and a melody over several GM
-   programs (piano, organ, strings, flute, brass), 4 minutes. Rendered with fluidsynth. */
-static int music_corpus(sig_buf *b, const char *tmp)
-{
-    const char *sf2 = "/usr/share/sounds/sf2/FluidR3_GM.sf2";
-    if (access(sf2, R_OK) != 0)
-        return 0;
-    char mid[512], wav[600], cmd[2048];
-    snprintf(mid, sizeof mid, "%s/music.mid", tmp);
-    snprintf(wav, sizeof wav, "%s/music.wav", tmp);
-    unsigned char *ev = malloc(1 << 20);
-    size_t n = 0;
-    sig_rng r;
-    sig_seed(&r, 1234);
-    const int programs[] = {0, 19, 48, 73, 61, 24, 40, 56};
-#define VARLEN(v)                                                                              \
-    do {                                                                                       \
-        unsigned x_ = (unsigned)(v);                                                           \
-        if (x_ >= 0x4000)                                                                      \
-            ev[n++] = (unsigned char)(0x80 | (x_ >> 14));                                      \
-        if (x_ >= 0x80)                                                                        \
-            ev[n++] = (unsigned char)(0x80 | ((x_ >> 7) & 0x7F));                              \
-        ev[n++] = (unsigned char)(x_ & 0x7F);                                                  \
-    } while (0)
-    for (int section = 0; section < 8; section++) {
-        VARLEN(0);
-        ev[n++] = 0xC0;
-        ev[n++] = (unsigned char)programs[section];
-        VARLEN(0);
-        ev[n++] = 0xC1;
-        ev[n++] = (unsigned char)programs[(section + 3) % 8];
-        for (int beat = 0; beat < 60; beat++) {
-            int root = 48 + (int)(sig_uniform(&r) * 12);
-            int chord[3] = {root, root + 4, root + 7};
-            int melody = 60 + (int)(sig_uniform(&r) * 24);
-            for (int k = 0; k < 3; k++) {
-                VARLEN(0);
-                ev[n++] = 0x91;
-                ev[n++] = (unsigned char)chord[k];
-                ev[n++] = 80;
-            }
-            VARLEN(0);
-            ev[n++] = 0x90;
-            ev[n++] = (unsigned char)melody;
-            ev[n++] = 100;
-            VARLEN(240 + (int)(sig_uniform(&r) * 240)); /* ticks at 480 per beat */
-            ev[n++] = 0x80;
-            ev[n++] = (unsigned char)melody;
-            ev[n++] = 0;
-            for (int k = 0; k < 3; k++) {
-                VARLEN(0);
-                ev[n++] = 0x81;
-                ev[n++] = (unsigned char)chord[k];
-                ev[n++] = 0;
-            }
-        }
-    }
-    VARLEN(0);
-    ev[n++] = 0xFF;
-    ev[n++] = 0x2F;
-    ev[n++] = 0x00;
-#undef VARLEN
-    FILE *f = fopen(mid, "wb");
-    if (!f) {
-        free(ev);
-        return 0;
-    }
-    const unsigned char header[] = {'M', 'T', 'h', 'd', 0, 0, 0, 6, 0, 0, 0, 1, 480 >> 8, 480 & 255,
-                                    'M', 'T', 'r', 'k'};
-    fwrite(header, 1, sizeof header, f);
-    unsigned char len[4] = {(unsigned char)(n >> 24), (unsigned char)(n >> 16),
-                            (unsigned char)(n >> 8), (unsigned char)n};
-    fwrite(len, 1, 4, f);
-    fwrite(ev, 1, n, f);
-    fclose(f);
-    free(ev);
-    snprintf(cmd, sizeof cmd, "fluidsynth -ni -g 0.8 -r 16000 -F '%s' '%s' '%s' >/dev/null 2>&1",
-             wav, sf2, mid);
-    if (system(cmd) != 0)
-        return 0;
-    return sig_append_file(b, wav, 0.0) == 0;
-}
-
 /* ---- helpers --------------------------------------------------------------------------- */
 
 /* Runs every test of `tests` on every column: prints a row per test (detection rate per
@@ -719,7 +636,7 @@ int main(int argc, char **argv)
         sig_init(&corpus[k], 8000);
     corpus_files[0] = append_dir(&corpus[0], SPEECH_DIR, 0);
     corpus_files[1] = quick ? 0 : espeak_corpus(&corpus[1], tmp);
-    corpus_files[2] = music_corpus(&corpus[2], tmp);
+    corpus_files[2] = sig_append_music(&corpus[2], tmp, 1234, 8) == 0;
     printf("\ntalk-off (false digits; every level 0, -10, -20 dB)\n%-20s %8s", "corpus", "minutes");
     for (int c = 0; c < NCOLS; c++)
         if (columns[c].p == P8K || columns[c].p == P16K)

@@ -4,8 +4,8 @@
 #include <string.h>
 #include <pthread.h>
 
-/* Decision on the mean over six bands of each band's SNR above its own noise floor (each band
-   clamped to 0..30 dB). Speech concentrates its energy in a few bands at a time, where its
+/* Decision on the mean over six bands of each band's SNR above its own noise reference (each
+   band clamped to 0..30 dB). Speech concentrates its energy in a few bands at a time, where its
    local SNR is far above the broadband figure, while steady noise sits at 0 dB in every band.
    Start and continue thresholds give hysteresis. bench_vad placed them: 6 / 3.5 dB is the
    lowest pair with no false start in an hour of white, pink or brown noise or hum (the clamp at
@@ -22,6 +22,23 @@
 #define SMOOTH 0.6
 #define MIN_BIAS_DB 1.5
 #define BAND_SNR_CAP_DB 30.0
+/* The minimum is the right reference for steady noise, but babble and music sit 10-20 dB above
+   their own minima most of the time, and against the minimum they are speech. So each band
+   also follows the noise's typical level: a tracker that steps towards the band's level by
+   NOISE_STEP_DB a frame, upwards only slowly (NOISE_SLOW_STEP_DB) while the frame looks like
+   speech, settles near the median of the noise between the words. Where it sits more than
+   FLUCT_FROM_DB above the minimum, the noise fluctuates and that typical level is the band's
+   reference; a start then needs FLUCT_START_GAIN dB more SNR for each decibel of the widest
+   such excess. Steady noise (typical level 1-4 dB above the minimum) keeps the floor. */
+#define NOISE_STEP_DB 0.1
+#define NOISE_SLOW_STEP_DB 0.01
+#define FLUCT_FROM_DB 5.0
+#define FLUCT_START_GAIN 0.5
+/* Hangover: after a burst of BURST_FRAMES frames that began with clear speech, TRAIL_FRAMES
+   more frames count as (weak) speech, for the ends of words that sink into the noise. A click
+   makes a frame or two and no trail. */
+#define BURST_FRAMES 3
+#define TRAIL_FRAMES 10
 
 /* Band edges, Hz: telephone speech's energy from 200 Hz to the top of a wideband call. */
 static const double band_edges_hz[CR_VAD_BANDS + 1] = {200, 500, 1000, 1800, 3000, 4500, 8000};
@@ -101,6 +118,7 @@ int cr_vad_init(cr_vad *v, int rate_hz)
             v->band_hi[b] = v->band_lo[b] - 1; /* empty: above the Nyquist frequency */
         v->block_min_db[b] = 1e9;
         v->floor_db[b] = -200.0;
+        v->noise_db[b] = -200.0;
     }
     return 0;
 }
@@ -219,13 +237,16 @@ cr_vad_class cr_vad_frame(cr_vad *v, const int16_t *frame, int tone)
     v->level_db = db;
 
     int first = v->frames_seen == 0, block_done = ++v->block_frames == BLOCK_FRAMES;
-    double snr_sum = 0.0;
+    double snr_sum = 0.0, fluct = 0.0, band_db[CR_VAD_BANDS];
     int bands = 0;
     for (int b = 0; b < CR_VAD_BANDS; b++) {
         if (v->band_hi[b] < v->band_lo[b])
             continue;
         double e = 1e-3 + band_sum(power, v->band_lo[b], v->band_hi[b]);
         double bdb = db10(e / (v->band_hi[b] - v->band_lo[b] + 1));
+        band_db[b] = bdb;
+        if (first)
+            v->noise_db[b] = bdb;
         v->smooth_db[b] = first ? bdb : SMOOTH * v->smooth_db[b] + (1.0 - SMOOTH) * bdb;
         if (v->smooth_db[b] < v->block_min_db[b])
             v->block_min_db[b] = v->smooth_db[b];
@@ -238,7 +259,11 @@ cr_vad_class cr_vad_frame(cr_vad *v, const int16_t *frame, int tone)
             v->mins_db[v->mins_pos][b] = v->block_min_db[b];
             v->block_min_db[b] = 1e9;
         }
-        double snr = bdb - v->floor_db[b];
+        /* the reference: the floor, raised towards the typical level of fluctuating noise */
+        double excess = v->noise_db[b] - v->floor_db[b] - FLUCT_FROM_DB;
+        double ref = excess > 0.0 ? v->noise_db[b] : v->floor_db[b];
+        fluct = excess > fluct ? excess : fluct;
+        double snr = bdb - ref;
         snr_sum += snr < 0.0 ? 0.0 : (snr > BAND_SNR_CAP_DB ? BAND_SNR_CAP_DB : snr);
         bands++;
     }
@@ -250,13 +275,31 @@ cr_vad_class cr_vad_frame(cr_vad *v, const int16_t *frame, int tone)
     }
     v->frames_seen++;
     v->snr_db = bands ? snr_sum / bands : 0.0;
+    v->fluct_db = fluct;
+    double step_up = v->snr_db < CONTINUE_SNR_DB ? NOISE_STEP_DB : NOISE_SLOW_STEP_DB;
+    for (int b = 0; b < CR_VAD_BANDS; b++)
+        if (v->band_hi[b] >= v->band_lo[b])
+            v->noise_db[b] += band_db[b] < v->noise_db[b] ? -NOISE_STEP_DB : step_up;
 
-    if (tone || db < ABSOLUTE_MIN_DB)
+    if (tone || db < ABSOLUTE_MIN_DB) {
+        v->burst = v->hang = 0;
         return CR_VAD_SILENCE;
-    if (v->snr_db > START_SNR_DB)
+    }
+    if (v->snr_db > START_SNR_DB + FLUCT_START_GAIN * fluct) {
+        if (++v->burst >= BURST_FRAMES)
+            v->hang = TRAIL_FRAMES;
         return CR_VAD_SPEECH;
-    if (v->snr_db > CONTINUE_SNR_DB)
+    }
+    if (v->snr_db > CONTINUE_SNR_DB) {
+        if (v->burst)
+            v->burst++;
         return CR_VAD_WEAK;
+    }
+    v->burst = 0;
+    if (v->hang > 0) {
+        v->hang--;
+        return CR_VAD_WEAK;
+    }
     return CR_VAD_SILENCE;
 }
 
@@ -282,7 +325,7 @@ cr_endpoint_event cr_endpoint_frame(cr_endpoint *e, cr_vad_class c, int64_t *t)
         return CR_EP_NONE;
     case 1:
         if (c != CR_VAD_SILENCE) {
-            e->acc++;
+            e->acc += c == CR_VAD_SPEECH;
             e->gap = 0;
             e->last_active_end = e->pos;
             if (c == CR_VAD_SPEECH)

@@ -21,7 +21,11 @@ typedef struct cr_vad {
     double block_min_db[CR_VAD_BANDS];
     double mins_db[CR_VAD_MIN_BLOCKS][CR_VAD_BANDS];
     double floor_db[CR_VAD_BANDS];
+    /* per band: the noise's typical level, dB, followed where the frame looks like noise */
+    double noise_db[CR_VAD_BANDS];
+    double fluct_db;         /* how far the noise's typical level sits above its minimum */
     int n_mins, mins_pos, block_frames;
+    int burst, hang;         /* frames of the current burst; trailing frames still speech */
     int64_t frames_seen;
     double level_db;         /* last frame's level, dBFS */
     double snr_db;           /* last frame's mean band SNR */
@@ -33,8 +37,9 @@ typedef enum cr_vad_class { CR_VAD_SILENCE = 0, CR_VAD_WEAK = 1, CR_VAD_SPEECH =
    rate. */
 int cr_vad_init(cr_vad *v, int rate_hz);
 
-/* Classifies one frame: SPEECH clears the start threshold, WEAK only the continue
-   threshold. `tone` suppresses the frame (a DTMF pair, a beep). */
+/* Classifies one frame: SPEECH clears the start threshold, WEAK only the continue threshold
+   or trails a burst of speech (a hangover for the quiet ends of words). `tone` suppresses the
+   frame (a DTMF pair, a beep). */
 cr_vad_class cr_vad_frame(cr_vad *v, const int16_t *frame, int tone);
 
 typedef enum cr_endpoint_event { CR_EP_NONE = 0, CR_EP_STARTED, CR_EP_STOPPED } cr_endpoint_event;
@@ -52,7 +57,8 @@ typedef struct cr_endpoint {
 void cr_endpoint_init(cr_endpoint *e, int frame_samples);
 
 /* Feeds one frame's class. Returns STARTED (time in *t: the onset) or STOPPED (time in *t:
-   where speech ended), or NONE. */
+   where speech ended), or NONE. A start needs START_FRAMES speech frames (see vad.c); weak
+   frames keep a possible start alive without adding to it, and keep speech going. */
 cr_endpoint_event cr_endpoint_frame(cr_endpoint *e, cr_vad_class c, int64_t *t);
 
 #endif

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "../dsp/tone.h"
 
@@ -180,6 +181,23 @@ int sig_append_file(sig_buf *b, const char *path, double gain_db)
     return read_any(b, path, gain_db);
 }
 
+void sig_babble(double *x, size_t n, int rate, sig_rng *r)
+{
+    const char *talkers[] = {"vm-Cust1", "conf-adminmenu", "vm-instructions", "dir-intro",
+                             "vm-msginstruct", "queue-periodic-announce"};
+    memset(x, 0, n * sizeof *x);
+    for (int t = 0; t < 6; t++) {
+        sig_buf talker;
+        sig_init(&talker, rate);
+        while (talker.n < n && sig_append_speech(&talker, talkers[t], 0.0) == 0) {
+        }
+        size_t off = (size_t)(sig_uniform(r) * rate * 3);
+        for (size_t i = 0; i < n && talker.n > 0; i++)
+            x[i] += talker.x[(i + off) % talker.n];
+        sig_free(&talker);
+    }
+}
+
 int sig_append_speech(sig_buf *b, const char *name, double gain_db)
 {
     char path[512];
@@ -280,4 +298,86 @@ void sig_resample(sig_buf *b, int rate)
     b->n = used;
     b->cap = cap;
     b->rate = rate;
+}
+
+int sig_append_music(sig_buf *b, const char *tmp, uint64_t seed, int sections)
+{
+    const char *sf2 = "/usr/share/sounds/sf2/FluidR3_GM.sf2";
+    if (access(sf2, R_OK) != 0)
+        return -1;
+    char mid[512], wav[600], cmd[2048];
+    snprintf(mid, sizeof mid, "%s/music.mid", tmp);
+    snprintf(wav, sizeof wav, "%s/music.wav", tmp);
+    unsigned char *ev = malloc(1 << 20);
+    size_t n = 0;
+    sig_rng r;
+    sig_seed(&r, seed);
+    const int programs[] = {0, 19, 48, 73, 61, 24, 40, 56};
+#define VARLEN(v)                                                                              \
+    do {                                                                                       \
+        unsigned x_ = (unsigned)(v);                                                           \
+        if (x_ >= 0x4000)                                                                      \
+            ev[n++] = (unsigned char)(0x80 | (x_ >> 14));                                      \
+        if (x_ >= 0x80)                                                                        \
+            ev[n++] = (unsigned char)(0x80 | ((x_ >> 7) & 0x7F));                              \
+        ev[n++] = (unsigned char)(x_ & 0x7F);                                                  \
+    } while (0)
+    for (int section = 0; section < sections; section++) {
+        VARLEN(0);
+        ev[n++] = 0xC0;
+        ev[n++] = (unsigned char)programs[section % 8];
+        VARLEN(0);
+        ev[n++] = 0xC1;
+        ev[n++] = (unsigned char)programs[(section + 3) % 8];
+        for (int beat = 0; beat < 60; beat++) {
+            int root = 48 + (int)(sig_uniform(&r) * 12);
+            int chord[3] = {root, root + 4, root + 7};
+            int melody = 60 + (int)(sig_uniform(&r) * 24);
+            for (int k = 0; k < 3; k++) {
+                VARLEN(0);
+                ev[n++] = 0x91;
+                ev[n++] = (unsigned char)chord[k];
+                ev[n++] = 80;
+            }
+            VARLEN(0);
+            ev[n++] = 0x90;
+            ev[n++] = (unsigned char)melody;
+            ev[n++] = 100;
+            VARLEN(240 + (int)(sig_uniform(&r) * 240)); /* ticks at 480 per beat */
+            ev[n++] = 0x80;
+            ev[n++] = (unsigned char)melody;
+            ev[n++] = 0;
+            for (int k = 0; k < 3; k++) {
+                VARLEN(0);
+                ev[n++] = 0x81;
+                ev[n++] = (unsigned char)chord[k];
+                ev[n++] = 0;
+            }
+        }
+    }
+    VARLEN(0);
+    ev[n++] = 0xFF;
+    ev[n++] = 0x2F;
+    ev[n++] = 0x00;
+#undef VARLEN
+    FILE *f = fopen(mid, "wb");
+    if (!f) {
+        free(ev);
+        return -1;
+    }
+    const unsigned char header[] = {'M', 'T', 'h', 'd', 0, 0, 0, 6, 0, 0, 0, 1, 480 >> 8, 480 & 255,
+                                    'M', 'T', 'r', 'k'};
+    fwrite(header, 1, sizeof header, f);
+    unsigned char len[4] = {(unsigned char)(n >> 24), (unsigned char)(n >> 16),
+                            (unsigned char)(n >> 8), (unsigned char)n};
+    fwrite(len, 1, 4, f);
+    fwrite(ev, 1, n, f);
+    fclose(f);
+    free(ev);
+    snprintf(cmd, sizeof cmd, "fluidsynth -ni -g 0.8 -r 16000 -F '%s' '%s' '%s' >/dev/null 2>&1",
+             wav, sf2, mid);
+    int rc = system(cmd) == 0 ? sig_append_file(b, wav, 0.0) : -1;
+    unlink(mid);
+    unlink(wav);
+    return rc;
 }

@@ -36,10 +36,18 @@ void sig_add_noise(sig_buf *b, sig_rng *r, size_t from, size_t n, double dbfs);
 typedef enum sig_colour_kind { SIG_WHITE, SIG_PINK, SIG_BROWN, SIG_HUM } sig_colour_kind;
 typedef struct sig_colour { double p0, p1, p2, brown; } sig_colour;
 double sig_colour_next(sig_colour *c, sig_colour_kind kind, double w, double t);
+/* Six-talker babble, n samples at `rate` into x (unscaled): six prompts from SPEECH_DIR that
+   no test or benchmark uses as speech, each looped from a random offset, summed. */
+void sig_babble(double *x, size_t n, int rate, sig_rng *r);
 /* Appends a sound file, converted to b's rate and mono, scaled by gain_db. 0 or -1. */
 int sig_append_file(sig_buf *b, const char *path, double gain_db);
 /* Appends a file from SPEECH_DIR by name ("vm-intro"). */
 int sig_append_speech(sig_buf *b, const char *name, double gain_db);
+/* Appends a seeded random piece of music: a type-0 MIDI file of chords and a melody over GM
+   programs (piano, organ, strings, flute, brass, ...), about 22 s per section, rendered at
+   16 kHz by fluidsynth with the FluidR3 GM soundfont through files in `tmp` (removed after),
+   converted to b's rate. 0, or -1 if fluidsynth or the soundfont is missing. */
+int sig_append_music(sig_buf *b, const char *tmp, uint64_t seed, int sections);
 /* Writes a 16-bit WAV. 0 or -1. */
 int sig_write_wav(const sig_buf *b, const char *path);
 /* Reads a mono 16-bit file into b (any rate, converted to `rate`). 0 or -1. */
