@@ -1,10 +1,11 @@
 /* Voice activity benchmark: callrec's VAD beside the WebRTC VAD (modes 0-3, from Debian's
    libwebrtc-audio-processing), both driven through callrec's endpointer, on a corpus built
-   here with fixed seeds: real speech (asterisk-core-sounds-en-wav) with pauses of known length,
-   mixed with white, pink, brown noise, mains hum, babble, clicks, synthetic chords and music
-   (fluidsynth) at SNR 30 to 0 dB. Truth labels come from the clean speech. Reports frame precision/recall/F1, onset
-   latency, clipped onsets, false starts (also per hour of noise alone), end-of-speech error
-   and speed. Prints tables; --json FILE writes JSON. */
+   here with fixed seeds: real speech (asterisk-core-sounds-en-wav, narrowband) and espeak-ng
+   voices (wideband) with pauses of known length, mixed with white, pink, brown noise, mains
+   hum, babble, clicks, synthetic chords and fluidsynth music at SNR 30 to 0 dB. Truth labels
+   come from the clean speech. Reports frame precision/recall/F1, onset latency, clipped
+   onsets, false starts (also per hour of noise alone), end-of-speech error and speed. Prints
+   tables; --json FILE writes JSON. */
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -55,15 +56,49 @@ static const char *const prompts[] = {
     "vm-options", "dir-instr", "queue-thankyou", "vm-review", "demo-congrats", "conf-onlyperson",
     "vm-nobodyavail", "pls-hold-while-try", "vm-savemessage", "digits/3", "digits/9", "goodbye"};
 
-static void build_corpus(corpus *c, sig_rng *r)
+/* Synthetic voices (espeak-ng, wideband): answers a caller gives, short and long. */
+static const struct {
+    const char *voice;
+    int pitch;
+    const char *text;
+} voices[] = {
+    {"en-us", 40, "Yes."},
+    {"en+f3", 70, "No, thank you."},
+    {"en+m3", 30, "My account number is four five six seven, eight nine."},
+    {"en-gb-x-rp+f2", 60, "I would like to speak to someone about my last bill, please."},
+    {"en-us+f4", 80, "That's right."},
+    {"en+m7", 20, "Could you call me back tomorrow morning, after ten?"},
+    {"en-us+m5", 50, "Sure."},
+    {"en+f5", 90, "I moved house in March, so the address you have is the old one."},
+    {"en-gb-scotland", 45, "Cancel it."},
+    {"en-us+f2", 65, "Two hundred and twelve dollars and fifty cents."},
+    {"en+klatt", 35, "Hello? Are you still there?"},
+    {"en-029+f1", 55, "Please leave a message for Doctor Patel, it is about the results."},
+};
+
+static void build_corpus(corpus *c, sig_rng *r, const char *tmp)
 {
     sig_init(&c->clean, RATE);
     c->n_utt = 0;
-    for (size_t k = 0; k < sizeof prompts / sizeof prompts[0]; k++) {
+    size_t n_prompts = sizeof prompts / sizeof prompts[0], n_voiced = sizeof voices / sizeof voices[0];
+    for (size_t k = 0; k < n_prompts + n_voiced; k++) {
         sig_silence(&c->clean, 0.6 + 1.8 * sig_uniform(r));
         size_t at = c->clean.n;
-        if (sig_append_speech(&c->clean, prompts[k], -6.0 - 10.0 * sig_uniform(r)) != 0)
-            continue;
+        double gain = -6.0 - 10.0 * sig_uniform(r);
+        if (k < n_prompts) {
+            if (sig_append_speech(&c->clean, prompts[k], gain) != 0)
+                continue;
+        } else {
+            char file[512], cmd[1024];
+            size_t v = k - n_prompts;
+            snprintf(file, sizeof file, "%s/voice.wav", tmp);
+            snprintf(cmd, sizeof cmd, "espeak-ng -v %s -p %d -s 160 -w '%s' \"%s\" 2>/dev/null",
+                     voices[v].voice, voices[v].pitch, file, voices[v].text);
+            int ok = system(cmd) == 0 && sig_append_file(&c->clean, file, gain - 6.0) == 0;
+            unlink(file);
+            if (!ok)
+                continue;
+        }
         c->utt[c->n_utt].start = at;
         c->utt[c->n_utt].end = c->clean.n;
         c->n_utt++;
@@ -270,11 +305,16 @@ int main(int argc, char **argv)
                         "fluid-soundfont-gm are needed; scripts/setup.sh installs them)\n");
         return 1;
     }
-    rmdir(tmp);
     sig_rng rng;
     sig_seed(&rng, 2026);
     corpus c;
-    build_corpus(&c, &rng);
+    build_corpus(&c, &rng, tmp);
+    rmdir(tmp);
+    if (c.n_utt < (int)(sizeof prompts / sizeof prompts[0] + sizeof voices / sizeof voices[0])) {
+        fprintf(stderr, "bench_vad: %d utterances made; asterisk-core-sounds-en-wav and espeak-ng "
+                        "are needed (scripts/setup.sh installs them)\n", c.n_utt);
+        return 1;
+    }
     time_t now = time(NULL);
     char date[32];
     strftime(date, sizeof date, "%Y-%m-%d", gmtime(&now));
