@@ -427,12 +427,21 @@ int main(int argc, char **argv)
                    support_percentile(on_all[s][d], n_on_all[s][d], 95));
         printf("\n");
     }
-    printf("\nend-of-speech error p50 / p95 (ms)\n");
+    printf("\nend-of-speech error p50 / p95 (ms), over the utterances whose end was found\n");
     for (int s = 0; s < N_SNRS; s++) {
         printf("%4d dB", snrs[s]);
         for (int d = 0; d < N_DETECTORS; d++)
             printf("  %4.0f / %4.0f", support_percentile(end_all[s][d], n_end_all[s][d], 50),
                    support_percentile(end_all[s][d], n_end_all[s][d], 95));
+        printf("\n");
+    }
+    /* An end not found: speech went on (noise kept the endpointer in speech) until the next
+       utterance, so maxSilenceTimeout would not have fired after this answer. */
+    printf("\nutterance ends found, of %d\n", c.n_utt * N_NOISES);
+    for (int s = 0; s < N_SNRS; s++) {
+        printf("%4d dB", snrs[s]);
+        for (int d = 0; d < N_DETECTORS; d++)
+            printf(" %10d", n_end_all[s][d]);
         printf("\n");
     }
 

@@ -305,7 +305,7 @@ cr_vad_class cr_vad_frame(cr_vad *v, const int16_t *frame, int tone)
     v->burst = 0;
     if (v->hang > 0) {
         v->hang--;
-        return CR_VAD_WEAK;
+        return CR_VAD_TRAIL;
     }
     return CR_VAD_SILENCE;
 }
@@ -347,8 +347,9 @@ cr_endpoint_event cr_endpoint_frame(cr_endpoint *e, cr_vad_class c, int64_t *t)
         }
         return CR_EP_NONE;
     default:
-        /* Weak frames keep speech going; the end reported is the last clear speech. */
-        if (c == CR_VAD_SPEECH)
+        /* Weak and trail frames keep speech going; the end reported is the last clear speech
+           and the weak frames straight after it. */
+        if (c == CR_VAD_SPEECH || (c == CR_VAD_WEAK && e->last_speech_end == start))
             e->last_speech_end = e->pos;
         if (c != CR_VAD_SILENCE) {
             e->last_active_end = e->pos;

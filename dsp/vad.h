@@ -33,15 +33,21 @@ typedef struct cr_vad {
     double snr_db;           /* last frame's mean band SNR */
 } cr_vad;
 
-typedef enum cr_vad_class { CR_VAD_SILENCE = 0, CR_VAD_WEAK = 1, CR_VAD_SPEECH = 2 } cr_vad_class;
+/* A frame's class. TRAIL: below both thresholds, but within the hangover after a burst of
+   speech (the quiet ends of words); it counts as speech without being evidence of it. */
+typedef enum cr_vad_class {
+    CR_VAD_SILENCE = 0,
+    CR_VAD_TRAIL = 1,
+    CR_VAD_WEAK = 2,
+    CR_VAD_SPEECH = 3
+} cr_vad_class;
 
 /* rate_hz: 8000 or 16000, frames of rate_hz / 100 samples. Returns 0, or -1 for another
    rate. */
 int cr_vad_init(cr_vad *v, int rate_hz);
 
-/* Classifies one frame: SPEECH clears the start threshold, WEAK only the continue threshold
-   or trails a burst of speech (a hangover for the quiet ends of words). `tone` suppresses the
-   frame (a DTMF pair, a beep). */
+/* Classifies one frame: SPEECH clears the start threshold, WEAK only the continue threshold.
+   `tone` suppresses the frame (a DTMF pair, a beep). */
 cr_vad_class cr_vad_frame(cr_vad *v, const int16_t *frame, int tone);
 
 typedef enum cr_endpoint_event { CR_EP_NONE = 0, CR_EP_STARTED, CR_EP_STOPPED } cr_endpoint_event;
@@ -52,15 +58,17 @@ typedef struct cr_endpoint {
     int acc, gap;            /* accumulated speech frames and current gap (maybe state) */
     int64_t pos;             /* samples seen */
     int64_t onset;           /* first speech frame of the current run */
-    int64_t last_speech_end; /* end of the last speech frame (start threshold) */
+    int64_t last_speech_end; /* end of the last speech frame and the weak ones just after it */
     int64_t last_active_end; /* end of the last frame above the continue threshold */
 } cr_endpoint;
 
 void cr_endpoint_init(cr_endpoint *e, int frame_samples);
 
 /* Feeds one frame's class. Returns STARTED (time in *t: the onset) or STOPPED (time in *t:
-   where speech ended), or NONE. A start needs START_FRAMES speech frames (see vad.c); weak
-   frames keep a possible start alive without adding to it, and keep speech going. */
+   where speech ended), or NONE. A start needs START_FRAMES speech frames (see vad.c); weak and
+   trail frames keep a possible start alive without adding to it, and keep speech going. Speech
+   ends at the last speech frame or the weak frames that follow it without a break (a word
+   decaying through the continue threshold). */
 cr_endpoint_event cr_endpoint_frame(cr_endpoint *e, cr_vad_class c, int64_t *t);
 
 #endif
