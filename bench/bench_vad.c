@@ -29,8 +29,11 @@
 #define FRAME 160
 static const char *const det_names[5] = {"callrec", "webrtc-0", "webrtc-1", "webrtc-2", "webrtc-3"};
 
-typedef enum noise_kind { WHITE, PINK, BROWN, HUM, BABBLE, CLICKS, CHORDS, MUSIC, N_NOISES } noise_kind;
-static const char *const noise_names[N_NOISES] = {"white", "pink", "brown", "hum", "babble", "clicks", "chords", "music"};
+typedef enum noise_kind {
+    WHITE, PINK, BROWN, HUM, BABBLE, CLICKS, CHORDS, MUSIC, N_NOISES
+} noise_kind;
+static const char *const noise_names[N_NOISES] = {"white", "pink",   "brown",  "hum",
+                                                  "babble", "clicks", "chords", "music"};
 
 /* Three minutes of fluidsynth music, rendered once and looped from a random offset. */
 static sig_buf music;
@@ -80,7 +83,8 @@ static void build_corpus(corpus *c, sig_rng *r, const char *tmp)
 {
     sig_init(&c->clean, RATE);
     c->n_utt = 0;
-    size_t n_prompts = sizeof prompts / sizeof prompts[0], n_voiced = sizeof voices / sizeof voices[0];
+    size_t n_prompts = sizeof prompts / sizeof prompts[0];
+    size_t n_voiced = sizeof voices / sizeof voices[0];
     for (size_t k = 0; k < n_prompts + n_voiced; k++) {
         sig_silence(&c->clean, 0.6 + 1.8 * sig_uniform(r));
         size_t at = c->clean.n;

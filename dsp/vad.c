@@ -31,14 +31,17 @@
    about STEADY_GAP_K / sqrt(bins) + STEADY_GAP_C dB (fitted on white noise in bench_vad: 3.8 dB
    for 5 bins, 0.1 dB for 57). Where it sits more than FLUCT_MARGIN_DB beyond that gap, the
    noise fluctuates and its typical level is the band's reference; a start then needs
-   FLUCT_START_GAIN dB more SNR for each decibel of the widest such excess. The margin was
-   placed with bench_vad (1.5 dB lost F1 at 5 dB SNR, 2.5 dB at 20 dB). */
+   FLUCT_START_GAIN dB more SNR for each decibel of the widest such excess, up to
+   FLUCT_CAP_DB of it (after music falls silent the floor drops to the silence and the excess
+   can reach 70 dB for a while). The margin was placed with bench_vad (1.5 dB lost F1 at 5 dB
+   SNR, 2.5 dB at 20 dB). */
 #define NOISE_STEP_DB 0.1
 #define NOISE_SLOW_STEP_DB 0.01
 #define STEADY_GAP_K 11.7
 #define STEADY_GAP_C (-1.43)
 #define FLUCT_MARGIN_DB 1.75
 #define FLUCT_START_GAIN 0.5
+#define FLUCT_CAP_DB 10.0
 /* Hangover: after a burst of BURST_FRAMES frames that began with clear speech, TRAIL_FRAMES
    more frames are TRAIL (speech, but no evidence of it), for the ends of words that sink into
    the noise. A click makes a frame or two and no trail. In bench_vad 10 frames lifted F1 at
@@ -267,7 +270,10 @@ cr_vad_class cr_vad_frame(cr_vad *v, const int16_t *frame, int tone)
             v->mins_db[v->mins_pos][b] = v->block_min_db[b];
             v->block_min_db[b] = 1e9;
         }
-        /* the reference: the floor, raised towards the typical level of fluctuating noise */
+        /* the reference: the floor, or the typical level of fluctuating noise (never below
+           the floor: noise that rose after a quiet spell is followed at once) */
+        if (v->noise_db[b] < v->floor_db[b])
+            v->noise_db[b] = v->floor_db[b];
         double excess = v->noise_db[b] - v->floor_db[b] - v->steady_gap_db[b];
         double ref = excess > 0.0 ? v->noise_db[b] : v->floor_db[b];
         fluct = excess > fluct ? excess : fluct;
@@ -293,7 +299,8 @@ cr_vad_class cr_vad_frame(cr_vad *v, const int16_t *frame, int tone)
         v->burst = v->hang = 0;
         return CR_VAD_SILENCE;
     }
-    if (v->snr_db > START_SNR_DB + FLUCT_START_GAIN * fluct) {
+    double margin = FLUCT_START_GAIN * (fluct < FLUCT_CAP_DB ? fluct : FLUCT_CAP_DB);
+    if (v->snr_db > START_SNR_DB + margin) {
         if (++v->burst >= BURST_FRAMES)
             v->hang = TRAIL_FRAMES;
         return CR_VAD_SPEECH;
