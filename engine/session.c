@@ -81,6 +81,7 @@ struct callrec_session {
     int16_t play[FRAME];       /* playout of the current frame, 16 kHz */
     int16_t *out_fifo;         /* playout at the configured rate, waiting to go out */
     size_t fifo_len, fifo_cap, fifo_head;
+    size_t fifo_silent;        /* the last fifo_silent samples are silence, not yet written */
     int16_t *out_conv;
     size_t out_conv_cap;
 
@@ -409,11 +410,12 @@ static void advance_phases(callrec_session *s)
     }
 }
 
-static void fill_playout(callrec_session *s)
+/* Fills s->play with the frame's playout. Returns 0 if the frame is silence (s->play is then
+   left as it was), 1 if it carries sound. */
+static int fill_playout(callrec_session *s)
 {
-    memset(s->play, 0, sizeof s->play);
     if (s->n_ops == 0)
-        return;
+        return 0;
     op *o = s->ops[0];
     if (s->cfg.playout_guard_ms > 0 && (o->phase == PHASE_PROMPT || o->phase == PHASE_BEEP))
         s->guard_until = s->now + FRAME + (int64_t)s->cfg.playout_guard_ms * RATE / 1000;
@@ -433,9 +435,14 @@ static void fill_playout(callrec_session *s)
                 o->play_pos = 0;
             }
         }
-    } else if (o->phase == PHASE_BEEP) {
-        cr_tone_fill(&o->beep, s->play, FRAME);
+        memset(s->play + filled, 0, (FRAME - filled) * sizeof *s->play);
+        return 1;
     }
+    if (o->phase == PHASE_BEEP) {
+        cr_tone_fill(&o->beep, s->play, FRAME);
+        return 1;
+    }
+    return 0;
 }
 
 /* Runs the detectors on the current frame and reports what they found. Returns the stop tone
@@ -524,26 +531,52 @@ static void run_recording(callrec_session *s, const int16_t *x, char stop, int64
     }
 }
 
-/* The playout FIFO is a ring; copies go in at most two pieces. */
+/* The playout FIFO is a ring; copies go in at most two pieces. Silence, which is most of a
+   call's playout, goes in as a count (fifo_silent) and comes out as zeros: nothing is written
+   to the ring for it unless sound follows it in. */
+static void fifo_write(callrec_session *s, size_t at, const int16_t *x, size_t n)
+{
+    size_t first = s->fifo_cap - at < n ? s->fifo_cap - at : n;
+    if (x) {
+        memcpy(s->out_fifo + at, x, first * sizeof *x);
+        memcpy(s->out_fifo, x + first, (n - first) * sizeof *x);
+    } else {
+        memset(s->out_fifo + at, 0, first * sizeof *s->out_fifo);
+        memset(s->out_fifo, 0, (n - first) * sizeof *s->out_fifo);
+    }
+}
+
+/* Appends n samples of x, or of silence if x is NULL. */
 static void fifo_push(callrec_session *s, const int16_t *x, size_t n)
 {
     if (n > s->fifo_cap - s->fifo_len)
         n = s->fifo_cap - s->fifo_len;
-    size_t tail = (s->fifo_head + s->fifo_len) % s->fifo_cap;
-    size_t first = s->fifo_cap - tail < n ? s->fifo_cap - tail : n;
-    memcpy(s->out_fifo + tail, x, first * sizeof *x);
-    memcpy(s->out_fifo, x + first, (n - first) * sizeof *x);
+    if (!x) {
+        s->fifo_silent += n;
+        s->fifo_len += n;
+        return;
+    }
+    if (s->fifo_silent) { /* the silence before this sound goes into the ring first */
+        size_t at = (s->fifo_head + s->fifo_len - s->fifo_silent) % s->fifo_cap;
+        fifo_write(s, at, NULL, s->fifo_silent);
+        s->fifo_silent = 0;
+    }
+    fifo_write(s, (s->fifo_head + s->fifo_len) % s->fifo_cap, x, n);
     s->fifo_len += n;
 }
 
 static size_t fifo_pop(callrec_session *s, int16_t *out, size_t n)
 {
     size_t k = n < s->fifo_len ? n : s->fifo_len;
-    size_t first = s->fifo_cap - s->fifo_head < k ? s->fifo_cap - s->fifo_head : k;
+    size_t written = s->fifo_len - s->fifo_silent, from_ring = k < written ? k : written;
     if (out) {
+        size_t first = s->fifo_cap - s->fifo_head < from_ring ? s->fifo_cap - s->fifo_head
+                                                              : from_ring;
         memcpy(out, s->out_fifo + s->fifo_head, first * sizeof *out);
-        memcpy(out + first, s->out_fifo, (k - first) * sizeof *out);
+        memcpy(out + first, s->out_fifo, (from_ring - first) * sizeof *out);
+        memset(out + from_ring, 0, (k - from_ring) * sizeof *out);
     }
+    s->fifo_silent -= k - from_ring;
     s->fifo_head = (s->fifo_head + k) % s->fifo_cap;
     s->fifo_len -= k;
     return k;
@@ -553,18 +586,20 @@ static size_t fifo_pop(callrec_session *s, int16_t *out, size_t n)
 static void step(callrec_session *s, const int16_t *x)
 {
     advance_phases(s);
-    fill_playout(s);
+    int sound = fill_playout(s);
     int64_t onset = 0;
     char stop = run_detectors(s, x, &onset);
     if (s->n_ops && s->ops[0]->phase == PHASE_RECORDING)
         run_recording(s, x, stop, onset);
 
-    if (s->out_rs) {
+    if (s->out_rs) { /* the resampler's filter runs on, silence or not */
+        if (!sound)
+            memset(s->play, 0, sizeof s->play);
         spx_uint32_t in_len = FRAME, out_len = (spx_uint32_t)s->out_conv_cap;
         speex_resampler_process_int(s->out_rs, 0, s->play, &in_len, s->out_conv, &out_len);
         fifo_push(s, s->out_conv, out_len);
     } else {
-        fifo_push(s, s->play, FRAME);
+        fifo_push(s, sound ? s->play : NULL, FRAME);
     }
     s->now += FRAME;
     s->frame_fill = 0;
