@@ -49,18 +49,20 @@ static void add_noise(sig_buf *b, noise kind, double dbfs, uint64_t seed)
     sig_seed(&r, seed);
     double *x = calloc(b->n, sizeof *x), e = 0;
     sig_colour colour = {0};
-    if (kind == BABBLE)
+    if (kind == BABBLE) {
         sig_babble(x, b->n, b->rate, &r);
-    for (size_t i = 0; i < b->n && kind == BABBLE; i++)
-        e += x[i] * x[i];
-    for (size_t i = 0; i < b->n && kind != BABBLE; i++) {
-        double w = sig_gauss(&r), t = (double)i / b->rate;
-        if (kind == CLICKS) /* 2 ms clicks twice a second over faint hiss */
-            x[i] = 0.05 * w + ((i % (size_t)(b->rate / 2)) < (size_t)(b->rate / 500) ? 8 * w : 0);
-        else /* WHITE..HUM are the shared colours, in the same order */
-            x[i] = sig_colour_next(&colour, (sig_colour_kind)kind, w, t);
-        e += x[i] * x[i];
+    } else {
+        for (size_t i = 0; i < b->n; i++) {
+            double w = sig_gauss(&r), t = (double)i / b->rate;
+            int click = i % (size_t)(b->rate / 2) < (size_t)(b->rate / 500);
+            if (kind == CLICKS) /* 2 ms clicks twice a second over faint hiss */
+                x[i] = 0.05 * w + (click ? 8 * w : 0);
+            else /* WHITE..HUM are the shared colours, in the same order */
+                x[i] = sig_colour_next(&colour, (sig_colour_kind)kind, w, t);
+        }
     }
+    for (size_t i = 0; i < b->n; i++)
+        e += x[i] * x[i];
     double g = 32768.0 * pow(10.0, dbfs / 20.0) / sqrt(e / (double)b->n);
     for (size_t i = 0; i < b->n; i++) {
         double v = b->x[i] + g * x[i];
