@@ -57,6 +57,7 @@ static const double band_edges_hz[CR_VAD_BANDS + 1] = {200, 500, 1000, 1800, 300
 #define START_FRAMES 18      /* speech needed to declare "speech started" */
 #define MAYBE_GAP_FRAMES 12  /* silence that abandons a possible start */
 #define HANGOVER_FRAMES 30   /* silence that ends speech (reported at the true end) */
+#define RESUME_FRAMES 2      /* speech after a gap that moves the end (a click makes one) */
 
 /* The FFT's twiddles and bit-reversal order and the two windows: the same for every detector,
    built once, read-only afterwards, shared. */
@@ -356,8 +357,11 @@ cr_endpoint_event cr_endpoint_frame(cr_endpoint *e, cr_vad_class c, int64_t *t)
         return CR_EP_NONE;
     default:
         /* Weak and trail frames keep speech going; the end reported is the last clear speech
-           and the weak frames straight after it. */
-        if (c == CR_VAD_SPEECH || (c == CR_VAD_WEAK && e->last_speech_end == start))
+           and the weak frames straight after it. After a gap, speech moves the end only from
+           its RESUME_FRAMES-th clear frame on: a click in the hangover is not more speech. */
+        e->run = c == CR_VAD_SILENCE ? 0 : e->run + (c == CR_VAD_SPEECH);
+        if ((c == CR_VAD_SPEECH || c == CR_VAD_WEAK) &&
+            (e->last_speech_end == start || e->run >= RESUME_FRAMES))
             e->last_speech_end = e->pos;
         if (c != CR_VAD_SILENCE) {
             e->last_active_end = e->pos;

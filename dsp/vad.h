@@ -56,6 +56,7 @@ typedef struct cr_endpoint {
     int frame;               /* samples per frame */
     int state;               /* 0 silence, 1 maybe, 2 speech */
     int acc, gap;            /* accumulated speech frames and current gap (maybe state) */
+    int run;                 /* speech frames since the last silent one (speech state) */
     int64_t pos;             /* samples seen */
     int64_t onset;           /* first speech frame of the current run */
     int64_t last_speech_end; /* end of the last speech frame and the weak ones just after it */

@@ -149,8 +149,8 @@ static void test_message(void)
         }
     }
     double speech_db = sig_rms_dbfs(clean.x + on, (size_t)(off - on));
-    const noise kinds[] = {WHITE, PINK, BABBLE};
-    for (int ki = 0; ki < 3; ki++) {
+    const noise kinds[] = {WHITE, PINK, BABBLE, CLICKS};
+    for (int ki = 0; ki < 4; ki++) {
         noise kind = kinds[ki];
         for (int snr = 30; snr >= (kind == BABBLE ? 20 : 10); snr -= 10) {
             sig_buf b;
@@ -173,6 +173,38 @@ static void test_message(void)
     sig_free(&clean);
 }
 
+/* Feeds the endpointer runs of (class, frames); returns the last stop time in frames, or -1. */
+static int64_t endpoint_runs(const int *runs, int n)
+{
+    cr_endpoint e;
+    cr_endpoint_init(&e, 160);
+    int64_t stop = -1, t;
+    for (int i = 0; i < n; i += 2)
+        for (int f = 0; f < runs[i + 1]; f++)
+            if (cr_endpoint_frame(&e, (cr_vad_class)runs[i], &t) == CR_EP_STOPPED)
+                stop = t / 160;
+    return stop;
+}
+
+/* The stop time is the end of the speech: a click in the hangover (one speech frame) does not
+   move it, a word does, and weak frames run on from speech but not from a click. */
+static void test_stop_time(void)
+{
+    const int S = CR_VAD_SPEECH, W = CR_VAD_WEAK, Q = CR_VAD_SILENCE;
+    const int click[] = {S, 30, Q, 10, S, 1, Q, 40};
+    CHECK_MSG(endpoint_runs(click, 8) == 30, "click after speech: stop at frame %lld",
+              (long long)endpoint_runs(click, 8));
+    const int click_weak[] = {S, 30, Q, 10, S, 1, W, 3, Q, 40};
+    CHECK_MSG(endpoint_runs(click_weak, 10) == 30, "click and weak frames: stop at %lld",
+              (long long)endpoint_runs(click_weak, 10));
+    const int word[] = {S, 30, Q, 10, S, 5, W, 2, Q, 40};
+    CHECK_MSG(endpoint_runs(word, 10) == 47, "word after a pause: stop at frame %lld",
+              (long long)endpoint_runs(word, 10));
+    const int decay[] = {S, 30, W, 4, Q, 40};
+    CHECK_MSG(endpoint_runs(decay, 6) == 34, "decaying word: stop at frame %lld",
+              (long long)endpoint_runs(decay, 6));
+}
+
 /* Speech from the very first sample, over noise: no silence is needed to learn the floor. */
 static void test_no_lead_in(void)
 {
@@ -192,5 +224,6 @@ int main(void)
     test_short_answers();
     test_message();
     test_no_lead_in();
+    test_stop_time();
     return harness_finish("test_vad");
 }
