@@ -65,19 +65,18 @@ static struct {
     float tw_re[CR_VAD_FFT / 2], tw_im[CR_VAD_FFT / 2];       /* e^{-2 pi j k / CR_VAD_FFT} */
     float stage_re[CR_VAD_FFT / 2], stage_im[CR_VAD_FFT / 2]; /* stage of half h: [h, 2h) */
     unsigned short bitrev[CR_VAD_FFT / 2];
-    /* Hann windows for 8 and 16 kHz frames, split into the even and odd samples that enter
-       the FFT, in bit-reversed order (zero past the frame's end) */
+    /* Hann windows for 8 and 16 kHz frames, split into the even and odd samples (the real and
+       imaginary parts of the half-length signal the FFT takes) */
     float win_even[2][CR_VAD_FFT / 2], win_odd[2][CR_VAD_FFT / 2];
 } fft;
 /* pthread_once rather than C11 call_once: ThreadSanitizer sees through it. */
 static pthread_once_t fft_once = PTHREAD_ONCE_INIT;
 
-static void hann_bit_reversed(float *even, float *odd, int n)
+static void hann_split(float *even, float *odd, int n)
 {
-    for (int j = 0; j < CR_VAD_FFT / 2; j++) {
-        int i = 2 * fft.bitrev[j]; /* the input sample pair that lands at j */
-        even[j] = i < n ? (float)(0.5 - 0.5 * cos(6.283185307179586 * (i + 0.5) / n)) : 0.0f;
-        odd[j] = i + 1 < n ? (float)(0.5 - 0.5 * cos(6.283185307179586 * (i + 1.5) / n)) : 0.0f;
+    for (int m = 0; m < n / 2; m++) {
+        even[m] = (float)(0.5 - 0.5 * cos(6.283185307179586 * (2 * m + 0.5) / n));
+        odd[m] = (float)(0.5 - 0.5 * cos(6.283185307179586 * (2 * m + 1.5) / n));
     }
 }
 
@@ -103,8 +102,8 @@ static void fft_build(void)
             r |= ((i >> b) & 1) << (bits - 1 - b);
         fft.bitrev[i] = (unsigned short)r;
     }
-    hann_bit_reversed(fft.win_even[0], fft.win_odd[0], 80);
-    hann_bit_reversed(fft.win_even[1], fft.win_odd[1], 160);
+    hann_split(fft.win_even[0], fft.win_odd[0], 80);
+    hann_split(fft.win_even[1], fft.win_odd[1], 160);
 }
 
 int cr_vad_init(cr_vad *v, int rate_hz)
@@ -147,21 +146,29 @@ static v4f load4(const float *p)
 
 static void store4(float *p, v4f v) { memcpy(p, &v, sizeof v); }
 
-/* In-place radix-2 FFT of CR_VAD_FFT / 2 complex points, input already in bit-reversed order.
-   The first two stages (twiddles 1 and -j) run as one radix-4 pass; the rest four butterflies
-   at a time, with each stage's twiddles contiguous. */
-static void fft_half(float *re, float *im)
+/* Radix-2 FFT of CR_VAD_FFT / 2 complex points z (zr + j zi, natural order) into re, im.
+   The first two stages (twiddles 1 and -j) run as one radix-4 pass that reads z in natural
+   order: output group q (re[4q..4q+3]) combines z[m], z[m + n/2], z[m + n/4] and
+   z[m + 3n/4] for m the bit reversal of 4q, so four consecutive m go through at once and each
+   lane stores its group. The other stages go four butterflies at a time, with each stage's
+   twiddles contiguous. */
+static void fft_half(const float *zr, const float *zi, float *re, float *im)
 {
-    const int n = CR_VAD_FFT / 2;
-    for (int i = 0; i < n; i += 4) {
-        float ar = re[i] + re[i + 1], ai = im[i] + im[i + 1];
-        float br = re[i] - re[i + 1], bi = im[i] - im[i + 1];
-        float cr = re[i + 2] + re[i + 3], ci = im[i + 2] + im[i + 3];
-        float dr = re[i + 2] - re[i + 3], di = im[i + 2] - im[i + 3];
-        re[i] = ar + cr, im[i] = ai + ci;
-        re[i + 2] = ar - cr, im[i + 2] = ai - ci;
-        re[i + 1] = br + di, im[i + 1] = bi - dr; /* b + (-j) d */
-        re[i + 3] = br - di, im[i + 3] = bi + dr;
+    const int n = CR_VAD_FFT / 2, h = n / 2, q = n / 4;
+    for (int m = 0; m < q; m += 4) {
+        v4f ar = load4(zr + m) + load4(zr + m + h), ai = load4(zi + m) + load4(zi + m + h);
+        v4f br = load4(zr + m) - load4(zr + m + h), bi = load4(zi + m) - load4(zi + m + h);
+        v4f cr = load4(zr + m + q) + load4(zr + m + 3 * q);
+        v4f ci = load4(zi + m + q) + load4(zi + m + 3 * q);
+        v4f dr = load4(zr + m + q) - load4(zr + m + 3 * q);
+        v4f di = load4(zi + m + q) - load4(zi + m + 3 * q);
+        v4f o0r = ar + cr, o0i = ai + ci, o2r = ar - cr, o2i = ai - ci;
+        v4f o1r = br + di, o1i = bi - dr, o3r = br - di, o3i = bi + dr; /* b -/+ j d */
+        for (int l = 0; l < 4; l++) {
+            float *r = re + fft.bitrev[m + l], *i = im + fft.bitrev[m + l];
+            r[0] = o0r[l], r[1] = o1r[l], r[2] = o2r[l], r[3] = o3r[l];
+            i[0] = o0i[l], i[1] = o1i[l], i[2] = o2i[l], i[3] = o3i[l];
+        }
     }
     for (int half = 4; half < n; half <<= 1) {
         const float *wr = fft.stage_re + half, *wi = fft.stage_im + half;
@@ -187,15 +194,15 @@ static void fft_half(float *re, float *im)
 static void power_spectrum(const cr_vad *v, const int16_t *frame, float *power)
 {
     const int n = CR_VAD_FFT / 2;
-    float re[CR_VAD_FFT / 2], im[CR_VAD_FFT / 2];
-    /* Gathered into bit-reversed order; past the frame's end the window is zero (and the
-       index points inside the frame). */
-    for (int j = 0; j < n; j++) {
-        int i = fft.bitrev[j] < v->frame / 2 ? fft.bitrev[j] : 0;
-        re[j] = (float)frame[2 * i] * v->win_even[j];
-        im[j] = (float)frame[2 * i + 1] * v->win_odd[j];
+    float in_re[CR_VAD_FFT / 2], in_im[CR_VAD_FFT / 2], re[CR_VAD_FFT / 2], im[CR_VAD_FFT / 2];
+    int m = 0;
+    for (; m < v->frame / 2; m++) {
+        in_re[m] = (float)frame[2 * m] * v->win_even[m];
+        in_im[m] = (float)frame[2 * m + 1] * v->win_odd[m];
     }
-    fft_half(re, im);
+    for (; m < n; m++)
+        in_re[m] = in_im[m] = 0.0f;
+    fft_half(in_re, in_im, re, im);
     /* Bin k needs Z[k] and Z[n-k]: a reversed copy lets four bins go at once. */
     float rre[CR_VAD_FFT / 2], rim[CR_VAD_FFT / 2];
     rre[0] = re[0];
