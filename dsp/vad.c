@@ -48,6 +48,21 @@
    10 dB SNR from 0.841 to 0.916 in white noise and from 0.816 to 0.906 in pink. */
 #define BURST_FRAMES 3
 #define TRAIL_FRAMES 10
+/* Music against speech: a held note keeps its spectral peaks in the same FFT bins for hundreds
+   of milliseconds, while speech's harmonics glide with its pitch and its formants move. So each
+   frame's peaks (local maxima within 30 dB of the highest, from bin PEAK_LO_BIN over 64 bins:
+   312 Hz to 4.3 kHz at 16 kHz) are compared with those of CR_VAD_PEAK_LAG frames before, and the
+   share that held is smoothed over about ten frames. On bench_vad's audio that share stays
+   below 0.4 in 98 % of the clean speech frames and exceeds it in half of the music frames and
+   70 % of the chords. Where it is above HELD_MUSIC the noise's typical level follows the frame
+   at the full step even when the frame looks like speech, so a louder passage of music becomes
+   the reference within a second or two instead of keeping speech going: in bench_vad the
+   utterance ends missed over music at 20 dB went from 18 to 9 of 36, and the false starts an
+   hour in synthetic chords from 455 to 133. (A caller who sings a held note is music too.) */
+#define PEAK_LO_BIN 5
+#define PEAK_REL 1e-3f
+#define HELD_SMOOTH 0.1
+#define HELD_MUSIC 0.4
 
 /* Band edges, Hz: telephone speech's energy from 200 Hz to the top of a wideband call. */
 static const double band_edges_hz[CR_VAD_BANDS + 1] = {200, 500, 1000, 1800, 3000, 4500, 8000};
@@ -136,6 +151,7 @@ int cr_vad_init(cr_vad *v, int rate_hz)
 
 /* Four lanes of the FFT at once (GCC and clang vector extensions). */
 typedef float v4f __attribute__((vector_size(16)));
+typedef int v4i __attribute__((vector_size(16)));
 
 static v4f load4(const float *p)
 {
@@ -224,6 +240,37 @@ static void power_spectrum(const cr_vad *v, const int16_t *frame, float *power)
     power[n] = (re[0] - im[0]) * (re[0] - im[0]); /* Nyquist */
 }
 
+/* Updates v->held_peaks from this frame's power spectrum (db: the frame's level). Four bins at
+   a time and without branches: whether a bin is a peak is a coin toss for the predictor. */
+static void track_held_peaks(cr_vad *v, const float *power, double db)
+{
+    const float *p = power + PEAK_LO_BIN;
+    v4f top = load4(p);
+    for (int k = 4; k < 64; k += 4) {
+        v4f x = load4(p + k);
+        v4i more = x > top;
+        top = (v4f)(((v4i)x & more) | ((v4i)top & ~more));
+    }
+    float most = top[0] > top[1] ? top[0] : top[1];
+    most = top[2] > most ? top[2] : most;
+    most = top[3] > most ? top[3] : most;
+    const v4f least = (v4f){1.0f, 1.0f, 1.0f, 1.0f} * (most * PEAK_REL);
+    const v4i bit = {1, 2, 4, 8};
+    uint64_t peaks = 0;
+    for (int k = 0; k < 64; k += 4) {
+        v4f x = load4(p + k);
+        v4i is = (x > load4(p + k - 1)) & (x >= load4(p + k + 1)) & (x > least) & bit;
+        peaks |= (uint64_t)(is[0] | is[1] | is[2] | is[3]) << k;
+    }
+    uint64_t *slot = &v->peaks[v->frames_seen % CR_VAD_PEAK_LAG];
+    uint64_t then = *slot;
+    *slot = peaks;
+    int n = __builtin_popcountll(peaks);
+    if (n > 0 && db > ABSOLUTE_MIN_DB)
+        v->held_peaks += HELD_SMOOTH * ((double)__builtin_popcountll(peaks & then) / n -
+                                        v->held_peaks);
+}
+
 /* 10 log10(x) through the single-precision log2, several times cheaper than log10() and
    within 1e-5 dB. */
 static double db10(double x) { return 3.0102999566398120 * (double)log2f((float)x); }
@@ -254,6 +301,7 @@ cr_vad_class cr_vad_frame(cr_vad *v, const int16_t *frame, int tone)
     double db = db10(2.0 * above / CR_VAD_FFT / (0.375 * v->frame) /
                                  (32768.0 * 32768.0) + 1e-12);
     v->level_db = db;
+    track_held_peaks(v, power, db);
 
     int first = v->frames_seen == 0, block_done = ++v->block_frames == BLOCK_FRAMES;
     double snr_sum = 0.0, fluct = 0.0, band_db[CR_VAD_BANDS];
@@ -298,7 +346,9 @@ cr_vad_class cr_vad_frame(cr_vad *v, const int16_t *frame, int tone)
     v->frames_seen++;
     v->snr_db = bands ? snr_sum / bands : 0.0;
     v->fluct_db = fluct;
-    double step_up = v->snr_db < CONTINUE_SNR_DB ? NOISE_STEP_DB : NOISE_SLOW_STEP_DB;
+    double step_up = v->snr_db < CONTINUE_SNR_DB || v->held_peaks > HELD_MUSIC
+                         ? NOISE_STEP_DB
+                         : NOISE_SLOW_STEP_DB;
     for (int b = 0; b < CR_VAD_BANDS; b++)
         if (v->band_hi[b] >= v->band_lo[b])
             v->noise_db[b] += band_db[b] < v->noise_db[b] ? -NOISE_STEP_DB : step_up;

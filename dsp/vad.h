@@ -10,6 +10,7 @@
 #define CR_VAD_MIN_BLOCKS 6 /* noise-floor memory: 6 blocks of 0.5 s */
 #define CR_VAD_FFT 256      /* a 10 ms frame (up to 240 samples), zero-padded */
 #define CR_VAD_BANDS 6
+#define CR_VAD_PEAK_LAG 5   /* frames between the spectra whose peaks are compared */
 
 typedef struct cr_vad {
     int rate;
@@ -29,6 +30,8 @@ typedef struct cr_vad {
     int n_mins, mins_pos, block_frames;
     int burst, hang;         /* frames of the current burst; trailing frames still speech */
     int64_t frames_seen;
+    uint64_t peaks[CR_VAD_PEAK_LAG]; /* the last frames' spectral peaks, a bit per FFT bin */
+    double held_peaks;       /* smoothed share of a frame's peaks that held for 50 ms (music) */
     double level_db;         /* last frame's level, dBFS */
     double snr_db;           /* last frame's mean band SNR */
 } cr_vad;

@@ -39,8 +39,10 @@ static result run(const sig_buf *b)
     return r;
 }
 
-typedef enum noise { WHITE, PINK, BROWN, HUM, CLICKS, BABBLE, NOISE_COUNT } noise;
-static const char *const noise_names[] = {"white", "pink", "brown", "hum", "clicks", "babble"};
+typedef enum noise { WHITE, PINK, BROWN, HUM, CLICKS, BABBLE, NOISE_COUNT, MUSIC = NOISE_COUNT } noise;
+static const char *const noise_names[] = {"white", "pink",   "brown", "hum",
+                                          "clicks", "babble", "music"};
+static sig_buf music; /* fluidsynth, rendered once */
 
 /* Adds noise of a kind at an RMS of dbfs to b. */
 static void add_noise(sig_buf *b, noise kind, double dbfs, uint64_t seed)
@@ -51,6 +53,10 @@ static void add_noise(sig_buf *b, noise kind, double dbfs, uint64_t seed)
     sig_colour colour = {0};
     if (kind == BABBLE) {
         sig_babble(x, b->n, b->rate, &r);
+    } else if (kind == MUSIC) {
+        size_t off = (size_t)(sig_uniform(&r) * (double)music.n);
+        for (size_t i = 0; i < b->n; i++)
+            x[i] = music.x[(i + off) % music.n];
     } else {
         for (size_t i = 0; i < b->n; i++) {
             double w = sig_gauss(&r), t = (double)i / b->rate;
@@ -149,10 +155,10 @@ static void test_message(void)
         }
     }
     double speech_db = sig_rms_dbfs(clean.x + on, (size_t)(off - on));
-    const noise kinds[] = {WHITE, PINK, BABBLE, CLICKS};
-    for (int ki = 0; ki < 4; ki++) {
+    const noise kinds[] = {WHITE, PINK, BABBLE, CLICKS, MUSIC};
+    for (int ki = 0; ki < 5; ki++) {
         noise kind = kinds[ki];
-        for (int snr = 30; snr >= (kind == BABBLE ? 20 : 10); snr -= 10) {
+        for (int snr = 30; snr >= (kind == BABBLE || kind == MUSIC ? 20 : 10); snr -= 10) {
             sig_buf b;
             sig_init(&b, 16000);
             sig_silence(&b, (double)clean.n / 16000.0);
@@ -171,6 +177,38 @@ static void test_message(void)
         }
     }
     sig_free(&clean);
+}
+
+/* Music that grows 10 dB louder as the caller stops (a hold-music crescendo): its notes' held
+   spectral peaks let the noise reference follow it within a couple of seconds, so speech ends;
+   before, speech ran on through the louder music. */
+static void test_louder_music(void)
+{
+    sig_buf b;
+    sig_init(&b, 16000);
+    sig_silence(&b, 1.5);
+    size_t on = b.n;
+    sig_append_speech(&b, "vm-intro", -6.0);
+    size_t off = b.n;
+    double speech_db = sig_rms_dbfs(b.x + on, off - on);
+    sig_silence(&b, 8.0);
+    sig_buf quiet;
+    sig_init(&quiet, 16000);
+    sig_silence(&quiet, (double)b.n / 16000.0);
+    add_noise(&quiet, MUSIC, speech_db - 20.0, 77);
+    for (size_t i = 0; i < b.n; i++) {
+        double gain = i < off ? 1.0 : 3.1623; /* +10 dB from the end of the message */
+        double v = b.x[i] + gain * quiet.x[i];
+        b.x[i] = (int16_t)lrint(v > 32767 ? 32767 : (v < -32768 ? -32768 : v));
+    }
+    result r = run(&b);
+    double late = (double)(r.last_stop - (int64_t)off) / 16.0;
+    printf("music 10 dB louder after the message: %d starts, %d stops, end %+.0f ms\n", r.starts,
+           r.stops, r.stops ? late : 0.0);
+    CHECK_MSG(r.stops >= 1 && late < 2500.0, "speech did not end in the louder music (%d stops, "
+              "end %+.0f ms)", r.stops, r.stops ? late : 0.0);
+    sig_free(&quiet);
+    sig_free(&b);
 }
 
 /* Feeds the endpointer runs of (class, frames); returns the last stop time in frames, or -1. */
@@ -220,10 +258,16 @@ static void test_no_lead_in(void)
 
 int main(void)
 {
+    char tmp[] = "/tmp/callrec-test-vad-XXXXXX";
+    sig_init(&music, 16000);
+    CHECK_MSG(mkdtemp(tmp) && sig_append_music(&music, tmp, 5, 3) == 0 && rmdir(tmp) == 0,
+              "fluidsynth and fluid-soundfont-gm are required");
     test_noise_only();
     test_short_answers();
     test_message();
     test_no_lead_in();
     test_stop_time();
+    test_louder_music();
+    sig_free(&music);
     return harness_finish("test_vad");
 }
