@@ -211,6 +211,38 @@ static void test_louder_music(void)
     sig_free(&b);
 }
 
+/* A quiet talker (peaks near -30 dBFS) in faint noise: the last word decays below the -55 dBFS
+   floor under which nothing starts, and its end must still be found where it is, not where the
+   word crossed the floor. The truth: the last 10 ms frame within 35 dB of the loudest one. */
+static void test_quiet_talker(void)
+{
+    const char *names[] = {"conf-onlyperson", "vm-nobodyavail", "one-moment-please"};
+    for (int k = 0; k < 3; k++) {
+        sig_buf b;
+        sig_init(&b, 16000);
+        sig_silence(&b, 1.0);
+        size_t at = b.n;
+        CHECK(sig_append_speech(&b, names[k], -16.0) == 0);
+        size_t end = b.n;
+        sig_silence(&b, 2.0);
+        double peak = -200.0;
+        for (size_t i = at; i + 160 <= end; i += 160)
+            peak = fmax(peak, sig_rms_dbfs(b.x + i, 160));
+        int64_t off = -1;
+        for (size_t i = at; i + 160 <= end; i += 160)
+            if (sig_rms_dbfs(b.x + i, 160) > peak - 35.0)
+                off = (int64_t)i + 160;
+        add_noise(&b, WHITE, sig_rms_dbfs(b.x + at, end - at) - 30.0, 21 + (uint64_t)k);
+        result r = run(&b);
+        double err = (double)(r.last_stop - off) / 16.0;
+        printf("quiet talker, %s: end %+.0f ms\n", names[k], err);
+        CHECK_MSG(r.starts == 1 && r.stops == 1 && fabs(err) <= 120.0,
+                  "quiet talker %s: %d starts, %d stops, end error %.0f ms", names[k], r.starts,
+                  r.stops, err);
+        sig_free(&b);
+    }
+}
+
 /* Feeds the endpointer runs of (class, frames); returns the last stop time in frames, or -1. */
 static int64_t endpoint_runs(const int *runs, int n)
 {
@@ -268,6 +300,7 @@ int main(void)
     test_no_lead_in();
     test_stop_time();
     test_louder_music();
+    test_quiet_talker();
     sig_free(&music);
     return harness_finish("test_vad");
 }
