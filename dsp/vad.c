@@ -48,6 +48,11 @@
    10 dB SNR from 0.841 to 0.916 in white noise and from 0.816 to 0.906 in pink. */
 #define BURST_FRAMES 3
 #define TRAIL_FRAMES 10
+/* Within the trail, a frame with any band this far above its reference still carries the word
+   (see cr_vad_frame). In bench_vad it moved the median end in white noise at 10 dB SNR from
+   130 to 70 ms early and the end-of-speech p95 at 10 dB from 530 to 500 ms (seed 2027: 20, 15
+   and 10 dB from 190 / 240 / 520 to 170 / 220 / 510 ms), F1 unchanged. */
+#define TAIL_BAND_SNR_DB 6.0
 /* Music against speech: a held note keeps its spectral peaks in the same FFT bins for hundreds
    of milliseconds, while speech's harmonics glide with its pitch and its formants move. So each
    frame's peaks (local maxima within 30 dB of the highest, from bin PEAK_LO_BIN over 64 bins:
@@ -307,7 +312,7 @@ cr_vad_class cr_vad_frame(cr_vad *v, const int16_t *frame, int tone)
     track_held_peaks(v, power, db);
 
     int first = v->frames_seen == 0, block_done = ++v->block_frames == BLOCK_FRAMES;
-    double snr_sum = 0.0, fluct = 0.0, band_db[CR_VAD_BANDS];
+    double snr_sum = 0.0, snr_max = 0.0, fluct = 0.0, band_db[CR_VAD_BANDS];
     int bands = 0;
     for (int b = 0; b < CR_VAD_BANDS; b++) {
         if (v->band_hi[b] < v->band_lo[b])
@@ -338,6 +343,7 @@ cr_vad_class cr_vad_frame(cr_vad *v, const int16_t *frame, int tone)
         fluct = excess > fluct ? excess : fluct;
         double snr = bdb - ref;
         snr_sum += snr < 0.0 ? 0.0 : (snr > BAND_SNR_CAP_DB ? BAND_SNR_CAP_DB : snr);
+        snr_max = snr > snr_max ? snr : snr_max;
         bands++;
     }
     if (block_done) {
@@ -378,6 +384,14 @@ cr_vad_class cr_vad_frame(cr_vad *v, const int16_t *frame, int tone)
     if (v->snr_db > CONTINUE_SNR_DB) {
         if (v->burst)
             v->burst++;
+        return CR_VAD_WEAK;
+    }
+    if (v->hang > 0 && snr_max > TAIL_BAND_SNR_DB && v->held_peaks <= HELD_MUSIC) {
+        /* In the trail, one band still well above its reference: a word decaying in a band or
+           two (a vowel's low harmonics, a fricative's top), too narrow to lift the mean. It is
+           still the word, so the end moves with it. Not in music, whose notes ring on. */
+        v->hang--;
+        v->burst++;
         return CR_VAD_WEAK;
     }
     v->burst = 0;

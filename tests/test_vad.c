@@ -243,6 +243,36 @@ static void test_quiet_talker(void)
     }
 }
 
+/* A word whose last 80 ms sit low (noise under 400 Hz, as a vowel's low harmonics decay),
+   5 dB below the white noise's broadband level but well above it in its own band: too narrow
+   to lift the mean band SNR, but still the word, so the end lands at its end and not where the
+   broadband part stopped (80 ms early before the narrow-band rule). */
+static void test_narrow_tail(void)
+{
+    sig_buf b;
+    sig_init(&b, 16000);
+    sig_silence(&b, 4.0);
+    sig_rng rng;
+    sig_seed(&rng, 8);
+    size_t on = 16000, tail = on + 16000 * 4 / 10, off = tail + 16000 * 8 / 100;
+    double lp1 = 0.0, lp2 = 0.0, a = 1.0 - exp(-2.0 * 3.141592653589793 * 400.0 / 16000.0);
+    for (size_t i = on; i < off; i++) {
+        double w = sig_gauss(&rng);
+        lp1 += a * (w - lp1);
+        lp2 += a * (lp1 - lp2);
+        b.x[i] = (int16_t)lrint(i < tail ? 3000.0 * w : 950.0 * lp2);
+    }
+    double band_db = sig_rms_dbfs(b.x + tail, off - tail);
+    add_noise(&b, WHITE, -40.0, 9);
+    result r = run(&b);
+    double err = (double)(r.last_stop - (int64_t)off) / 16.0;
+    printf("narrow tail (%.0f dBFS under 400 Hz over -40 dBFS white noise): end %+.0f ms\n",
+           band_db, err);
+    CHECK_MSG(r.starts == 1 && r.stops == 1 && fabs(err) <= 30.0,
+              "narrow tail: %d starts, %d stops, end error %.0f ms", r.starts, r.stops, err);
+    sig_free(&b);
+}
+
 /* Feeds the endpointer runs of (class, frames); returns the last stop time in frames, or -1. */
 static int64_t endpoint_runs(const int *runs, int n)
 {
@@ -301,6 +331,7 @@ int main(void)
     test_stop_time();
     test_louder_music();
     test_quiet_talker();
+    test_narrow_tail();
     sig_free(&music);
     return harness_finish("test_vad");
 }
