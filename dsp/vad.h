@@ -32,6 +32,7 @@ typedef struct cr_vad {
     int64_t frames_seen;
     uint64_t peaks[CR_VAD_PEAK_LAG]; /* the last frames' spectral peaks, a bit per FFT bin */
     double held_peaks;       /* smoothed share of a frame's peaks that held for 50 ms (music) */
+    int music_left;          /* frames the music state holds on after that share fell */
     double level_db;         /* last frame's level, dBFS */
     double snr_db;           /* last frame's mean band SNR */
 } cr_vad;

@@ -169,8 +169,11 @@ static void test_message(void)
             double off_err = (double)(r.last_stop - off) / 16.0;
             printf("%s noise, SNR %d dB: onset %+.0f ms, end %+.0f ms, %d starts\n",
                    noise_names[kind], snr, on_err, off_err, r.starts);
-            CHECK_MSG(r.starts >= 1 && fabs(on_err) <= 100.0, "%s %d dB: onset error %.0f ms",
-                      noise_names[kind], snr, on_err);
+            /* Over music a start needs 4 dB more (dsp/vad.c), which costs a word's soft
+               beginning: 150 ms there. */
+            double on_tolerance = kind == MUSIC ? 150.0 : 100.0;
+            CHECK_MSG(r.starts >= 1 && fabs(on_err) <= on_tolerance,
+                      "%s %d dB: onset error %.0f ms", noise_names[kind], snr, on_err);
             CHECK_MSG(fabs(off_err) <= 250.0, "%s %d dB: end error %.0f ms", noise_names[kind],
                       snr, off_err);
             sig_free(&b);
