@@ -11,14 +11,14 @@
 
 typedef struct result {
     int starts, stops;
-    int64_t first_start, last_stop;
+    int64_t first_start, last_start, last_stop;
 } result;
 
 static result run(const sig_buf *b)
 {
     cr_vad v;
     cr_endpoint e;
-    result r = {0, 0, -1, -1};
+    result r = {0, 0, -1, -1, -1};
     CHECK(cr_vad_init(&v, b->rate) == 0);
     cr_endpoint_init(&e, v.frame);
     for (size_t i = 0; i + (size_t)v.frame <= b->n; i += (size_t)v.frame) {
@@ -27,6 +27,7 @@ static result run(const sig_buf *b)
         case CR_EP_STARTED:
             if (!r.starts++)
                 r.first_start = t;
+            r.last_start = t;
             break;
         case CR_EP_STOPPED:
             r.stops++;
@@ -276,6 +277,26 @@ static void test_narrow_tail(void)
     sig_free(&b);
 }
 
+/* Noise, then 3 s of digital silence (a gap in the media, discontinuous transmission), then the
+   same noise again: the silence teaches nothing, so the noise's return is not speech. Before,
+   the floor fell to the silence and the returning noise started speech. (Babble from the very
+   first sample may start speech while its level is being learnt; only after the gap counts.) */
+static void test_silent_gap(void)
+{
+    const noise kinds[] = {WHITE, PINK, BABBLE, MUSIC};
+    for (int k = 0; k < 4; k++) {
+        sig_buf b;
+        sig_init(&b, 16000);
+        sig_silence(&b, 13.0);
+        add_noise(&b, kinds[k], -40.0, 31 + (uint64_t)k);
+        memset(b.x + 5 * 16000, 0, 3 * 16000 * sizeof *b.x);
+        result r = run(&b);
+        CHECK_MSG(r.last_start < 5 * 16000, "%s noise after 3 s of digital silence: speech "
+                  "started at %.2f s", noise_names[kinds[k]], (double)r.last_start / 16000.0);
+        sig_free(&b);
+    }
+}
+
 /* Feeds the endpointer runs of (class, frames); returns the last stop time in frames, or -1. */
 static int64_t endpoint_runs(const int *runs, int n)
 {
@@ -335,6 +356,7 @@ int main(void)
     test_louder_music();
     test_quiet_talker();
     test_narrow_tail();
+    test_silent_gap();
     sig_free(&music);
     return harness_finish("test_vad");
 }
