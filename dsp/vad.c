@@ -313,6 +313,15 @@ static float band_sum(const float *power, int lo, int hi)
     return (a[0] + a[1]) + (a[2] + a[3]);
 }
 
+/* A frame the trail counts as the word going on (WEAK, so the end moves with it), paid for
+   from the trail's budget. */
+static cr_vad_class weak_in_trail(cr_vad *v)
+{
+    v->hang--;
+    v->burst++;
+    return CR_VAD_WEAK;
+}
+
 cr_vad_class cr_vad_frame(cr_vad *v, const int16_t *frame, int tone)
 {
     float power[CR_VAD_FFT / 2 + 1];
@@ -374,7 +383,6 @@ cr_vad_class cr_vad_frame(cr_vad *v, const int16_t *frame, int tone)
     }
     v->frames_seen++;
     v->snr_db = bands ? snr_sum / bands : 0.0;
-    v->fluct_db = fluct;
     int held = v->held_peaks > HELD_MUSIC;
     v->music_left = held ? MUSIC_HOLD_FRAMES : (v->music_left > 0 ? v->music_left - 1 : 0);
     int music = v->music_left > 0;
@@ -389,9 +397,7 @@ cr_vad_class cr_vad_frame(cr_vad *v, const int16_t *frame, int tone)
         /* Too quiet to be speech on its own, but the end of a word under way: it may decay
            below the absolute floor for as long as the trail would last. In bench_vad this
            took the end-of-speech p95 at 30 dB SNR from 170 to 140 ms (quiet talkers). */
-        v->hang--;
-        v->burst++;
-        return CR_VAD_WEAK;
+        return weak_in_trail(v);
     }
     if (tone || db < ABSOLUTE_MIN_DB) {
         v->burst = v->hang = 0;
@@ -413,9 +419,7 @@ cr_vad_class cr_vad_frame(cr_vad *v, const int16_t *frame, int tone)
         /* In the trail, one band still well above its reference: a word decaying in a band or
            two (a vowel's low harmonics, a fricative's top), too narrow to lift the mean. It is
            still the word, so the end moves with it. Not in music, whose notes ring on. */
-        v->hang--;
-        v->burst++;
-        return CR_VAD_WEAK;
+        return weak_in_trail(v);
     }
     v->burst = 0;
     if (v->hang > 0) {

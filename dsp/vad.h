@@ -24,8 +24,6 @@ typedef struct cr_vad {
     double floor_db[CR_VAD_BANDS];
     /* per band: the noise's typical level, dB, followed where the frame looks like noise */
     double noise_db[CR_VAD_BANDS];
-    double fluct_db;         /* how far the noise's typical level sits above its minimum,
-                                beyond what steady noise shows (widest band) */
     double steady_gap_db[CR_VAD_BANDS]; /* the most that gap reaches in steady noise, per band */
     int n_mins, mins_pos, block_frames;
     int burst, hang;         /* frames of the current burst; trailing frames still speech */
