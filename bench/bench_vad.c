@@ -191,7 +191,7 @@ static void mix(const corpus *c, noise_kind kind, double snr, sig_rng *r, sig_bu
     sig_silence(out, (double)n / RATE);
     for (size_t i = 0; i < n; i++) {
         double v = (noise_only ? 0 : c->clean.x[i]) + g * x[i];
-        out->x[i] = (int16_t)lrint(v > 32767 ? 32767 : (v < -32768 ? -32768 : v));
+        out->x[i] = sig_pcm(v);
     }
     free(x);
 }

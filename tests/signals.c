@@ -78,7 +78,7 @@ void sig_tones(sig_buf *b, sig_rng *r, double f1, double dbm1, double f2, double
         double t = (double)i / b->rate;
         double v = a1 * sin(6.283185307179586 * f1 * t + p1) +
                    a2 * sin(6.283185307179586 * f2 * t + p2);
-        at[i] = (int16_t)lrint(v > 32767 ? 32767 : (v < -32768 ? -32768 : v));
+        at[i] = sig_pcm(v);
     }
 }
 
@@ -97,7 +97,7 @@ void sig_add_noise(sig_buf *b, sig_rng *r, size_t from, size_t n, double dbfs)
     double sigma = 32768.0 * pow(10.0, dbfs / 20.0);
     for (size_t i = from; i < from + n && i < b->n; i++) {
         double v = b->x[i] + sigma * sig_gauss(r);
-        b->x[i] = (int16_t)lrint(v > 32767 ? 32767 : (v < -32768 ? -32768 : v));
+        b->x[i] = sig_pcm(v);
     }
 }
 
@@ -168,7 +168,7 @@ static int read_any(sig_buf *b, const char *path, double gain_db)
     int16_t *at = grow(b, used);
     for (size_t i = 0; i < used; i++) {
         double v = out[i] * g;
-        at[i] = (int16_t)lrint(v > 32767 ? 32767 : (v < -32768 ? -32768 : v));
+        at[i] = sig_pcm(v);
     }
     free(in);
     free(mono);
@@ -262,6 +262,11 @@ double sig_correlation(const int16_t *a, const int16_t *b, size_t n)
         bb += (double)b[i] * b[i];
     }
     return aa > 0 && bb > 0 ? ab / sqrt(aa * bb) : 0.0;
+}
+
+int16_t sig_pcm(double v)
+{
+    return (int16_t)lrint(v > 32767 ? 32767 : (v < -32768 ? -32768 : v));
 }
 
 double sig_rms_dbfs(const int16_t *x, size_t n)

@@ -56,6 +56,8 @@ int sig_read_wav(sig_buf *b, const char *path, int rate);
 void sig_mulaw_roundtrip(sig_buf *b);
 /* Peak-normalised correlation of a with b at lag 0 over min length. */
 double sig_correlation(const int16_t *a, const int16_t *b, size_t n);
+/* A sample value rounded to 16-bit PCM, saturating at full scale. */
+int16_t sig_pcm(double v);
 /* RMS level in dBFS of x[0..n). */
 double sig_rms_dbfs(const int16_t *x, size_t n);
 

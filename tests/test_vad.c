@@ -73,7 +73,7 @@ static void add_noise(sig_buf *b, noise kind, double dbfs, uint64_t seed)
     double g = 32768.0 * pow(10.0, dbfs / 20.0) / sqrt(e / (double)b->n);
     for (size_t i = 0; i < b->n; i++) {
         double v = b->x[i] + g * x[i];
-        b->x[i] = (int16_t)lrint(v > 32767 ? 32767 : (v < -32768 ? -32768 : v));
+        b->x[i] = sig_pcm(v);
     }
     free(x);
 }
@@ -203,7 +203,7 @@ static void test_louder_music(void)
     for (size_t i = 0; i < b.n; i++) {
         double gain = i < off ? 1.0 : 3.1623; /* +10 dB from the end of the message */
         double v = b.x[i] + gain * quiet.x[i];
-        b.x[i] = (int16_t)lrint(v > 32767 ? 32767 : (v < -32768 ? -32768 : v));
+        b.x[i] = sig_pcm(v);
     }
     result r = run(&b);
     double late = (double)(r.last_stop - (int64_t)off) / 16.0;
