@@ -196,6 +196,100 @@ static void mix(const corpus *c, noise_kind kind, double snr, sig_rng *r, sig_bu
     free(x);
 }
 
+/* An oracle's end of speech, to show how much of the true end lies under the noise: it knows
+   the clean speech and the noise apart and stops at the last frame, at or before the true end,
+   where the speech rises `margin` dB above the noise's median level in at least one of
+   ORACLE_BANDS bands (about a third of an octave each, 200 Hz to 8 kHz). A detector hears
+   only the mixture, one frame at a time, so it cannot do better than the 0 dB oracle except
+   by guessing; a few decibels above the noise is where a frame's band level starts to stand
+   out from the noise's own fluctuation. */
+#define ORACLE_BANDS 16
+#define ORACLE_FFT 256
+static const double oracle_margins_db[] = {0.0, 3.0, 6.0};
+#define N_MARGINS 3
+
+/* In-place radix-2 FFT of ORACLE_FFT complex points. */
+static void oracle_fft(double *re, double *im)
+{
+    for (int i = 1, j = 0; i < ORACLE_FFT; i++) {
+        int bit = ORACLE_FFT >> 1;
+        for (; j & bit; bit >>= 1)
+            j ^= bit;
+        j ^= bit;
+        if (i < j) {
+            double t = re[i]; re[i] = re[j]; re[j] = t;
+            t = im[i]; im[i] = im[j]; im[j] = t;
+        }
+    }
+    for (int len = 2; len <= ORACLE_FFT; len <<= 1) {
+        for (int k = 0; k < len / 2; k++) {
+            double wr = cos(-6.283185307179586 * k / len), wi = sin(-6.283185307179586 * k / len);
+            for (int i = k; i < ORACLE_FFT; i += len) {
+                int m = i + len / 2;
+                double xr = re[m] * wr - im[m] * wi, xi = re[m] * wi + im[m] * wr;
+                re[m] = re[i] - xr, im[m] = im[i] - xi;
+                re[i] += xr, im[i] += xi;
+            }
+        }
+    }
+}
+
+/* Level of each band, dB, of one frame (x: FRAME samples, Hann-windowed). */
+static void oracle_bands(const double *x, double *level)
+{
+    double re[ORACLE_FFT] = {0}, im[ORACLE_FFT] = {0};
+    for (int i = 0; i < FRAME; i++)
+        re[i] = x[i] * (0.5 - 0.5 * cos(6.283185307179586 * (i + 0.5) / FRAME));
+    oracle_fft(re, im);
+    const double bin_hz = (double)RATE / ORACLE_FFT;
+    for (int q = 0; q < ORACLE_BANDS; q++) {
+        int lo = (int)ceil(200.0 * pow(40.0, (double)q / ORACLE_BANDS) / bin_hz);
+        int hi = (int)floor(200.0 * pow(40.0, (double)(q + 1) / ORACLE_BANDS) / bin_hz);
+        hi = hi < lo ? lo : hi;
+        double e = 1e-9;
+        for (int k = lo; k <= hi; k++)
+            e += re[k] * re[k] + im[k] * im[k];
+        level[q] = 10.0 * log10(e / (hi - lo + 1));
+    }
+}
+
+/* Appends, per margin, the oracle's end error (ms, >= 0) for every utterance of the mix b to
+   err[m] (n[m] entries so far). */
+static void oracle_ends(const corpus *c, const sig_buf *b, double (*err)[N_NOISES * 256], int *n)
+{
+    /* The noise is the mix less the clean speech; its median level per band over every fourth
+       frame. */
+    static double seen[ORACLE_BANDS][8192];
+    double x[FRAME], level[ORACLE_BANDS], median[ORACLE_BANDS];
+    int frames = 0;
+    for (size_t f = 0; f < c->frames && frames < 8192; f += 4, frames++) {
+        for (int i = 0; i < FRAME; i++)
+            x[i] = b->x[f * FRAME + i] - c->clean.x[f * FRAME + i];
+        oracle_bands(x, level);
+        for (int q = 0; q < ORACLE_BANDS; q++)
+            seen[q][frames] = level[q];
+    }
+    for (int q = 0; q < ORACLE_BANDS; q++)
+        median[q] = support_percentile(seen[q], frames, 50);
+    for (int u = 0; u < c->n_utt; u++) {
+        size_t first = c->utt[u].start / FRAME, end = c->utt[u].end / FRAME;
+        for (int m = 0; m < N_MARGINS; m++) {
+            size_t f = end;
+            for (int heard = 0; f > first && !heard;) {
+                f--;
+                for (int i = 0; i < FRAME; i++)
+                    x[i] = c->clean.x[f * FRAME + i];
+                oracle_bands(x, level);
+                for (int q = 0; q < ORACLE_BANDS && !heard; q++)
+                    heard = level[q] > median[q] + oracle_margins_db[m];
+                if (heard)
+                    f++;
+            }
+            err[m][n[m]++] = (double)(end - f) * FRAME * 1000.0 / RATE;
+        }
+    }
+}
+
 typedef struct result {
     double tp, fp, fn;
     int starts, false_starts, clipped, detected;
@@ -340,6 +434,8 @@ int main(int argc, char **argv)
         det_sum[N_SNRS][N_DETECTORS] = {{0}};
     static double end_all[N_SNRS][N_DETECTORS][2048], on_all[N_SNRS][N_DETECTORS][2048];
     int n_end_all[N_SNRS][N_DETECTORS] = {{0}}, n_on_all[N_SNRS][N_DETECTORS] = {{0}};
+    static double oracle_err[N_SNRS][N_MARGINS][N_NOISES * 256];
+    int n_oracle[N_SNRS][N_MARGINS] = {{0}};
     int first = 1;
     for (int k = 0; k < N_NOISES; k++) {
         for (int s = 0; s < N_SNRS; s++) {
@@ -347,6 +443,7 @@ int main(int argc, char **argv)
             sig_rng nr;
             sig_seed(&nr, 100 + (uint64_t)k * 10 + (uint64_t)s);
             mix(&c, (noise_kind)k, snrs[s], &nr, &b, 0);
+            oracle_ends(&c, &b, oracle_err[s], n_oracle[s]);
             for (int d = 0; d < N_DETECTORS; d++) {
                 result r;
                 run(d, &b, &c, &r);
@@ -439,6 +536,19 @@ int main(int argc, char **argv)
                    support_percentile(end_all[s][d], n_end_all[s][d], 95));
         printf("\n");
     }
+    printf("\nend-of-speech error p50 / p95 (ms) of an oracle that stops at the last frame where the\n"
+           "clean speech is N dB above the noise's median level in one of %d bands (all %d ends)\n%6s",
+           ORACLE_BANDS, c.n_utt * N_NOISES, "SNR");
+    for (int m = 0; m < N_MARGINS; m++)
+        printf("  %8.0f dB", oracle_margins_db[m]);
+    printf("\n");
+    for (int s = 0; s < N_SNRS; s++) {
+        printf("%4d dB", snrs[s]);
+        for (int m = 0; m < N_MARGINS; m++)
+            printf("  %4.0f / %4.0f", support_percentile(oracle_err[s][m], n_oracle[s][m], 50),
+                   support_percentile(oracle_err[s][m], n_oracle[s][m], 95));
+        printf("\n");
+    }
     /* An end not found: speech went on (noise kept the endpointer in speech) until the next
        utterance, so maxSilenceTimeout would not have fired after this answer. */
     printf("\nutterance ends found, of %d\n", c.n_utt * N_NOISES);
@@ -513,6 +623,13 @@ int main(int argc, char **argv)
     for (int d = 0; d < N_DETECTORS; d++)
         printf("%10s %10.0f\n", det_names[d], audio / cpu[d]);
     if (js) {
+        fprintf(js, "],\"oracle_end\":[");
+        for (int s = 0; s < N_SNRS; s++)
+            for (int m = 0; m < N_MARGINS; m++)
+                fprintf(js, "%s{\"snr\":%d,\"margin_db\":%.0f,\"p50_ms\":%.0f,\"p95_ms\":%.0f}",
+                        s || m ? "," : "", snrs[s], oracle_margins_db[m],
+                        support_percentile(oracle_err[s][m], n_oracle[s][m], 50),
+                        support_percentile(oracle_err[s][m], n_oracle[s][m], 95));
         fprintf(js, "],\"x_realtime\":{");
         for (int d = 0; d < N_DETECTORS; d++)
             fprintf(js, "%s\"%s\":%.0f", d ? "," : "", det_names[d], audio / cpu[d]);
