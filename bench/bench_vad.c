@@ -382,6 +382,67 @@ static double f1(const result *r)
     return 2 * p * rc / (p + rc + 1e-9);
 }
 
+/* What the mixes of one channel tell, per SNR and detector. */
+typedef struct tally {
+    double f1_sum[N_SNRS][N_DETECTORS], p_sum[N_SNRS][N_DETECTORS], r_sum[N_SNRS][N_DETECTORS];
+    double f1_case[N_NOISES][N_SNRS][N_DETECTORS];
+    int fs_sum[N_SNRS][N_DETECTORS], clip_sum[N_SNRS][N_DETECTORS], det_sum[N_SNRS][N_DETECTORS];
+    double end_all[N_SNRS][N_DETECTORS][2048], on_all[N_SNRS][N_DETECTORS][2048];
+    int n_end_all[N_SNRS][N_DETECTORS], n_on_all[N_SNRS][N_DETECTORS];
+    double oracle_err[N_SNRS][N_MARGINS][N_NOISES * 256];
+    int n_oracle[N_SNRS][N_MARGINS];
+    double cpu[N_DETECTORS], audio;
+} tally;
+
+/* Runs every detector over every mix into t (zeroed by the caller). phone: the mix goes over a
+   phone line first: down to 8 kHz, through G.711 u-law and back up to 16 kHz, as a session
+   takes a narrowband call; the truth stays that of the clean speech. */
+static void evaluate(const corpus *c, int phone, tally *t, FILE *js, int *first)
+{
+    for (int k = 0; k < N_NOISES; k++) {
+        for (int s = 0; s < N_SNRS; s++) {
+            sig_buf b;
+            sig_rng nr;
+            sig_seed(&nr, 100 + (uint64_t)k * 10 + (uint64_t)s);
+            mix(c, (noise_kind)k, snrs[s], &nr, &b, 0);
+            if (phone) {
+                sig_resample(&b, 8000);
+                sig_mulaw_roundtrip(&b);
+                sig_resample(&b, RATE);
+            } else {
+                oracle_ends(c, &b, t->oracle_err[s], t->n_oracle[s]);
+            }
+            for (int d = 0; d < N_DETECTORS; d++) {
+                result r;
+                run(d, &b, c, &r);
+                t->f1_sum[s][d] += f1(&r);
+                t->p_sum[s][d] += r.tp / (r.tp + r.fp + 1e-9);
+                t->r_sum[s][d] += r.tp / (r.tp + r.fn + 1e-9);
+                t->f1_case[k][s][d] = f1(&r);
+                t->fs_sum[s][d] += r.false_starts;
+                t->clip_sum[s][d] += r.clipped;
+                t->det_sum[s][d] += r.detected;
+                for (int i = 0; i < r.n_end && t->n_end_all[s][d] < 2048; i++)
+                    t->end_all[s][d][t->n_end_all[s][d]++] = r.end_err[i];
+                for (int i = 0; i < r.n_onset && t->n_on_all[s][d] < 2048; i++)
+                    t->on_all[s][d][t->n_on_all[s][d]++] = r.onset_lat[i];
+                t->cpu[d] += r.seconds;
+                if (d == 0)
+                    t->audio += (double)b.n / RATE;
+                if (js)
+                    fprintf(js, "%s{\"channel\":\"%s\",\"noise\":\"%s\",\"snr\":%d,"
+                                "\"detector\":\"%s\",\"f1\":%.4f,\"false_starts\":%d,"
+                                "\"detected\":%d,\"clipped\":%d,\"ends_found\":%d}",
+                            *first ? "" : ",", phone ? "phone" : "wideband", noise_names[k],
+                            snrs[s], det_names[d], f1(&r), r.false_starts, r.detected, r.clipped,
+                            r.n_end);
+                *first = 0;
+            }
+            sig_free(&b);
+        }
+    }
+}
+
 int main(int argc, char **argv)
 {
     const char *json_path = NULL;
@@ -426,51 +487,11 @@ int main(int argc, char **argv)
         fprintf(js, "{\"date\":\"%s\",\"utterances\":%d,\"seconds\":%.1f,\"cases\":[", date, c.n_utt,
                 (double)c.clean.n / RATE);
 
-    /* Per SNR: F1 averaged over the noise types, false starts summed, onset and end errors. */
-    double f1_sum[N_SNRS][N_DETECTORS] = {{0}}, p_sum[N_SNRS][N_DETECTORS] = {{0}},
-           r_sum[N_SNRS][N_DETECTORS] = {{0}}, cpu[N_DETECTORS] = {0}, audio = 0;
-    static double f1_case[N_NOISES][N_SNRS][N_DETECTORS];
-    int fs_sum[N_SNRS][N_DETECTORS] = {{0}}, clip_sum[N_SNRS][N_DETECTORS] = {{0}},
-        det_sum[N_SNRS][N_DETECTORS] = {{0}};
-    static double end_all[N_SNRS][N_DETECTORS][2048], on_all[N_SNRS][N_DETECTORS][2048];
-    int n_end_all[N_SNRS][N_DETECTORS] = {{0}}, n_on_all[N_SNRS][N_DETECTORS] = {{0}};
-    static double oracle_err[N_SNRS][N_MARGINS][N_NOISES * 256];
-    int n_oracle[N_SNRS][N_MARGINS] = {{0}};
+    static tally wide, phone;
     int first = 1;
-    for (int k = 0; k < N_NOISES; k++) {
-        for (int s = 0; s < N_SNRS; s++) {
-            sig_buf b;
-            sig_rng nr;
-            sig_seed(&nr, 100 + (uint64_t)k * 10 + (uint64_t)s);
-            mix(&c, (noise_kind)k, snrs[s], &nr, &b, 0);
-            oracle_ends(&c, &b, oracle_err[s], n_oracle[s]);
-            for (int d = 0; d < N_DETECTORS; d++) {
-                result r;
-                run(d, &b, &c, &r);
-                f1_sum[s][d] += f1(&r);
-                p_sum[s][d] += r.tp / (r.tp + r.fp + 1e-9);
-                r_sum[s][d] += r.tp / (r.tp + r.fn + 1e-9);
-                f1_case[k][s][d] = f1(&r);
-                fs_sum[s][d] += r.false_starts;
-                clip_sum[s][d] += r.clipped;
-                det_sum[s][d] += r.detected;
-                for (int i = 0; i < r.n_end && n_end_all[s][d] < 2048; i++)
-                    end_all[s][d][n_end_all[s][d]++] = r.end_err[i];
-                for (int i = 0; i < r.n_onset && n_on_all[s][d] < 2048; i++)
-                    on_all[s][d][n_on_all[s][d]++] = r.onset_lat[i];
-                cpu[d] += r.seconds;
-                if (d == 0)
-                    audio += (double)b.n / RATE;
-                if (js)
-                    fprintf(js, "%s{\"noise\":\"%s\",\"snr\":%d,\"detector\":\"%s\",\"f1\":%.4f,"
-                                "\"false_starts\":%d,\"detected\":%d,\"clipped\":%d}",
-                            first ? "" : ",", noise_names[k], snrs[s], det_names[d], f1(&r),
-                            r.false_starts, r.detected, r.clipped);
-                first = 0;
-            }
-            sig_free(&b);
-        }
-    }
+    evaluate(&c, 0, &wide, js, &first);
+    evaluate(&c, 1, &phone, js, &first);
+    tally *wb = &wide;
     if (js)
         fprintf(js, "],\"noise_only\":[");
 
@@ -482,14 +503,14 @@ int main(int argc, char **argv)
     for (int s = 0; s < N_SNRS; s++) {
         printf("%4d dB", snrs[s]);
         for (int d = 0; d < N_DETECTORS; d++)
-            printf(" %10.3f", f1_sum[s][d] / N_NOISES);
+            printf(" %10.3f", wb->f1_sum[s][d] / N_NOISES);
         printf("\n");
     }
     printf("\nframe precision / recall, mean over the noise types\n");
     for (int s = 0; s < N_SNRS; s++) {
         printf("%4d dB", snrs[s]);
         for (int d = 0; d < N_DETECTORS; d++)
-            printf("  %.3f/%.3f", p_sum[s][d] / N_NOISES, r_sum[s][d] / N_NOISES);
+            printf("  %.3f/%.3f", wb->p_sum[s][d] / N_NOISES, wb->r_sum[s][d] / N_NOISES);
         printf("\n");
     }
     printf("\nframe F1 per noise type: callrec / best WebRTC mode\n%8s", "noise");
@@ -501,8 +522,8 @@ int main(int argc, char **argv)
         for (int s = 0; s < N_SNRS; s++) {
             double best = 0;
             for (int d = 1; d < N_DETECTORS; d++)
-                best = f1_case[k][s][d] > best ? f1_case[k][s][d] : best;
-            printf("   %.3f / %.3f", f1_case[k][s][0], best);
+                best = wb->f1_case[k][s][d] > best ? wb->f1_case[k][s][d] : best;
+            printf("   %.3f / %.3f", wb->f1_case[k][s][0], best);
         }
         printf("\n");
     }
@@ -510,30 +531,30 @@ int main(int argc, char **argv)
     for (int s = 0; s < N_SNRS; s++) {
         printf("%4d dB", snrs[s]);
         for (int d = 0; d < N_DETECTORS; d++)
-            printf(" %10d", fs_sum[s][d]);
+            printf(" %10d", wb->fs_sum[s][d]);
         printf("\n");
     }
     printf("\nutterances found / clipped by > 50 ms, of %d\n", c.n_utt * N_NOISES);
     for (int s = 0; s < N_SNRS; s++) {
         printf("%4d dB", snrs[s]);
         for (int d = 0; d < N_DETECTORS; d++)
-            printf("  %4d / %3d", det_sum[s][d], clip_sum[s][d]);
+            printf("  %4d / %3d", wb->det_sum[s][d], wb->clip_sum[s][d]);
         printf("\n");
     }
     printf("\nonset error p50 / p95 (ms; start reported 180 ms later)\n");
     for (int s = 0; s < N_SNRS; s++) {
         printf("%4d dB", snrs[s]);
         for (int d = 0; d < N_DETECTORS; d++)
-            printf("  %4.0f / %4.0f", support_percentile(on_all[s][d], n_on_all[s][d], 50),
-                   support_percentile(on_all[s][d], n_on_all[s][d], 95));
+            printf("  %4.0f / %4.0f", support_percentile(wb->on_all[s][d], wb->n_on_all[s][d], 50),
+                   support_percentile(wb->on_all[s][d], wb->n_on_all[s][d], 95));
         printf("\n");
     }
     printf("\nend-of-speech error p50 / p95 (ms), over the utterances whose end was found\n");
     for (int s = 0; s < N_SNRS; s++) {
         printf("%4d dB", snrs[s]);
         for (int d = 0; d < N_DETECTORS; d++)
-            printf("  %4.0f / %4.0f", support_percentile(end_all[s][d], n_end_all[s][d], 50),
-                   support_percentile(end_all[s][d], n_end_all[s][d], 95));
+            printf("  %4.0f / %4.0f", support_percentile(wb->end_all[s][d], wb->n_end_all[s][d], 50),
+                   support_percentile(wb->end_all[s][d], wb->n_end_all[s][d], 95));
         printf("\n");
     }
     printf("\nend-of-speech error p50 / p95 (ms) of an oracle that stops at the last frame where the\n"
@@ -545,8 +566,8 @@ int main(int argc, char **argv)
     for (int s = 0; s < N_SNRS; s++) {
         printf("%4d dB", snrs[s]);
         for (int m = 0; m < N_MARGINS; m++)
-            printf("  %4.0f / %4.0f", support_percentile(oracle_err[s][m], n_oracle[s][m], 50),
-                   support_percentile(oracle_err[s][m], n_oracle[s][m], 95));
+            printf("  %4.0f / %4.0f", support_percentile(wb->oracle_err[s][m], wb->n_oracle[s][m], 50),
+                   support_percentile(wb->oracle_err[s][m], wb->n_oracle[s][m], 95));
         printf("\n");
     }
     /* An end not found: speech went on (noise kept the endpointer in speech) until the next
@@ -555,8 +576,28 @@ int main(int argc, char **argv)
     for (int s = 0; s < N_SNRS; s++) {
         printf("%4d dB", snrs[s]);
         for (int d = 0; d < N_DETECTORS; d++)
-            printf(" %10d", n_end_all[s][d]);
+            printf(" %10d", wb->n_end_all[s][d]);
         printf("\n");
+    }
+
+    /* The same over a phone line: callrec beside the best WebRTC mode at each SNR (F1) and
+       WebRTC-3 (false starts, ends). */
+    tally *ph = &phone;
+    printf("\nphone line: the same mixes at 8 kHz through G.711 u-law, back to 16 kHz\n"
+           "%6s  %-20s %-15s %-18s %-15s\n", "SNR", "F1 callrec / WebRTC", "false starts",
+           "end p50 / p95 (ms)", "ends found");
+    for (int s = 0; s < N_SNRS; s++) {
+        double best = 0;
+        int best_d = 0;
+        for (int d = 1; d < N_DETECTORS; d++)
+            if (ph->f1_sum[s][d] > best)
+                best = ph->f1_sum[s][d], best_d = d;
+        int ref = N_DETECTORS - 1; /* WebRTC-3, or callrec alone without the reference */
+        printf("%4d dB  %.3f / %.3f (%d)  %5d / %5d    %4.0f / %4.0f        %4d / %4d\n", snrs[s],
+               ph->f1_sum[s][0] / N_NOISES, best / N_NOISES, best_d - 1, ph->fs_sum[s][0],
+               ph->fs_sum[s][ref], support_percentile(ph->end_all[s][0], ph->n_end_all[s][0], 50),
+               support_percentile(ph->end_all[s][0], ph->n_end_all[s][0], 95),
+               ph->n_end_all[s][0], ph->n_end_all[s][ref]);
     }
 
     /* Noise alone at the level of the 5 dB mixes, a full hour of each kind (blocks of the
@@ -621,18 +662,18 @@ int main(int argc, char **argv)
     }
     printf("\nspeed (x real time, one core)\n");
     for (int d = 0; d < N_DETECTORS; d++)
-        printf("%10s %10.0f\n", det_names[d], audio / cpu[d]);
+        printf("%10s %10.0f\n", det_names[d], wb->audio / wb->cpu[d]);
     if (js) {
         fprintf(js, "],\"oracle_end\":[");
         for (int s = 0; s < N_SNRS; s++)
             for (int m = 0; m < N_MARGINS; m++)
                 fprintf(js, "%s{\"snr\":%d,\"margin_db\":%.0f,\"p50_ms\":%.0f,\"p95_ms\":%.0f}",
                         s || m ? "," : "", snrs[s], oracle_margins_db[m],
-                        support_percentile(oracle_err[s][m], n_oracle[s][m], 50),
-                        support_percentile(oracle_err[s][m], n_oracle[s][m], 95));
+                        support_percentile(wb->oracle_err[s][m], wb->n_oracle[s][m], 50),
+                        support_percentile(wb->oracle_err[s][m], wb->n_oracle[s][m], 95));
         fprintf(js, "],\"x_realtime\":{");
         for (int d = 0; d < N_DETECTORS; d++)
-            fprintf(js, "%s\"%s\":%.0f", d ? "," : "", det_names[d], audio / cpu[d]);
+            fprintf(js, "%s\"%s\":%.0f", d ? "," : "", det_names[d], wb->audio / wb->cpu[d]);
         fprintf(js, "}}\n");
         fclose(js);
     }
