@@ -456,68 +456,9 @@ static void evaluate(const corpus *c, const corpus *truth, int phone, tally *t, 
     }
 }
 
-int main(int argc, char **argv)
+/* The tables of the wideband mixes. */
+static void print_mixes(tally *t, int n_utt)
 {
-    const char *json_path = NULL;
-    double noise_seconds = 3600.0;
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--json") == 0 && i + 1 < argc)
-            json_path = argv[++i];
-        else if (strcmp(argv[i], "--noise-minutes") == 0 && i + 1 < argc)
-            noise_seconds = 60.0 * atof(argv[++i]);
-        else {
-            fprintf(stderr, "usage: bench_vad [--noise-minutes M (default 60)] [--json FILE]\n");
-            return 2;
-        }
-    }
-    char tmp[] = "/tmp/callrec-bench-vad-XXXXXX";
-    sig_init(&music, RATE);
-    if (!mkdtemp(tmp) || sig_append_music(&music, tmp, 77, 8) != 0 || music.n == 0) {
-        fprintf(stderr, "bench_vad: could not render the music noise (fluidsynth and "
-                        "fluid-soundfont-gm are needed; scripts/setup.sh installs them)\n");
-        return 1;
-    }
-    sig_rng rng;
-    sig_seed(&rng, 2026);
-    corpus c;
-    build_corpus(&c, &rng, tmp);
-    rmdir(tmp);
-    if (c.n_utt < (int)(sizeof prompts / sizeof prompts[0] + sizeof voices / sizeof voices[0])) {
-        fprintf(stderr, "bench_vad: %d utterances made; asterisk-core-sounds-en-wav and espeak-ng "
-                        "are needed (scripts/setup.sh installs them)\n", c.n_utt);
-        return 1;
-    }
-    time_t now = time(NULL);
-    char date[32];
-    strftime(date, sizeof date, "%Y-%m-%d", gmtime(&now));
-    size_t speech_frames = 0;
-    for (size_t f = 0; f < c.frames; f++)
-        speech_frames += c.truth[f];
-    printf("VAD benchmark, %s: %d utterances, %.1f s of audio, %.0f%% speech frames\n", date,
-           c.n_utt, (double)c.clean.n / RATE, 100.0 * (double)speech_frames / (double)c.frames);
-    FILE *js = json_path ? fopen(json_path, "w") : NULL;
-    if (js)
-        fprintf(js, "{\"date\":\"%s\",\"utterances\":%d,\"seconds\":%.1f,\"cases\":[", date, c.n_utt,
-                (double)c.clean.n / RATE);
-
-    static tally wide, phone;
-    int first = 1;
-    /* Over the phone line the truth is the clean speech as the line carries it: nothing above
-       4 kHz (the espeak voices' fricatives lose their top; no detector can hear it). */
-    corpus line = c;
-    line.truth = NULL;
-    line.clean.x = malloc(c.clean.n * sizeof *line.clean.x);
-    memcpy(line.clean.x, c.clean.x, c.clean.n * sizeof *line.clean.x);
-    line.clean.cap = c.clean.n;
-    sig_resample(&line.clean, 8000);
-    sig_resample(&line.clean, RATE);
-    label_truth(&line);
-    evaluate(&c, &c, 0, &wide, js, &first);
-    evaluate(&c, &line, 1, &phone, js, &first);
-    tally *wb = &wide;
-    if (js)
-        fprintf(js, "],\"noise_only\":[");
-
     printf("\nframe F1, mean over the %d noise types\n", N_NOISES);
     printf("%6s", "SNR");
     for (int d = 0; d < N_DETECTORS; d++)
@@ -526,14 +467,14 @@ int main(int argc, char **argv)
     for (int s = 0; s < N_SNRS; s++) {
         printf("%4d dB", snrs[s]);
         for (int d = 0; d < N_DETECTORS; d++)
-            printf(" %10.3f", wb->f1_sum[s][d] / N_NOISES);
+            printf(" %10.3f", t->f1_sum[s][d] / N_NOISES);
         printf("\n");
     }
     printf("\nframe precision / recall, mean over the noise types\n");
     for (int s = 0; s < N_SNRS; s++) {
         printf("%4d dB", snrs[s]);
         for (int d = 0; d < N_DETECTORS; d++)
-            printf("  %.3f/%.3f", wb->p_sum[s][d] / N_NOISES, wb->r_sum[s][d] / N_NOISES);
+            printf("  %.3f/%.3f", t->p_sum[s][d] / N_NOISES, t->r_sum[s][d] / N_NOISES);
         printf("\n");
     }
     printf("\nframe F1 per noise type: callrec / best WebRTC mode\n%8s", "noise");
@@ -545,67 +486,69 @@ int main(int argc, char **argv)
         for (int s = 0; s < N_SNRS; s++) {
             double best = 0;
             for (int d = 1; d < N_DETECTORS; d++)
-                best = wb->f1_case[k][s][d] > best ? wb->f1_case[k][s][d] : best;
-            printf("   %.3f / %.3f", wb->f1_case[k][s][0], best);
+                best = t->f1_case[k][s][d] > best ? t->f1_case[k][s][d] : best;
+            printf("   %.3f / %.3f", t->f1_case[k][s][0], best);
         }
         printf("\n");
     }
-    printf("\nfalse starts in the mixes (all noise types; %d utterances per mix)\n", c.n_utt);
+    printf("\nfalse starts in the mixes (all noise types; %d utterances per mix)\n", n_utt);
     for (int s = 0; s < N_SNRS; s++) {
         printf("%4d dB", snrs[s]);
         for (int d = 0; d < N_DETECTORS; d++)
-            printf(" %10d", wb->fs_sum[s][d]);
+            printf(" %10d", t->fs_sum[s][d]);
         printf("\n");
     }
-    printf("\nutterances found / clipped by > 50 ms, of %d\n", c.n_utt * N_NOISES);
+    printf("\nutterances found / clipped by > 50 ms, of %d\n", n_utt * N_NOISES);
     for (int s = 0; s < N_SNRS; s++) {
         printf("%4d dB", snrs[s]);
         for (int d = 0; d < N_DETECTORS; d++)
-            printf("  %4d / %3d", wb->det_sum[s][d], wb->clip_sum[s][d]);
+            printf("  %4d / %3d", t->det_sum[s][d], t->clip_sum[s][d]);
         printf("\n");
     }
     printf("\nonset error p50 / p95 (ms; start reported 180 ms later)\n");
     for (int s = 0; s < N_SNRS; s++) {
         printf("%4d dB", snrs[s]);
         for (int d = 0; d < N_DETECTORS; d++)
-            printf("  %4.0f / %4.0f", support_percentile(wb->on_all[s][d], wb->n_on_all[s][d], 50),
-                   support_percentile(wb->on_all[s][d], wb->n_on_all[s][d], 95));
+            printf("  %4.0f / %4.0f", support_percentile(t->on_all[s][d], t->n_on_all[s][d], 50),
+                   support_percentile(t->on_all[s][d], t->n_on_all[s][d], 95));
         printf("\n");
     }
     printf("\nend-of-speech error p50 / p95 (ms), over the utterances whose end was found\n");
     for (int s = 0; s < N_SNRS; s++) {
         printf("%4d dB", snrs[s]);
         for (int d = 0; d < N_DETECTORS; d++)
-            printf("  %4.0f / %4.0f", support_percentile(wb->end_all[s][d], wb->n_end_all[s][d], 50),
-                   support_percentile(wb->end_all[s][d], wb->n_end_all[s][d], 95));
+            printf("  %4.0f / %4.0f", support_percentile(t->end_all[s][d], t->n_end_all[s][d], 50),
+                   support_percentile(t->end_all[s][d], t->n_end_all[s][d], 95));
         printf("\n");
     }
     printf("\nend-of-speech error p50 / p95 (ms) of an oracle that stops at the last frame where the\n"
            "clean speech is N dB above the noise's median level in one of %d bands (all %d ends)\n%6s",
-           ORACLE_BANDS, c.n_utt * N_NOISES, "SNR");
+           ORACLE_BANDS, n_utt * N_NOISES, "SNR");
     for (int m = 0; m < N_MARGINS; m++)
         printf("  %8.0f dB", oracle_margins_db[m]);
     printf("\n");
     for (int s = 0; s < N_SNRS; s++) {
         printf("%4d dB", snrs[s]);
         for (int m = 0; m < N_MARGINS; m++)
-            printf("  %4.0f / %4.0f", support_percentile(wb->oracle_err[s][m], wb->n_oracle[s][m], 50),
-                   support_percentile(wb->oracle_err[s][m], wb->n_oracle[s][m], 95));
+            printf("  %4.0f / %4.0f", support_percentile(t->oracle_err[s][m], t->n_oracle[s][m], 50),
+                   support_percentile(t->oracle_err[s][m], t->n_oracle[s][m], 95));
         printf("\n");
     }
     /* An end not found: speech went on (noise kept the endpointer in speech) until the next
        utterance, so maxSilenceTimeout would not have fired after this answer. */
-    printf("\nutterance ends found, of %d\n", c.n_utt * N_NOISES);
+    printf("\nutterance ends found, of %d\n", n_utt * N_NOISES);
     for (int s = 0; s < N_SNRS; s++) {
         printf("%4d dB", snrs[s]);
         for (int d = 0; d < N_DETECTORS; d++)
-            printf(" %10d", wb->n_end_all[s][d]);
+            printf(" %10d", t->n_end_all[s][d]);
         printf("\n");
     }
+}
 
-    /* The same over a phone line: callrec beside the best WebRTC mode at each SNR (F1) and
-       WebRTC-3 (false starts, ends). */
-    tally *ph = &phone;
+/* The phone line's table: callrec beside the best WebRTC mode at each SNR (F1) and WebRTC-3
+   (false starts, ends). */
+static void print_phone(tally *ph)
+{
     printf("\nphone line: the same mixes at 8 kHz through G.711 u-law, back to 16 kHz\n"
            "%6s  %-20s %-15s %-18s %-15s\n", "SNR", "F1 callrec / WebRTC", "false starts",
            "end p50 / p95 (ms)", "ends found");
@@ -622,10 +565,13 @@ int main(int argc, char **argv)
                support_percentile(ph->end_all[s][0], ph->n_end_all[s][0], 95),
                ph->n_end_all[s][0], ph->n_end_all[s][ref]);
     }
+}
 
-    /* Noise alone at the level of the 5 dB mixes, a full hour of each kind (blocks of the
-       corpus's length with fresh seeds, one detector instance per detector running through
-       them all): false starts per hour. */
+/* Noise alone at the level of the 5 dB mixes, noise_seconds of each kind (blocks of the
+   corpus's length with fresh seeds, one detector instance per detector running through them
+   all): false starts per hour. */
+static void noise_alone(const corpus *c, double noise_seconds, FILE *js)
+{
     printf("\nfalse starts per hour, %.0f minutes of noise alone at the 5 dB level\n%8s",
            noise_seconds / 60.0, "noise");
     for (int d = 0; d < N_DETECTORS; d++)
@@ -651,7 +597,7 @@ int main(int argc, char **argv)
             sig_buf b;
             sig_rng nr;
             sig_seed(&nr, 900 + 1000 * (uint64_t)block + (uint64_t)k);
-            mix(&c, (noise_kind)k, 5, &nr, &b, 1);
+            mix(c, (noise_kind)k, 5, &nr, &b, 1);
             for (size_t f = 0; f < b.n / FRAME && seconds < noise_seconds; f++, seconds += 0.01) {
                 const int16_t *x = b.x + f * FRAME;
                 for (int d = 0; d < N_DETECTORS; d++) {
@@ -683,6 +629,77 @@ int main(int argc, char **argv)
             WebRtcVad_Free(w[d]);
 #endif
     }
+}
+
+int main(int argc, char **argv)
+{
+    const char *json_path = NULL;
+    double noise_seconds = 3600.0;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--json") == 0 && i + 1 < argc)
+            json_path = argv[++i];
+        else if (strcmp(argv[i], "--noise-minutes") == 0 && i + 1 < argc)
+            noise_seconds = 60.0 * atof(argv[++i]);
+        else {
+            fprintf(stderr, "usage: bench_vad [--noise-minutes M (default 60)] [--json FILE]\n");
+            return 2;
+        }
+    }
+    FILE *js = json_path ? fopen(json_path, "w") : NULL;
+    if (json_path && !js) {
+        perror(json_path);
+        return 1;
+    }
+    char tmp[] = "/tmp/callrec-bench-vad-XXXXXX";
+    sig_init(&music, RATE);
+    if (!mkdtemp(tmp) || sig_append_music(&music, tmp, 77, 8) != 0 || music.n == 0) {
+        fprintf(stderr, "bench_vad: could not render the music noise (fluidsynth and "
+                        "fluid-soundfont-gm are needed; scripts/setup.sh installs them)\n");
+        return 1;
+    }
+    sig_rng rng;
+    sig_seed(&rng, 2026);
+    corpus c;
+    build_corpus(&c, &rng, tmp);
+    rmdir(tmp);
+    if (c.n_utt < (int)(sizeof prompts / sizeof prompts[0] + sizeof voices / sizeof voices[0])) {
+        fprintf(stderr, "bench_vad: %d utterances made; asterisk-core-sounds-en-wav and espeak-ng "
+                        "are needed (scripts/setup.sh installs them)\n", c.n_utt);
+        return 1;
+    }
+    time_t now = time(NULL);
+    char date[32];
+    strftime(date, sizeof date, "%Y-%m-%d", gmtime(&now));
+    size_t speech_frames = 0;
+    for (size_t f = 0; f < c.frames; f++)
+        speech_frames += c.truth[f];
+    printf("VAD benchmark, %s: %d utterances, %.1f s of audio, %.0f%% speech frames\n", date,
+           c.n_utt, (double)c.clean.n / RATE, 100.0 * (double)speech_frames / (double)c.frames);
+    if (js)
+        fprintf(js, "{\"date\":\"%s\",\"utterances\":%d,\"seconds\":%.1f,\"cases\":[", date, c.n_utt,
+                (double)c.clean.n / RATE);
+
+    static tally wide, phone;
+    int first = 1;
+    /* Over the phone line the truth is the clean speech as the line carries it: nothing above
+       4 kHz (the espeak voices' fricatives lose their top; no detector can hear it). */
+    corpus line = c;
+    line.truth = NULL;
+    line.clean.x = malloc(c.clean.n * sizeof *line.clean.x);
+    memcpy(line.clean.x, c.clean.x, c.clean.n * sizeof *line.clean.x);
+    line.clean.cap = c.clean.n;
+    sig_resample(&line.clean, 8000);
+    sig_resample(&line.clean, RATE);
+    label_truth(&line);
+    evaluate(&c, &c, 0, &wide, js, &first);
+    evaluate(&c, &line, 1, &phone, js, &first);
+    tally *wb = &wide;
+    if (js)
+        fprintf(js, "],\"noise_only\":[");
+
+    print_mixes(wb, c.n_utt);
+    print_phone(&phone);
+    noise_alone(&c, noise_seconds, js);
     printf("\nspeed (x real time, one core)\n");
     for (int d = 0; d < N_DETECTORS; d++)
         printf("%10s %10.0f\n", det_names[d], wb->audio / wb->cpu[d]);
