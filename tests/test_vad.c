@@ -247,34 +247,44 @@ static void test_quiet_talker(void)
     }
 }
 
-/* A word whose last 80 ms sit low (noise under 400 Hz, as a vowel's low harmonics decay),
-   5 dB below the white noise's broadband level but well above it in its own band: too narrow
-   to lift the mean band SNR, but still the word, so the end lands at its end and not where the
-   broadband part stopped (80 ms early before the narrow-band rule). */
-static void test_narrow_tail(void)
+/* A word whose last `ms` milliseconds sit low (noise under 400 Hz, as a vowel's low harmonics
+   decay; `amp` its RMS before the filter) over -40 dBFS white noise: below the noise's
+   broadband level but above it in its own band, too narrow to lift the mean band SNR, but
+   still the word, so the end must land within `tolerance_ms` of the tail's end and not where
+   the broadband part stopped. */
+static void narrow_tail(double amp, int ms, double tolerance_ms)
 {
     sig_buf b;
     sig_init(&b, 16000);
     sig_silence(&b, 4.0);
     sig_rng rng;
     sig_seed(&rng, 8);
-    size_t on = 16000, tail = on + 16000 * 4 / 10, off = tail + 16000 * 8 / 100;
+    size_t on = 16000, tail = on + 16000 * 4 / 10, off = tail + 16 * (size_t)ms;
     double lp1 = 0.0, lp2 = 0.0, a = 1.0 - exp(-2.0 * 3.141592653589793 * 400.0 / 16000.0);
     for (size_t i = on; i < off; i++) {
         double w = sig_gauss(&rng);
         lp1 += a * (w - lp1);
         lp2 += a * (lp1 - lp2);
-        b.x[i] = (int16_t)lrint(i < tail ? 3000.0 * w : 950.0 * lp2);
+        b.x[i] = (int16_t)lrint(i < tail ? 3000.0 * w : amp * lp2);
     }
     double band_db = sig_rms_dbfs(b.x + tail, off - tail);
     add_noise(&b, WHITE, -40.0, 9);
     result r = run(&b);
     double err = (double)(r.last_stop - (int64_t)off) / 16.0;
-    printf("narrow tail (%.0f dBFS under 400 Hz over -40 dBFS white noise): end %+.0f ms\n",
-           band_db, err);
-    CHECK_MSG(r.starts == 1 && r.stops == 1 && fabs(err) <= 30.0,
-              "narrow tail: %d starts, %d stops, end error %.0f ms", r.starts, r.stops, err);
+    printf("narrow tail, %d ms at %.0f dBFS under 400 Hz over -40 dBFS white noise: end %+.0f ms\n",
+           ms, band_db, err);
+    CHECK_MSG(r.starts == 1 && r.stops == 1 && fabs(err) <= tolerance_ms,
+              "narrow tail of %d ms: %d starts, %d stops, end error %.0f ms", ms, r.starts,
+              r.stops, err);
     sig_free(&b);
+}
+
+/* 80 ms: 80 ms early before the narrow-band rule. 160 ms: 30 ms early with a 100 ms trail and
+   a 6 dB band rule, on time with the 130 ms trail and 4 dB. */
+static void test_narrow_tail(void)
+{
+    narrow_tail(950.0, 80, 30.0);
+    narrow_tail(1200.0, 160, 20.0);
 }
 
 /* Noise, then 3 s of digital silence (a gap in the media, discontinuous transmission), then the
