@@ -456,6 +456,12 @@ static void evaluate(const corpus *c, const corpus *truth, int phone, tally *t, 
     }
 }
 
+/* "  p50 / p95" of n values (sorts them). */
+static void print_p50_p95(double *v, int n)
+{
+    printf("  %4.0f / %4.0f", support_percentile(v, n, 50), support_percentile(v, n, 95));
+}
+
 /* The tables of the wideband mixes. */
 static void print_mixes(tally *t, int n_utt)
 {
@@ -509,16 +515,14 @@ static void print_mixes(tally *t, int n_utt)
     for (int s = 0; s < N_SNRS; s++) {
         printf("%4d dB", snrs[s]);
         for (int d = 0; d < N_DETECTORS; d++)
-            printf("  %4.0f / %4.0f", support_percentile(t->on_all[s][d], t->n_on_all[s][d], 50),
-                   support_percentile(t->on_all[s][d], t->n_on_all[s][d], 95));
+            print_p50_p95(t->on_all[s][d], t->n_on_all[s][d]);
         printf("\n");
     }
     printf("\nend-of-speech error p50 / p95 (ms), over the utterances whose end was found\n");
     for (int s = 0; s < N_SNRS; s++) {
         printf("%4d dB", snrs[s]);
         for (int d = 0; d < N_DETECTORS; d++)
-            printf("  %4.0f / %4.0f", support_percentile(t->end_all[s][d], t->n_end_all[s][d], 50),
-                   support_percentile(t->end_all[s][d], t->n_end_all[s][d], 95));
+            print_p50_p95(t->end_all[s][d], t->n_end_all[s][d]);
         printf("\n");
     }
     printf("\nend-of-speech error p50 / p95 (ms) of an oracle that stops at the last frame where the\n"
@@ -530,8 +534,7 @@ static void print_mixes(tally *t, int n_utt)
     for (int s = 0; s < N_SNRS; s++) {
         printf("%4d dB", snrs[s]);
         for (int m = 0; m < N_MARGINS; m++)
-            printf("  %4.0f / %4.0f", support_percentile(t->oracle_err[s][m], t->n_oracle[s][m], 50),
-                   support_percentile(t->oracle_err[s][m], t->n_oracle[s][m], 95));
+            print_p50_p95(t->oracle_err[s][m], t->n_oracle[s][m]);
         printf("\n");
     }
     /* An end not found: speech went on (noise kept the endpointer in speech) until the next
