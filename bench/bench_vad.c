@@ -398,6 +398,7 @@ static double f1(const result *r)
 typedef struct tally {
     double f1_sum[N_SNRS][N_DETECTORS], p_sum[N_SNRS][N_DETECTORS], r_sum[N_SNRS][N_DETECTORS];
     double f1_case[N_NOISES][N_SNRS][N_DETECTORS];
+    double end_p95_case[N_NOISES][N_SNRS][N_DETECTORS];
     int fs_sum[N_SNRS][N_DETECTORS], clip_sum[N_SNRS][N_DETECTORS], det_sum[N_SNRS][N_DETECTORS];
     double end_all[N_SNRS][N_DETECTORS][2048], on_all[N_SNRS][N_DETECTORS][2048];
     int n_end_all[N_SNRS][N_DETECTORS], n_on_all[N_SNRS][N_DETECTORS];
@@ -432,6 +433,7 @@ static void evaluate(const corpus *c, const corpus *truth, int phone, tally *t, 
                 t->p_sum[s][d] += r.tp / (r.tp + r.fp + 1e-9);
                 t->r_sum[s][d] += r.tp / (r.tp + r.fn + 1e-9);
                 t->f1_case[k][s][d] = f1(&r);
+                t->end_p95_case[k][s][d] = support_percentile(r.end_err, r.n_end, 95);
                 t->fs_sum[s][d] += r.false_starts;
                 t->clip_sum[s][d] += r.clipped;
                 t->det_sum[s][d] += r.detected;
@@ -442,13 +444,17 @@ static void evaluate(const corpus *c, const corpus *truth, int phone, tally *t, 
                 t->cpu[d] += r.seconds;
                 if (d == 0)
                     t->audio += (double)b.n / RATE;
+                char p95[16] = "null"; /* JSON has no NaN: no end found */
+                if (r.n_end > 0)
+                    snprintf(p95, sizeof p95, "%.0f", t->end_p95_case[k][s][d]);
                 if (js)
                     fprintf(js, "%s{\"channel\":\"%s\",\"noise\":\"%s\",\"snr\":%d,"
                                 "\"detector\":\"%s\",\"f1\":%.4f,\"false_starts\":%d,"
-                                "\"detected\":%d,\"clipped\":%d,\"ends_found\":%d}",
+                                "\"detected\":%d,\"clipped\":%d,\"ends_found\":%d,"
+                                "\"end_p95_ms\":%s}",
                             *first ? "" : ",", phone ? "phone" : "wideband", noise_names[k],
                             snrs[s], det_names[d], f1(&r), r.false_starts, r.detected, r.clipped,
-                            r.n_end);
+                            r.n_end, p95);
                 *first = 0;
             }
             sig_free(&b);
@@ -523,6 +529,17 @@ static void print_mixes(tally *t, int n_utt)
         printf("%4d dB", snrs[s]);
         for (int d = 0; d < N_DETECTORS; d++)
             print_p50_p95(t->end_all[s][d], t->n_end_all[s][d]);
+        printf("\n");
+    }
+    printf("\ncallrec's end-of-speech error p95 (ms) per noise type, over the ends found (of %d)\n%8s",
+           n_utt, "noise");
+    for (int s = 0; s < N_SNRS; s++)
+        printf(" %6d dB", snrs[s]);
+    printf("\n");
+    for (int k = 0; k < N_NOISES; k++) {
+        printf("%8s", noise_names[k]);
+        for (int s = 0; s < N_SNRS; s++)
+            printf(" %9.0f", t->end_p95_case[k][s][0]);
         printf("\n");
     }
     printf("\nend-of-speech error p50 / p95 (ms) of an oracle that stops at the last frame where the\n"
