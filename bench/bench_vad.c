@@ -444,6 +444,9 @@ static void evaluate(const corpus *c, const corpus *truth, int phone, tally *t, 
                 t->cpu[d] += r.seconds;
                 if (d == 0)
                     t->audio += (double)b.n / RATE;
+                int near = 0;
+                for (int i = 0; i < r.n_end; i++)
+                    near += r.end_err[i] <= 150.0;
                 char p95[16] = "null"; /* JSON has no NaN: no end found */
                 if (r.n_end > 0)
                     snprintf(p95, sizeof p95, "%.0f", t->end_p95_case[k][s][d]);
@@ -451,10 +454,10 @@ static void evaluate(const corpus *c, const corpus *truth, int phone, tally *t, 
                     fprintf(js, "%s{\"channel\":\"%s\",\"noise\":\"%s\",\"snr\":%d,"
                                 "\"detector\":\"%s\",\"f1\":%.4f,\"false_starts\":%d,"
                                 "\"detected\":%d,\"clipped\":%d,\"ends_found\":%d,"
-                                "\"end_p95_ms\":%s}",
+                                "\"ends_within_150ms\":%d,\"end_p95_ms\":%s}",
                             *first ? "" : ",", phone ? "phone" : "wideband", noise_names[k],
                             snrs[s], det_names[d], f1(&r), r.false_starts, r.detected, r.clipped,
-                            r.n_end, p95);
+                            r.n_end, near, p95);
                 *first = 0;
             }
             sig_free(&b);
@@ -556,11 +559,15 @@ static void print_mixes(tally *t, int n_utt)
     }
     /* An end not found: speech went on (noise kept the endpointer in speech) until the next
        utterance, so maxSilenceTimeout would not have fired after this answer. */
-    printf("\nutterance ends found, of %d\n", n_utt * N_NOISES);
+    printf("\nutterance ends found / found within 150 ms, of %d\n", n_utt * N_NOISES);
     for (int s = 0; s < N_SNRS; s++) {
         printf("%4d dB", snrs[s]);
-        for (int d = 0; d < N_DETECTORS; d++)
-            printf(" %10d", t->n_end_all[s][d]);
+        for (int d = 0; d < N_DETECTORS; d++) {
+            int near = 0;
+            for (int i = 0; i < t->n_end_all[s][d]; i++)
+                near += t->end_all[s][d][i] <= 150.0;
+            printf("  %4d / %3d", t->n_end_all[s][d], near);
+        }
         printf("\n");
     }
 }
