@@ -388,6 +388,15 @@ static void run(int d, const sig_buf *b, const corpus *c, result *res)
     }
 }
 
+/* How many of the n end-of-speech errors are within 150 ms. */
+static int ends_near(const double *err, int n)
+{
+    int near = 0;
+    for (int i = 0; i < n; i++)
+        near += err[i] <= 150.0;
+    return near;
+}
+
 static double f1(const result *r)
 {
     double p = r->tp / (r->tp + r->fp + 1e-9), rc = r->tp / (r->tp + r->fn + 1e-9);
@@ -444,9 +453,6 @@ static void evaluate(const corpus *c, const corpus *truth, int phone, tally *t, 
                 t->cpu[d] += r.seconds;
                 if (d == 0)
                     t->audio += (double)b.n / RATE;
-                int near = 0;
-                for (int i = 0; i < r.n_end; i++)
-                    near += r.end_err[i] <= 150.0;
                 char p95[16] = "null"; /* JSON has no NaN: no end found */
                 if (r.n_end > 0)
                     snprintf(p95, sizeof p95, "%.0f", t->end_p95_case[k][s][d]);
@@ -457,7 +463,7 @@ static void evaluate(const corpus *c, const corpus *truth, int phone, tally *t, 
                                 "\"ends_within_150ms\":%d,\"end_p95_ms\":%s}",
                             *first ? "" : ",", phone ? "phone" : "wideband", noise_names[k],
                             snrs[s], det_names[d], f1(&r), r.false_starts, r.detected, r.clipped,
-                            r.n_end, near, p95);
+                            r.n_end, ends_near(r.end_err, r.n_end), p95);
                 *first = 0;
             }
             sig_free(&b);
@@ -562,12 +568,9 @@ static void print_mixes(tally *t, int n_utt)
     printf("\nutterance ends found / found within 150 ms, of %d\n", n_utt * N_NOISES);
     for (int s = 0; s < N_SNRS; s++) {
         printf("%4d dB", snrs[s]);
-        for (int d = 0; d < N_DETECTORS; d++) {
-            int near = 0;
-            for (int i = 0; i < t->n_end_all[s][d]; i++)
-                near += t->end_all[s][d][i] <= 150.0;
-            printf("  %4d / %3d", t->n_end_all[s][d], near);
-        }
+        for (int d = 0; d < N_DETECTORS; d++)
+            printf("  %4d / %3d", t->n_end_all[s][d],
+                   ends_near(t->end_all[s][d], t->n_end_all[s][d]));
         printf("\n");
     }
 }
