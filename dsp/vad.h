@@ -70,8 +70,8 @@ void cr_endpoint_init(cr_endpoint *e, int frame_samples);
 /* Feeds one frame's class. Returns STARTED (time in *t: the onset) or STOPPED (time in *t:
    where speech ended), or NONE. A start needs START_FRAMES speech frames (see vad.c); weak and
    trail frames keep a possible start alive without adding to it, and keep speech going. Speech
-   ends at the last speech frame or the weak frames that follow it without a break (a word
-   decaying through the continue threshold). */
+   ends at the last speech frame or the weak frames that follow it with no break longer than
+   30 ms (a word decaying through the continue threshold). */
 cr_endpoint_event cr_endpoint_frame(cr_endpoint *e, cr_vad_class c, int64_t *t);
 
 #endif

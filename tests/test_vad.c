@@ -321,7 +321,8 @@ static int64_t endpoint_runs(const int *runs, int n)
 }
 
 /* The stop time is the end of the speech: a click in the hangover (one speech frame) does not
-   move it, a word does, and weak frames run on from speech but not from a click. */
+   move it, a word does, and weak frames run on from speech, across a dropout of up to 30 ms,
+   but not from a click. */
 static void test_stop_time(void)
 {
     const int S = CR_VAD_SPEECH, W = CR_VAD_WEAK, Q = CR_VAD_SILENCE;
@@ -337,6 +338,12 @@ static void test_stop_time(void)
     const int decay[] = {S, 30, W, 4, Q, 40};
     CHECK_MSG(endpoint_runs(decay, 6) == 34, "decaying word: stop at frame %lld",
               (long long)endpoint_runs(decay, 6));
+    const int dropout[] = {S, 30, W, 3, Q, 3, W, 4, Q, 40};
+    CHECK_MSG(endpoint_runs(dropout, 10) == 40, "decaying word with a 30 ms dropout: stop at "
+              "frame %lld", (long long)endpoint_runs(dropout, 10));
+    const int pause[] = {S, 30, W, 3, Q, 4, W, 4, Q, 40};
+    CHECK_MSG(endpoint_runs(pause, 10) == 33, "weak frames after a 40 ms pause: stop at frame "
+              "%lld", (long long)endpoint_runs(pause, 10));
 }
 
 /* Speech from the very first sample, over noise: no silence is needed to learn the floor. */
