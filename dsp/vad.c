@@ -104,8 +104,10 @@ static const double band_edges_hz[CR_VAD_BANDS + 1] = {200, 500, 1000, 1800, 300
    10-30 ms; a pause between words is longer. In bench_vad the end-of-speech p95 at 30 / 10 dB
    went from 150 / 310 to 130 / 320 ms, over the phone line at 10 / 5 dB from 310 / 720 to
    270 / 650 ms (corpus seed 2027: 140 / 310 to 130 / 260 ms wideband, 400 to 320 ms at 10 dB
-   over the phone line), with frame decisions, starts and false starts unchanged. A click this
-   close after the end moves it by at most 40 ms. */
+   over the phone line; seeds 2028 and 2029, at 20 / 10 dB: 170 / 400 to 180 / 390 and 200 / 350
+   to 200 / 320 ms, over the phone line at 10 dB 390 to 340 and 400 to 340 ms), with frame
+   decisions, starts and false starts unchanged. A click this close after the end moves it by
+   at most 40 ms. */
 #define DROPOUT_FRAMES 3
 
 /* The FFT's twiddles and bit-reversal order and the two windows: the same for every detector,
