@@ -573,22 +573,32 @@ static int run_plan(const test *tests, int n_tests, const column *cols, int n_co
 
 /* ---- main ------------------------------------------------------------------------------ */
 
+static const char usage[] =
+    "usage: bench_dtmf [--quick] [--verbose] [--json FILE]\n"
+    "  --quick       3 repetitions of each variant instead of 20, 1000 latency trials not 10000\n"
+    "  --verbose     also print each of callrec's misses: what was sent, what was heard\n"
+    "  --json FILE   also write the results as JSON\n";
+
 int main(int argc, char **argv)
 {
     const char *json_path = NULL;
     int reps = 20, latency_trials = 10000, quick = 0, verbose = 0;
     for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--json") == 0 && i + 1 < argc)
+        if (strcmp(argv[i], "--help") == 0) {
+            fputs(usage, stdout);
+            return 0;
+        } else if (strcmp(argv[i], "--json") == 0 && i + 1 < argc) {
             json_path = argv[++i];
-        else if (strcmp(argv[i], "--quick") == 0)
+        } else if (strcmp(argv[i], "--quick") == 0) {
             quick = 1, reps = 3, latency_trials = 1000;
-        else if (strcmp(argv[i], "--verbose") == 0)
+        } else if (strcmp(argv[i], "--verbose") == 0) {
             verbose = 1;
-        else {
-            fprintf(stderr, "usage: bench_dtmf [--quick] [--verbose] [--json FILE]\n");
+        } else {
+            fprintf(stderr, "bench_dtmf: unknown option or missing value: %s\n%s", argv[i], usage);
             return 2;
         }
     }
+    support_check_output("bench_dtmf", json_path);
     struct utsname u;
     uname(&u);
     char cpu[256] = "unknown";

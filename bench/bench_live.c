@@ -72,29 +72,42 @@ static double ring_throughput(void)
     return (double)rounds * 160 / dt;
 }
 
+static const char usage[] =
+    "usage: bench_live [--quick] [--minutes M] [--period FRAMES] [--realtime] [--json FILE]\n"
+    "  --minutes M       audio to push through the live path (default 10; --quick: 0.5)\n"
+    "  --period FRAMES   the JACK server's period, 16 to 4096 frames at 16 kHz (default 64)\n"
+    "  --realtime        pace a file at real time instead of the JACK server\n"
+    "  --json FILE       also write the results as JSON\n";
+
 int main(int argc, char **argv)
 {
     const char *json_path = NULL;
-    double minutes = 10.0;
-    int period = 64; /* 4 ms at 16 kHz: JACK periods are powers of two */
+    double minutes = 10.0, frames = 64; /* 4 ms at 16 kHz: JACK periods are powers of two */
     int realtime = 0;
     for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--json") == 0 && i + 1 < argc)
+        const char *value = i + 1 < argc ? argv[i + 1] : NULL;
+        if (strcmp(argv[i], "--help") == 0) {
+            fputs(usage, stdout);
+            return 0;
+        } else if (strcmp(argv[i], "--json") == 0 && value) {
             json_path = argv[++i];
-        else if (strcmp(argv[i], "--minutes") == 0 && i + 1 < argc)
-            minutes = atof(argv[++i]);
-        else if (strcmp(argv[i], "--quick") == 0)
+        } else if (strcmp(argv[i], "--minutes") == 0 && value) {
+            if (support_number_arg("bench_live", argv[i++], value, 0.01, 1440, 0, &minutes))
+                return 2;
+        } else if (strcmp(argv[i], "--quick") == 0) {
             minutes = 0.5;
-        else if (strcmp(argv[i], "--period") == 0 && i + 1 < argc)
-            period = atoi(argv[++i]);
-        else if (strcmp(argv[i], "--realtime") == 0)
+        } else if (strcmp(argv[i], "--period") == 0 && value) {
+            if (support_number_arg("bench_live", argv[i++], value, 16, 4096, 1, &frames))
+                return 2;
+        } else if (strcmp(argv[i], "--realtime") == 0) {
             realtime = 1;
-        else {
-            fprintf(stderr, "usage: bench_live [--quick] [--minutes M] [--period FRAMES] [--realtime] "
-                            "[--json FILE]\n");
+        } else {
+            fprintf(stderr, "bench_live: unknown option or missing value: %s\n%s", argv[i], usage);
             return 2;
         }
     }
+    support_check_output("bench_live", json_path);
+    int period = (int)frames;
     time_t t = time(NULL);
     char date[32];
     strftime(date, sizeof date, "%Y-%m-%d", gmtime(&t));
@@ -230,6 +243,8 @@ int main(int argc, char **argv)
            support_percentile(b.processing_ms, n, 100));
     if (json_path) {
         FILE *js = fopen(json_path, "w");
+        if (!js)
+            fprintf(stderr, "bench_live: cannot write %s\n", json_path);
         if (js) {
             fprintf(js,
                     "{\"date\":\"%s\",\"minutes\":%.2f,\"period_frames\":%d,\"ring_samples_per_s\":%.0f,"

@@ -207,26 +207,39 @@ static void reference_close(reference_run *r)
 }
 #endif
 
+static const char usage[] =
+    "usage: bench_scale [--sessions N] [--seconds S] [--dir DIR] [--json FILE]\n"
+    "  --sessions N   concurrent calls on one core, 1 to 100000 (default 500)\n"
+    "  --seconds S    audio per call, 1 to 3600 (default 20)\n"
+    "  --dir DIR      where the scratch folder for the WAV files goes (default /tmp)\n"
+    "  --json FILE    also write the results as JSON\n";
+
 int main(int argc, char **argv)
 {
-    int n = 500;
-    double seconds = 20.0;
+    double sessions = 500, seconds = 20.0;
     const char *json_path = NULL, *parent = "/tmp";
     for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--sessions") == 0 && i + 1 < argc)
-            n = atoi(argv[++i]);
-        else if (strcmp(argv[i], "--seconds") == 0 && i + 1 < argc)
-            seconds = atof(argv[++i]);
-        else if (strcmp(argv[i], "--json") == 0 && i + 1 < argc)
+        const char *value = i + 1 < argc ? argv[i + 1] : NULL;
+        if (strcmp(argv[i], "--help") == 0) {
+            fputs(usage, stdout);
+            return 0;
+        } else if (strcmp(argv[i], "--sessions") == 0 && value) {
+            if (support_number_arg("bench_scale", argv[i++], value, 1, 100000, 1, &sessions))
+                return 2;
+        } else if (strcmp(argv[i], "--seconds") == 0 && value) {
+            if (support_number_arg("bench_scale", argv[i++], value, 1, 3600, 0, &seconds))
+                return 2;
+        } else if (strcmp(argv[i], "--json") == 0 && value) {
             json_path = argv[++i];
-        else if (strcmp(argv[i], "--dir") == 0 && i + 1 < argc)
+        } else if (strcmp(argv[i], "--dir") == 0 && value) {
             parent = argv[++i];
-        else {
-            fprintf(stderr, "usage: bench_scale [--sessions N] [--seconds S] [--dir DIR] "
-                            "[--json FILE]\n");
+        } else {
+            fprintf(stderr, "bench_scale: unknown option or missing value: %s\n%s", argv[i], usage);
             return 2;
         }
     }
+    support_check_output("bench_scale", json_path);
+    int n = (int)sessions;
     /* A caller: speech, pauses, a '#' now and then; each call starts at its own offset. */
     sig_rng rng;
     sig_seed(&rng, 5);
@@ -368,6 +381,8 @@ int main(int argc, char **argv)
 
     if (json_path) {
         FILE *js = fopen(json_path, "w");
+        if (!js)
+            fprintf(stderr, "bench_scale: cannot write %s\n", json_path);
         if (js) {
             fprintf(js, "{\"sessions\":%d,\"dir\":\"%s\",\"seconds\":%.1f,\"x_realtime\":%.1f,"
                         "\"kib_per_session\":%.1f,\"reference_detection_x_realtime\":%.1f,"

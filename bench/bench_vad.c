@@ -661,25 +661,36 @@ static void noise_alone(const corpus *c, double noise_seconds, FILE *js)
     }
 }
 
+static const char usage[] =
+    "usage: bench_vad [--seed N] [--noise-minutes M] [--json FILE]\n"
+    "  --seed N           the corpus's draw: levels, pauses, order (default 2026)\n"
+    "  --noise-minutes M  minutes of each noise alone for false starts per hour (default 60)\n"
+    "  --json FILE        also write the results as JSON\n";
+
 int main(int argc, char **argv)
 {
     const char *json_path = NULL;
-    double noise_seconds = 3600.0;
+    double noise_minutes = 60.0, seed = 2026;
     for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--json") == 0 && i + 1 < argc)
+        const char *value = i + 1 < argc ? argv[i + 1] : NULL;
+        if (strcmp(argv[i], "--help") == 0) {
+            fputs(usage, stdout);
+            return 0;
+        } else if (strcmp(argv[i], "--json") == 0 && value) {
             json_path = argv[++i];
-        else if (strcmp(argv[i], "--noise-minutes") == 0 && i + 1 < argc)
-            noise_seconds = 60.0 * atof(argv[++i]);
-        else {
-            fprintf(stderr, "usage: bench_vad [--noise-minutes M (default 60)] [--json FILE]\n");
+        } else if (strcmp(argv[i], "--noise-minutes") == 0 && value) {
+            if (support_number_arg("bench_vad", argv[i++], value, 0.1, 6000, 0, &noise_minutes))
+                return 2;
+        } else if (strcmp(argv[i], "--seed") == 0 && value) {
+            if (support_number_arg("bench_vad", argv[i++], value, 0, 4294967295.0, 1, &seed))
+                return 2;
+        } else {
+            fprintf(stderr, "bench_vad: unknown option or missing value: %s\n%s", argv[i], usage);
             return 2;
         }
     }
-    FILE *js = json_path ? fopen(json_path, "w") : NULL;
-    if (json_path && !js) {
-        perror(json_path);
-        return 1;
-    }
+    double noise_seconds = 60.0 * noise_minutes;
+    support_check_output("bench_vad", json_path);
     char tmp[] = "/tmp/callrec-bench-vad-XXXXXX";
     sig_init(&music, RATE);
     if (!mkdtemp(tmp) || sig_append_music(&music, tmp, 77, 8) != 0 || music.n == 0) {
@@ -688,7 +699,7 @@ int main(int argc, char **argv)
         return 1;
     }
     sig_rng rng;
-    sig_seed(&rng, 2026);
+    sig_seed(&rng, (uint64_t)seed);
     corpus c;
     build_corpus(&c, &rng, tmp);
     rmdir(tmp);
@@ -697,17 +708,19 @@ int main(int argc, char **argv)
                         "are needed (scripts/setup.sh installs them)\n", c.n_utt);
         return 1;
     }
+    FILE *js = json_path ? fopen(json_path, "w") : NULL;
     time_t now = time(NULL);
     char date[32];
     strftime(date, sizeof date, "%Y-%m-%d", gmtime(&now));
     size_t speech_frames = 0;
     for (size_t f = 0; f < c.frames; f++)
         speech_frames += c.truth[f];
-    printf("VAD benchmark, %s: %d utterances, %.1f s of audio, %.0f%% speech frames\n", date,
-           c.n_utt, (double)c.clean.n / RATE, 100.0 * (double)speech_frames / (double)c.frames);
+    printf("VAD benchmark, %s: corpus seed %.0f, %d utterances, %.1f s of audio, %.0f%% speech "
+           "frames\n", date, seed, c.n_utt, (double)c.clean.n / RATE,
+           100.0 * (double)speech_frames / (double)c.frames);
     if (js)
-        fprintf(js, "{\"date\":\"%s\",\"utterances\":%d,\"seconds\":%.1f,\"cases\":[", date, c.n_utt,
-                (double)c.clean.n / RATE);
+        fprintf(js, "{\"date\":\"%s\",\"seed\":%.0f,\"utterances\":%d,\"seconds\":%.1f,\"cases\":[",
+                date, seed, c.n_utt, (double)c.clean.n / RATE);
 
     static tally wide, phone;
     int first = 1;

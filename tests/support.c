@@ -1,9 +1,11 @@
 #include "support.h"
 
 #include <dirent.h>
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -84,4 +86,35 @@ void support_write_file(const char *path, const char *text)
         fputs(text, f);
         fclose(f);
     }
+}
+
+int support_number_arg(const char *prog, const char *flag, const char *text, double lo, double hi,
+                       int whole, double *out)
+{
+    char *end;
+    errno = 0;
+    double x = strtod(text, &end);
+    if (end == text || *end != '\0' || errno != 0 || !(x >= lo && x <= hi) ||
+        (whole && x != floor(x))) {
+        fprintf(stderr, "%s: %s takes a %snumber from %.10g to %.10g, not '%s'\n", prog, flag,
+                whole ? "whole " : "", lo, hi, text);
+        return -1;
+    }
+    *out = x;
+    return 0;
+}
+
+void support_check_output(const char *prog, const char *path)
+{
+    if (!path)
+        return;
+    int existed = access(path, F_OK) == 0;
+    FILE *f = fopen(path, "a");
+    if (!f) {
+        fprintf(stderr, "%s: cannot write %s: %s\n", prog, path, strerror(errno));
+        exit(1);
+    }
+    fclose(f);
+    if (!existed)
+        remove(path);
 }

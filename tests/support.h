@@ -12,5 +12,13 @@ void support_empty_folder(const char *folder);    /* deletes the folder's files 
 double support_percentile(double *v, int n, double p);
 void support_slurp(const char *path, char *buf, size_t cap); /* whole file, NUL-terminated */
 void support_write_file(const char *path, const char *text);
+/* Exits with status 1, naming the path and why, unless `path` (the results' JSON; NULL: none)
+   can be written: checked before a long run rather than after it. Leaves no file behind. */
+void support_check_output(const char *prog, const char *path);
+/* A command-line number: `text`, the value of option `flag`, read into *out if it is a number
+   from lo to hi (and whole, if `whole`). Otherwise prints "prog: flag takes a number from lo to
+   hi, not 'text'" to stderr and returns -1. */
+int support_number_arg(const char *prog, const char *flag, const char *text, double lo, double hi,
+                       int whole, double *out);
 
 #endif
