@@ -199,6 +199,14 @@ static void test_usage(void)
     run(&r, (const char *[]){"record", "--request", NULL});
     CHECK(r.status == 2 && strstr(r.err, "--request needs a value"));
     done(&r);
+    run(&r, (const char *[]){"record", "--request", "r.json", "--input", "a.wav",
+                             "--buffer-frames", "-5", NULL});
+    CHECK(r.status == 2 && strstr(r.err, "callrec: --buffer-frames applies to a live run"));
+    done(&r);
+    run(&r, (const char *[]){"record", "--request", "r.json", "--input", "a.wav",
+                             "--playout-guard-ms", "100", NULL});
+    CHECK(r.status == 2 && strstr(r.err, "callrec: --playout-guard-ms applies to a live run"));
+    done(&r);
     run(&r, (const char *[]){"frobnicate", NULL});
     CHECK(r.status == 2 && strstr(r.err, "unknown command frobnicate"));
     done(&r);

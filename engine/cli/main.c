@@ -250,6 +250,16 @@ static int parse_args(int argc, char **argv, options *o)
         return usage_error("%s", "--realtime paces an --input file");
     if (o->input && strcmp(o->input, "-") == 0 && o->realtime)
         return usage_error("%s", "--realtime needs a file, not stdin");
+    if (!o->device && !o->realtime) {
+        /* a file read as fast as it decodes has no audio callbacks, media timeout or echo */
+        const char *live_only = o->media_timeout_ms   ? "--media-timeout-ms"
+                                : o->buffer_frames    ? "--buffer-frames"
+                                : o->playout_guard_ms ? "--playout-guard-ms"
+                                                      : NULL;
+        if (live_only)
+            return usage_error("%s applies to a live run: --device, or --input with --realtime",
+                               live_only);
+    }
     return 0;
 }
 
