@@ -207,6 +207,9 @@ static void test_usage(void)
                              "--playout-guard-ms", "100", NULL});
     CHECK(r.status == 2 && strstr(r.err, "callrec: --playout-guard-ms applies to a live run"));
     done(&r);
+    run(&r, (const char *[]){"record", "--request", "-", "--input", "-", NULL});
+    CHECK(r.status == 2 && strstr(r.err, "callrec: --request and --input cannot both read stdin"));
+    done(&r);
     run(&r, (const char *[]){"frobnicate", NULL});
     CHECK(r.status == 2 && strstr(r.err, "unknown command frobnicate"));
     done(&r);

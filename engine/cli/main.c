@@ -250,6 +250,8 @@ static int parse_args(int argc, char **argv, options *o)
         return usage_error("%s", "--realtime paces an --input file");
     if (o->input && strcmp(o->input, "-") == 0 && o->realtime)
         return usage_error("%s", "--realtime needs a file, not stdin");
+    if (o->input && strcmp(o->input, "-") == 0 && strcmp(o->request, "-") == 0)
+        return usage_error("%s", "--request and --input cannot both read stdin");
     if (!o->device && !o->realtime) {
         /* a file read as fast as it decodes has no audio callbacks, media timeout or echo */
         const char *live_only = o->media_timeout_ms   ? "--media-timeout-ms"
