@@ -11,6 +11,7 @@
 #define CR_VAD_FFT 256      /* a 10 ms frame (up to 240 samples), zero-padded */
 #define CR_VAD_BANDS 6
 #define CR_VAD_PEAK_LAG 5   /* frames between the spectra whose peaks are compared */
+#define CR_VAD_FEATURES 20  /* inputs of the word-continuation model */
 
 typedef struct cr_vad {
     int rate;
@@ -33,6 +34,15 @@ typedef struct cr_vad {
     int music_left;          /* frames the music state holds on after that share fell */
     double level_db;         /* last frame's level, dBFS */
     double snr_db;           /* last frame's mean band SNR */
+    /* what the continuation model reads (see vad.c) */
+    double band_snr_db[CR_VAD_BANDS]; /* last frame's SNR per band, against its reference */
+    double snr_max_db, prev_max_db; /* the largest of them, and the frame before's */
+    double recent_snr_db[5];  /* the mean band SNR of the last five frames, newest first */
+    double fluct_db;          /* how far the noise fluctuates beyond steady noise */
+    double talker_db;         /* the loudest recent clear speech, dBFS, falling 2 dB a second */
+    int since_speech;         /* frames since the last clear speech frame */
+    int talk_frames;          /* clear speech frames since the last long silence */
+    float features[CR_VAD_FEATURES]; /* the last frame's model inputs (all 0: not computed) */
 } cr_vad;
 
 /* A frame's class. TRAIL: below both thresholds, but within the hangover after a burst of
@@ -51,6 +61,10 @@ int cr_vad_init(cr_vad *v, int rate_hz);
 /* Classifies one frame: SPEECH clears the start threshold, WEAK only the continue threshold.
    `tone` suppresses the frame (a DTMF pair, a beep). */
 cr_vad_class cr_vad_frame(cr_vad *v, const int16_t *frame, int tone);
+
+/* The word-continuation model on a frame's features (v->features): the probability that the
+   frame still carries the word. For the model's training. */
+float cr_vad_continuation(const float *features);
 
 typedef enum cr_endpoint_event { CR_EP_NONE = 0, CR_EP_STARTED, CR_EP_STOPPED } cr_endpoint_event;
 
