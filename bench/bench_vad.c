@@ -701,10 +701,11 @@ static void noise_alone(const corpus *c, double noise_seconds, FILE *js)
 
 /* Training the word-continuation model (dsp/vad.c): the frames where the detector consults it
    (not clear speech, within its span after clear speech, once speech has started), with their
-   truth, from the training corpus mixed with every noise at 30 to 5 dB (other noise seeds and
-   other music than the benchmark's); a network of HIDDEN tanh units fitted by Adam on the
+   truth, from TRAIN_DRAWS draws of the training corpus mixed with every noise at 30 to 5 dB
+   (other noise seeds and other music than the benchmark's); a network of HIDDEN tanh units fitted by Adam on the
    cross-entropy, every random choice seeded. */
 #define TRAIN_CORPUS_SEED 5001
+#define TRAIN_DRAWS 3
 #define HIDDEN 24
 #define EPOCHS 40
 #define BATCH 256
@@ -719,14 +720,13 @@ typedef struct net {
     double w1[HIDDEN][NF], b1[HIDDEN], w2[HIDDEN], b2;
 } net;
 
-static size_t collect(const corpus *c, example **out)
+/* Appends to ex[0..*n) (capacity *cap) the examples of one draw of the training corpus. */
+static example *collect(const corpus *c, int draw, example *ex, size_t *n, size_t *cap)
 {
-    size_t n = 0, cap = 1 << 16;
-    example *ex = malloc(cap * sizeof *ex);
     for (int k = 0; k < N_NOISES; k++) {
         for (int s = 0; s < N_SNRS - 1; s++) {
             sig_rng nr;
-            sig_seed(&nr, 50100 + (uint64_t)k * 10 + (uint64_t)s);
+            sig_seed(&nr, 50100 + 1000 * (uint64_t)draw + (uint64_t)k * 10 + (uint64_t)s);
             sig_buf b;
             mix(c, (noise_kind)k, snrs[s], &nr, &b, 0);
             cr_vad v;
@@ -739,16 +739,15 @@ static size_t collect(const corpus *c, example **out)
                 if (v.features[19] * 3 > 2.5f || v.level_db < -55.0 || v.since_speech >= 40 ||
                     v.talk_frames < 18)
                     continue;
-                if (n == cap)
-                    ex = realloc(ex, (cap *= 2) * sizeof *ex);
-                memcpy(ex[n].x, v.features, sizeof ex[n].x);
-                ex[n++].y = c->truth[f];
+                if (*n == *cap)
+                    ex = realloc(ex, (*cap *= 2) * sizeof *ex);
+                memcpy(ex[*n].x, v.features, sizeof ex[*n].x);
+                ex[(*n)++].y = c->truth[f];
             }
             sig_free(&b);
         }
     }
-    *out = ex;
-    return n;
+    return ex;
 }
 
 static double forward(const net *m, const float *x, double *a)
@@ -826,10 +825,24 @@ static void fit(net *m, example *ex, size_t n)
     }
 }
 
-static int train(const corpus *c, const char *path)
+static int train(const char *path, const char *tmp)
 {
-    example *ex;
-    size_t n = collect(c, &ex);
+    size_t n = 0, cap = 1 << 16;
+    example *ex = malloc(cap * sizeof *ex);
+    for (int draw = 0; draw < TRAIN_DRAWS; draw++) {
+        sig_rng rng;
+        sig_seed(&rng, TRAIN_CORPUS_SEED + (uint64_t)draw);
+        corpus c;
+        build_corpus(&c, &train_set, &rng, tmp);
+        if (c.n_utt < (int)(train_set.n_prompts + train_set.n_voices)) {
+            fprintf(stderr, "bench_vad: %d utterances made; asterisk-core-sounds-en-wav and "
+                            "espeak-ng are needed (scripts/setup.sh installs them)\n", c.n_utt);
+            return 1;
+        }
+        ex = collect(&c, draw, ex, &n, &cap);
+        sig_free(&c.clean);
+        free(c.truth);
+    }
     size_t carried = 0;
     for (size_t i = 0; i < n; i++)
         carried += ex[i].y > 0.5f;
@@ -913,23 +926,21 @@ int main(int argc, char **argv)
                         "fluid-soundfont-gm are needed; scripts/setup.sh installs them)\n");
         return 1;
     }
-    const speech_set *set = train_path ? &train_set : &bench_set;
+    if (train_path) {
+        int status = train(train_path, tmp);
+        rmdir(tmp);
+        sig_free(&music);
+        return status;
+    }
     sig_rng rng;
-    sig_seed(&rng, train_path ? TRAIN_CORPUS_SEED : (uint64_t)seed);
+    sig_seed(&rng, (uint64_t)seed);
     corpus c;
-    build_corpus(&c, set, &rng, tmp);
+    build_corpus(&c, &bench_set, &rng, tmp);
     rmdir(tmp);
-    if (c.n_utt < (int)(set->n_prompts + set->n_voices)) {
+    if (c.n_utt < (int)(bench_set.n_prompts + bench_set.n_voices)) {
         fprintf(stderr, "bench_vad: %d utterances made; asterisk-core-sounds-en-wav and espeak-ng "
                         "are needed (scripts/setup.sh installs them)\n", c.n_utt);
         return 1;
-    }
-    if (train_path) {
-        int status = train(&c, train_path);
-        sig_free(&c.clean);
-        sig_free(&music);
-        free(c.truth);
-        return status;
     }
     FILE *js = json_path ? fopen(json_path, "w") : NULL;
     time_t now = time(NULL);

@@ -119,8 +119,8 @@ static const double band_edges_hz[CR_VAD_BANDS + 1] = {200, 500, 1000, 1800, 300
    against the talker's and absolute, the trail and the frames since clear speech. A network
    of VAD_MODEL_HIDDEN tanh units, its weights in vad_model.h, trained by
    `bench_vad --train dsp/vad_model.h` on a corpus that shares nothing with the benchmark's but
-   the kinds of noise: 24 other recordings, 12 other espeak-ng answers and voices, other noise
-   seeds and other music. Starts are untouched: it acts only after START_FRAMES clear frames,
+   the kinds of noise: 24 other recordings, 12 other espeak-ng answers and voices, three draws
+   of their levels and pauses, other noise seeds and other music. Starts are untouched: it acts only after START_FRAMES clear frames,
    as the endpointer's start needs. */
 #define MODEL_SPAN_FRAMES 40
 #define TALKER_FALL_DB 0.02
