@@ -733,11 +733,7 @@ static example *collect(const corpus *c, int draw, example *ex, size_t *n, size_
             cr_vad_init(&v, RATE);
             for (size_t f = 0; f < b.n / FRAME && f < c->frames; f++) {
                 cr_vad_frame(&v, b.x + f * FRAME, 0);
-                /* the frames the detector asks the model about (see cr_vad_frame): its rules'
-                   class (features[19]) not clear speech, 40 frames after clear speech at most,
-                   speech started, not below the absolute floor */
-                if (v.features[19] * 3 > 2.5f || v.level_db < -55.0 || v.since_speech >= 40 ||
-                    v.talk_frames < 18)
+                if (!v.consulted)
                     continue;
                 if (*n == *cap)
                     ex = realloc(ex, (*cap *= 2) * sizeof *ex);

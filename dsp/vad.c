@@ -524,6 +524,7 @@ cr_vad_class cr_vad_frame(cr_vad *v, const int16_t *frame, int tone)
 {
     double prev_snr = v->snr_db;
     cr_vad_class c = classify(v, frame, tone);
+    v->consulted = 0;
     if (v->level_db < SILENT_DB) {
         memset(v->features, 0, sizeof v->features);
         return c;
@@ -531,6 +532,7 @@ cr_vad_class cr_vad_frame(cr_vad *v, const int16_t *frame, int tone)
     continuation_features(v, c, prev_snr);
     if (c != CR_VAD_SPEECH && !tone && v->level_db >= ABSOLUTE_MIN_DB &&
         v->since_speech < MODEL_SPAN_FRAMES && v->talk_frames >= START_FRAMES) {
+        v->consulted = 1;
         if (cr_vad_continuation(v->features) > 0.5f)
             return CR_VAD_WEAK;
         if (c == CR_VAD_WEAK)

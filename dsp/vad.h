@@ -43,6 +43,7 @@ typedef struct cr_vad {
     int since_speech;         /* frames since the last clear speech frame */
     int talk_frames;          /* clear speech frames since the last long silence */
     float features[CR_VAD_FEATURES]; /* the last frame's model inputs (all 0: not computed) */
+    int consulted;            /* the last frame's class was the model's decision */
 } cr_vad;
 
 /* A frame's class. TRAIL: below both thresholds, but within the hangover after a burst of
