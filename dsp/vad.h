@@ -41,7 +41,7 @@ typedef struct cr_vad {
     double fluct_db;          /* how far the noise fluctuates beyond steady noise */
     double talker_db;         /* the loudest recent clear speech, dBFS, falling 2 dB a second */
     int since_speech;         /* frames since the last clear speech frame */
-    int talk_frames;          /* clear speech frames since the last long silence */
+    int talk_frames;          /* clear speech frames since the last 300 ms without any */
     float features[CR_VAD_FEATURES]; /* the last frame's model inputs (all 0: not computed) */
     int consulted;            /* the last frame's class was the model's decision */
 } cr_vad;
