@@ -702,8 +702,8 @@ static void noise_alone(const corpus *c, double noise_seconds, FILE *js)
 /* Training the word-continuation model (dsp/vad.c): the frames where the detector consults it
    (not clear speech, within its span after clear speech, once speech has started), with their
    truth, from TRAIN_DRAWS draws of the training corpus mixed with every noise at 30 to 5 dB
-   (other noise seeds and other music than the benchmark's); a network of HIDDEN tanh units fitted by Adam on the
-   cross-entropy, every random choice seeded. */
+   (other noise seeds and other music than the benchmark's); a network of HIDDEN tanh units
+   fitted by Adam on the cross-entropy, every random choice seeded. */
 #define TRAIN_CORPUS_SEED 5001
 #define TRAIN_DRAWS 3
 #define HIDDEN 24
@@ -830,14 +830,17 @@ static int train(const char *path, const char *tmp)
         sig_seed(&rng, TRAIN_CORPUS_SEED + (uint64_t)draw);
         corpus c;
         build_corpus(&c, &train_set, &rng, tmp);
-        if (c.n_utt < (int)(train_set.n_prompts + train_set.n_voices)) {
-            fprintf(stderr, "bench_vad: %d utterances made; asterisk-core-sounds-en-wav and "
-                            "espeak-ng are needed (scripts/setup.sh installs them)\n", c.n_utt);
-            return 1;
-        }
-        ex = collect(&c, draw, ex, &n, &cap);
+        int made = c.n_utt;
+        if (made == (int)(train_set.n_prompts + train_set.n_voices))
+            ex = collect(&c, draw, ex, &n, &cap);
         sig_free(&c.clean);
         free(c.truth);
+        if (made < (int)(train_set.n_prompts + train_set.n_voices)) {
+            fprintf(stderr, "bench_vad: %d utterances made; asterisk-core-sounds-en-wav and "
+                            "espeak-ng are needed (scripts/setup.sh installs them)\n", made);
+            free(ex);
+            return 1;
+        }
     }
     size_t carried = 0;
     for (size_t i = 0; i < n; i++)
@@ -854,9 +857,12 @@ static int train(const char *path, const char *tmp)
     printf("right on the training frames: model %.1f %%, the threshold rules %.1f %%\n",
            100.0 * (double)right / (double)n, 100.0 * (double)rules / (double)n);
     free(ex);
-    FILE *f = fopen(path, "w");
+    /* written beside the old weights and put in their place only when complete */
+    char part[4096];
+    snprintf(part, sizeof part, "%s.part", path);
+    FILE *f = fopen(part, "w");
     if (!f) {
-        fprintf(stderr, "bench_vad: cannot write %s\n", path);
+        fprintf(stderr, "bench_vad: cannot write %s\n", part);
         return 1;
     }
     fprintf(f, "/* The word-continuation model of vad.c, written by `bench_vad --train` from %zu frames\n"
@@ -875,7 +881,11 @@ static int train(const char *path, const char *tmp)
     for (int h = 0; h < HIDDEN; h++)
         fprintf(f, "    %.8ef,\n", m.w2[h]);
     fprintf(f, "};\nstatic const float vad_model_b2 = %.8ef;\n\n#endif\n", m.b2);
-    fclose(f);
+    if (ferror(f) | fclose(f) || rename(part, path) != 0) {
+        fprintf(stderr, "bench_vad: cannot write %s\n", path);
+        remove(part);
+        return 1;
+    }
     printf("weights written to %s\n", path);
     return 0;
 }

@@ -120,8 +120,8 @@ static const double band_edges_hz[CR_VAD_BANDS + 1] = {200, 500, 1000, 1800, 300
    of VAD_MODEL_HIDDEN tanh units, its weights in vad_model.h, trained by
    `bench_vad --train dsp/vad_model.h` on a corpus that shares nothing with the benchmark's but
    the kinds of noise: 24 other recordings, 12 other espeak-ng answers and voices, three draws
-   of their levels and pauses, other noise seeds and other music. Starts are untouched: it acts only after START_FRAMES clear frames,
-   as the endpointer's start needs. */
+   of their levels and pauses, other noise seeds and other music. Starts are untouched: it acts
+   only after START_FRAMES clear frames, as the endpointer's start needs. */
 #define MODEL_SPAN_FRAMES 40
 #define TALKER_FALL_DB 0.02
 
@@ -469,9 +469,9 @@ static float clampf(double x, double lo, double hi)
     return (float)(x < lo ? lo : x > hi ? hi : x);
 }
 
-/* The continuation model's inputs for this frame (class c; prev_snr: the frame before's mean
-   band SNR), each scaled to about -1..4, in the order the model was trained on. */
-static void continuation_features(cr_vad *v, cr_vad_class c, double prev_snr)
+/* The continuation model's inputs for this frame (class c), each scaled to about -1..4, in the
+   order the model was trained on. */
+static void continuation_features(cr_vad *v, cr_vad_class c)
 {
     float *x = v->features;
     if (c == CR_VAD_SPEECH && v->level_db > v->talker_db)
@@ -501,14 +501,15 @@ static void continuation_features(cr_vad *v, cr_vad_class c, double prev_snr)
     x[12] = clampf(v->level_db + 60, 0, 60) / 10;
     x[13] = v->hang > 0;
     x[14] = clampf(v->burst, 0, 30) / 30;
-    x[15] = clampf(prev_snr, 0, 30) / 10;
+    x[15] = clampf(v->recent_snr_db[1], 0, 30) / 10;
     x[16] = clampf(v->prev_max_db, -10, 40) / 10;
     x[17] = clampf(recent / 5, 0, 30) / 10;
     x[18] = clampf(v->since_speech, 0, 50) / 50;
     x[19] = (float)c / 3;
 }
 
-float cr_vad_continuation(const float *x)
+/* The model on a frame's inputs: the probability that the frame still carries the word. */
+static float continuation(const float *x)
 {
     float z = vad_model_b2;
     for (int h = 0; h < VAD_MODEL_HIDDEN; h++) {
@@ -522,18 +523,17 @@ float cr_vad_continuation(const float *x)
 
 cr_vad_class cr_vad_frame(cr_vad *v, const int16_t *frame, int tone)
 {
-    double prev_snr = v->snr_db;
     cr_vad_class c = classify(v, frame, tone);
     v->consulted = 0;
     if (v->level_db < SILENT_DB) {
         memset(v->features, 0, sizeof v->features);
         return c;
     }
-    continuation_features(v, c, prev_snr);
+    continuation_features(v, c);
     if (c != CR_VAD_SPEECH && !tone && v->level_db >= ABSOLUTE_MIN_DB &&
         v->since_speech < MODEL_SPAN_FRAMES && v->talk_frames >= START_FRAMES) {
         v->consulted = 1;
-        if (cr_vad_continuation(v->features) > 0.5f)
+        if (continuation(v->features) > 0.5f)
             return CR_VAD_WEAK;
         if (c == CR_VAD_WEAK)
             return CR_VAD_TRAIL;

@@ -63,10 +63,6 @@ int cr_vad_init(cr_vad *v, int rate_hz);
    `tone` suppresses the frame (a DTMF pair, a beep). */
 cr_vad_class cr_vad_frame(cr_vad *v, const int16_t *frame, int tone);
 
-/* The word-continuation model on a frame's features (v->features): the probability that the
-   frame still carries the word. For the model's training. */
-float cr_vad_continuation(const float *features);
-
 typedef enum cr_endpoint_event { CR_EP_NONE = 0, CR_EP_STARTED, CR_EP_STOPPED } cr_endpoint_event;
 
 typedef struct cr_endpoint {
