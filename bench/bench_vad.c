@@ -8,6 +8,7 @@
    to show how much of the true end lies under the noise) and speed, and the main figures again
    with the mixes sent over a phone line (8 kHz, G.711 u-law). Prints tables; --json FILE
    writes JSON. */
+#include <ctype.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -355,7 +356,7 @@ static void run(int d, const sig_buf *b, const corpus *c, result *res)
     cr_vad v;
     cr_vad_init(&v, RATE);
     cr_endpoint ep;
-    cr_endpoint_init(&ep, FRAME);
+    cr_endpoint_init(&ep, FRAME, d == 0 ? &v : NULL);
 #ifdef HAVE_WEBRTC_VAD
     VadInst *w = NULL;
     if (d > 0) {
@@ -651,7 +652,7 @@ static void noise_alone(const corpus *c, double noise_seconds, FILE *js)
         cr_endpoint ep[N_DETECTORS];
         int starts[N_DETECTORS] = {0};
         for (int d = 0; d < N_DETECTORS; d++)
-            cr_endpoint_init(&ep[d], FRAME);
+            cr_endpoint_init(&ep[d], FRAME, d == 0 ? &v : NULL);
 #ifdef HAVE_WEBRTC_VAD
         VadInst *w[N_DETECTORS] = {NULL};
         for (int d = 1; d < N_DETECTORS; d++) {
@@ -699,59 +700,101 @@ static void noise_alone(const corpus *c, double noise_seconds, FILE *js)
     }
 }
 
-/* Training the word-continuation model (dsp/vad.c): the frames where the detector consults it
-   (not clear speech, within its span after clear speech, once speech has started), with their
-   truth, from TRAIN_DRAWS draws of the training corpus mixed with every noise at 30 to 5 dB
-   (other noise seeds and other music than the benchmark's); a network of HIDDEN tanh units
-   fitted by Adam on the cross-entropy, every random choice seeded. */
+/* Training the VAD's two models (dsp/vad.c) on TRAIN_DRAWS draws of the training corpus mixed
+   with every noise at 30 to 5 dB (other noise seeds and other music than the benchmark's):
+   - the word-continuation model, on the frames where the detector consults it (not clear
+     speech, within its span after clear speech, once speech has started), each with its truth;
+   - the end model, on the frames it weighs at each end the endpointer finds, each labelled
+     with whether speech goes on at or after it within those frames.
+   Each a network of tanh units fitted by Adam on the cross-entropy, every random choice
+   seeded. The end model learns from the detector as built, continuation model included: after
+   retraining that one, rebuild before training the end model. */
 #define TRAIN_CORPUS_SEED 5001
 #define TRAIN_DRAWS 3
-#define HIDDEN 24
 #define EPOCHS 40
 #define BATCH 256
-#define NF CR_VAD_FEATURES
+#define CONTINUATION_HIDDEN 24
+#define END_HIDDEN 32
+#define MAX_IN CR_VAD_END_FEATURES
+#define MAX_HIDDEN END_HIDDEN
+_Static_assert(CR_VAD_FEATURES <= MAX_IN && CONTINUATION_HIDDEN <= MAX_HIDDEN, "net sizes");
 
 typedef struct example {
-    float x[NF];
+    float x[MAX_IN];
     float y;
 } example;
 
 typedef struct net {
-    double w1[HIDDEN][NF], b1[HIDDEN], w2[HIDDEN], b2;
+    int in, hidden;
+    double w1[MAX_HIDDEN][MAX_IN], b1[MAX_HIDDEN], w2[MAX_HIDDEN], b2;
 } net;
 
-/* Appends to ex[0..*n) (capacity *cap) the examples of one draw of the training corpus. */
-static example *collect(const corpus *c, int draw, example *ex, size_t *n, size_t *cap)
+typedef struct examples {
+    example *ex;
+    size_t n, cap;
+} examples;
+
+static example *next_example(examples *s)
 {
+    if (s->n == s->cap) {
+        s->cap = s->cap ? 2 * s->cap : 1 << 16;
+        s->ex = realloc(s->ex, s->cap * sizeof *s->ex);
+        if (!s->ex) {
+            fprintf(stderr, "bench_vad: out of memory for %zu training examples\n", s->cap);
+            exit(1);
+        }
+    }
+    memset(&s->ex[s->n], 0, sizeof s->ex[s->n]);
+    return &s->ex[s->n++];
+}
+
+/* Appends the examples of one draw of the training corpus: for the continuation model
+   (end == 0) or the end model. */
+static void collect(const corpus *c, int draw, int end, examples *s)
+{
+    static float x[CR_VAD_END_SPAN][CR_VAD_END_FEATURES];
     for (int k = 0; k < N_NOISES; k++) {
-        for (int s = 0; s < N_SNRS - 1; s++) {
+        for (int snr = 0; snr < N_SNRS - 1; snr++) {
             sig_rng nr;
-            sig_seed(&nr, 50100 + 1000 * (uint64_t)draw + (uint64_t)k * 10 + (uint64_t)s);
+            sig_seed(&nr, 50100 + 1000 * (uint64_t)draw + (uint64_t)k * 10 + (uint64_t)snr);
             sig_buf b;
-            mix(c, (noise_kind)k, snrs[s], &nr, &b, 0);
+            mix(c, (noise_kind)k, snrs[snr], &nr, &b, 0);
             cr_vad v;
             cr_vad_init(&v, RATE);
+            cr_endpoint ep;
+            cr_endpoint_init(&ep, FRAME, NULL);
             for (size_t f = 0; f < b.n / FRAME && f < c->frames; f++) {
-                cr_vad_frame(&v, b.x + f * FRAME, 0);
-                if (!v.consulted)
-                    continue;
-                if (*n == *cap)
-                    ex = realloc(ex, (*cap *= 2) * sizeof *ex);
-                memcpy(ex[*n].x, v.features, sizeof ex[*n].x);
-                ex[(*n)++].y = c->truth[f];
+                cr_vad_class cls = cr_vad_frame(&v, b.x + f * FRAME, 0);
+                int64_t t;
+                if (!end) {
+                    if (v.consulted) {
+                        example *e = next_example(s);
+                        memcpy(e->x, v.features, sizeof v.features);
+                        e->y = c->truth[f];
+                    }
+                } else if (cr_endpoint_frame(&ep, cls, &t) == CR_EP_STOPPED) {
+                    int64_t first;
+                    int n = cr_vad_end_features(&v, (int)((ep.pos - t) / FRAME), x, &first);
+                    int later = 0; /* speech at or after frame first + i, within the span */
+                    for (int i = n - 1; i >= 0; i--) {
+                        later |= c->truth[first + i];
+                        example *e = next_example(s);
+                        memcpy(e->x, x[i], sizeof x[i]);
+                        e->y = (float)later;
+                    }
+                }
             }
             sig_free(&b);
         }
     }
-    return ex;
 }
 
 static double forward(const net *m, const float *x, double *a)
 {
     double z = m->b2;
-    for (int h = 0; h < HIDDEN; h++) {
+    for (int h = 0; h < m->hidden; h++) {
         double u = m->b1[h];
-        for (int i = 0; i < NF; i++)
+        for (int i = 0; i < m->in; i++)
             u += m->w1[h][i] * x[i];
         a[h] = tanh(u);
         z += m->w2[h] * a[h];
@@ -772,10 +815,10 @@ static void fit(net *m, example *ex, size_t n)
 {
     sig_rng r;
     sig_seed(&r, 7);
-    for (int h = 0; h < HIDDEN; h++) {
+    for (int h = 0; h < m->hidden; h++) {
         m->b1[h] = 0;
         m->w2[h] = sig_uniform(&r) * 0.5 - 0.25;
-        for (int i = 0; i < NF; i++)
+        for (int i = 0; i < m->in; i++)
             m->w1[h][i] = sig_uniform(&r) * 0.5 - 0.25;
     }
     m->b2 = 0;
@@ -795,23 +838,23 @@ static void fit(net *m, example *ex, size_t n)
             size_t end = start + BATCH < n ? start + BATCH : n;
             memset(&grad, 0, sizeof grad);
             for (size_t q = start; q < end; q++) {
-                double a[HIDDEN], p = forward(m, ex[q].x, a), g = p - ex[q].y;
+                double a[MAX_HIDDEN], p = forward(m, ex[q].x, a), g = p - ex[q].y;
                 loss -= ex[q].y > 0.5f ? log(p + 1e-12) : log(1 - p + 1e-12);
                 grad.b2 += g;
-                for (int h = 0; h < HIDDEN; h++) {
+                for (int h = 0; h < m->hidden; h++) {
                     double gh = g * m->w2[h] * (1 - a[h] * a[h]);
                     grad.w2[h] += g * a[h];
                     grad.b1[h] += gh;
-                    for (int i = 0; i < NF; i++)
+                    for (int i = 0; i < m->in; i++)
                         grad.w1[h][i] += gh * ex[q].x[i];
                 }
             }
             double scale = 1.0 / (double)(end - start);
             t++;
-            for (int h = 0; h < HIDDEN; h++) {
+            for (int h = 0; h < m->hidden; h++) {
                 adam(&m->w2[h], grad.w2[h] * scale, &mom.w2[h], &var.w2[h], t);
                 adam(&m->b1[h], grad.b1[h] * scale, &mom.b1[h], &var.b1[h], t);
-                for (int i = 0; i < NF; i++)
+                for (int i = 0; i < m->in; i++)
                     adam(&m->w1[h][i], grad.w1[h][i] * scale, &mom.w1[h][i], &var.w1[h][i], t);
             }
             adam(&m->b2, grad.b2 * scale, &mom.b2, &var.b2, t);
@@ -821,66 +864,37 @@ static void fit(net *m, example *ex, size_t n)
     }
 }
 
-static int train(const char *path, const char *tmp)
+/* Writes m as the C header path (beside it first, then renamed into place). prefix: the
+   arrays' prefix; what: the comment's description of the model and its examples. */
+static int write_model(const char *path, const net *m, const char *prefix, const char *inputs,
+                       const char *what)
 {
-    size_t n = 0, cap = 1 << 16;
-    example *ex = malloc(cap * sizeof *ex);
-    for (int draw = 0; draw < TRAIN_DRAWS; draw++) {
-        sig_rng rng;
-        sig_seed(&rng, TRAIN_CORPUS_SEED + (uint64_t)draw);
-        corpus c;
-        build_corpus(&c, &train_set, &rng, tmp);
-        int made = c.n_utt;
-        if (made == (int)(train_set.n_prompts + train_set.n_voices))
-            ex = collect(&c, draw, ex, &n, &cap);
-        sig_free(&c.clean);
-        free(c.truth);
-        if (made < (int)(train_set.n_prompts + train_set.n_voices)) {
-            fprintf(stderr, "bench_vad: %d utterances made; asterisk-core-sounds-en-wav and "
-                            "espeak-ng are needed (scripts/setup.sh installs them)\n", made);
-            free(ex);
-            return 1;
-        }
-    }
-    size_t carried = 0;
-    for (size_t i = 0; i < n; i++)
-        carried += ex[i].y > 0.5f;
-    printf("training: %zu frames the model decides, %zu of them still speech\n", n, carried);
-    static net m;
-    fit(&m, ex, n);
-    size_t right = 0, rules = 0;
-    for (size_t i = 0; i < n; i++) {
-        double a[HIDDEN];
-        right += (forward(&m, ex[i].x, a) > 0.5) == (ex[i].y > 0.5f);
-        rules += (ex[i].x[19] * 3 > 1.5f) == (ex[i].y > 0.5f); /* WEAK: the rules' "still speech" */
-    }
-    printf("right on the training frames: model %.1f %%, the threshold rules %.1f %%\n",
-           100.0 * (double)right / (double)n, 100.0 * (double)rules / (double)n);
-    free(ex);
-    /* written beside the old weights and put in their place only when complete */
-    char part[4096];
+    char part[4096], guard[64], upper[32];
+    size_t len = strlen(prefix);
+    for (size_t i = 0; i <= len && i < sizeof upper; i++)
+        upper[i] = (char)toupper((unsigned char)prefix[i]);
+    snprintf(guard, sizeof guard, "CR_%s_H", upper);
     snprintf(part, sizeof part, "%s.part", path);
     FILE *f = fopen(part, "w");
     if (!f) {
         fprintf(stderr, "bench_vad: cannot write %s\n", part);
         return 1;
     }
-    fprintf(f, "/* The word-continuation model of vad.c, written by `bench_vad --train` from %zu frames\n"
-               "   of its training corpus. Do not edit: retrain. */\n"
-               "#ifndef CR_VAD_MODEL_H\n#define CR_VAD_MODEL_H\n\n#define VAD_MODEL_HIDDEN %d\n\n"
-               "static const float vad_model_w1[VAD_MODEL_HIDDEN][CR_VAD_FEATURES] = {\n", n, HIDDEN);
-    for (int h = 0; h < HIDDEN; h++) {
+    fprintf(f, "/* %s. Do not edit: retrain. */\n#ifndef %s\n#define %s\n\n#define %s_HIDDEN %d\n\n"
+               "static const float %s_w1[%s_HIDDEN][%s] = {\n",
+            what, guard, guard, upper, m->hidden, prefix, upper, inputs);
+    for (int h = 0; h < m->hidden; h++) {
         fprintf(f, "    {");
-        for (int i = 0; i < NF; i++)
-            fprintf(f, "%.8ef%s", m.w1[h][i], i + 1 < NF ? ", " : "},\n");
+        for (int i = 0; i < m->in; i++)
+            fprintf(f, "%.8ef%s", m->w1[h][i], i + 1 < m->in ? ", " : "},\n");
     }
-    fprintf(f, "};\nstatic const float vad_model_b1[VAD_MODEL_HIDDEN] = {\n");
-    for (int h = 0; h < HIDDEN; h++)
-        fprintf(f, "    %.8ef,\n", m.b1[h]);
-    fprintf(f, "};\nstatic const float vad_model_w2[VAD_MODEL_HIDDEN] = {\n");
-    for (int h = 0; h < HIDDEN; h++)
-        fprintf(f, "    %.8ef,\n", m.w2[h]);
-    fprintf(f, "};\nstatic const float vad_model_b2 = %.8ef;\n\n#endif\n", m.b2);
+    fprintf(f, "};\nstatic const float %s_b1[%s_HIDDEN] = {\n", prefix, upper);
+    for (int h = 0; h < m->hidden; h++)
+        fprintf(f, "    %.8ef,\n", m->b1[h]);
+    fprintf(f, "};\nstatic const float %s_w2[%s_HIDDEN] = {\n", prefix, upper);
+    for (int h = 0; h < m->hidden; h++)
+        fprintf(f, "    %.8ef,\n", m->w2[h]);
+    fprintf(f, "};\nstatic const float %s_b2 = %.8ef;\n\n#endif\n", prefix, m->b2);
     if (ferror(f) | fclose(f) || rename(part, path) != 0) {
         fprintf(stderr, "bench_vad: cannot write %s\n", path);
         remove(part);
@@ -890,17 +904,74 @@ static int train(const char *path, const char *tmp)
     return 0;
 }
 
+/* Trains the continuation model (end == 0) or the end model and writes it to path. */
+static int train(const char *path, int end, const char *tmp)
+{
+    examples s = {0};
+    for (int draw = 0; draw < TRAIN_DRAWS; draw++) {
+        sig_rng rng;
+        sig_seed(&rng, TRAIN_CORPUS_SEED + (uint64_t)draw);
+        corpus c;
+        build_corpus(&c, &train_set, &rng, tmp);
+        int made = c.n_utt;
+        if (made == (int)(train_set.n_prompts + train_set.n_voices))
+            collect(&c, draw, end, &s);
+        sig_free(&c.clean);
+        free(c.truth);
+        if (made < (int)(train_set.n_prompts + train_set.n_voices)) {
+            fprintf(stderr, "bench_vad: %d utterances made; asterisk-core-sounds-en-wav and "
+                            "espeak-ng are needed (scripts/setup.sh installs them)\n", made);
+            free(s.ex);
+            return 1;
+        }
+    }
+    size_t carried = 0;
+    for (size_t i = 0; i < s.n; i++)
+        carried += s.ex[i].y > 0.5f;
+    static net m;
+    m.in = end ? CR_VAD_END_FEATURES : CR_VAD_FEATURES;
+    m.hidden = end ? END_HIDDEN : CONTINUATION_HIDDEN;
+    printf(end ? "training: %zu frames around the ends the endpointer found, speech goes on at "
+                 "or after %zu of them\n"
+               : "training: %zu frames the model decides, %zu of them still speech\n",
+           s.n, carried);
+    fit(&m, s.ex, s.n);
+    size_t right = 0, rules = 0;
+    for (size_t i = 0; i < s.n; i++) {
+        double a[MAX_HIDDEN];
+        int y = s.ex[i].y > 0.5f;
+        right += (forward(&m, s.ex[i].x, a) > 0.5) == y;
+        /* without the model: WEAK is the rules' "still speech"; the endpointer's end, that
+           speech goes on at the frames before it (their offset from it is negative) */
+        rules += end ? (s.ex[i].x[21] < 0) == y : (s.ex[i].x[19] * 3 > 1.5f) == y;
+    }
+    printf("right on the training frames: model %.1f %%, %s %.1f %%\n",
+           100.0 * (double)right / (double)s.n, end ? "the endpointer's end" : "the threshold rules",
+           100.0 * (double)rules / (double)s.n);
+    free(s.ex);
+    char what[256];
+    snprintf(what, sizeof what, "The %s model of vad.c, written by `bench_vad %s` from %zu frames\n"
+                                "   of its training corpus",
+             end ? "end" : "word-continuation", end ? "--train-end" : "--train", s.n);
+    return write_model(path, &m, end ? "vad_end" : "vad_model",
+                       end ? "CR_VAD_END_FEATURES" : "CR_VAD_FEATURES", what);
+}
+
 static const char usage[] =
-    "usage: bench_vad [--seed N] [--noise-minutes M] [--json FILE] | --train FILE.h\n"
+    "usage: bench_vad [--seed N] [--noise-minutes M] [--json FILE]\n"
+    "       bench_vad --train FILE.h | --train-end FILE.h\n"
     "  --seed N           the corpus's draw: levels, pauses, order (default 2026)\n"
     "  --noise-minutes M  minutes of each noise alone for false starts per hour (default 60)\n"
     "  --json FILE        also write the results as JSON\n"
     "  --train FILE.h     instead, train the VAD's word-continuation model on its own corpus\n"
-    "                     and write its weights (dsp/vad_model.h)\n";
+    "                     and write its weights (dsp/vad_model.h)\n"
+    "  --train-end FILE.h instead, train its end model (dsp/vad_end_model.h) with the\n"
+    "                     detector as built\n";
 
 int main(int argc, char **argv)
 {
     const char *json_path = NULL, *train_path = NULL;
+    int train_end = 0;
     double noise_minutes = 60.0, seed = 2026;
     for (int i = 1; i < argc; i++) {
         const char *value = i + 1 < argc ? argv[i + 1] : NULL;
@@ -909,7 +980,9 @@ int main(int argc, char **argv)
             return 0;
         } else if (strcmp(argv[i], "--json") == 0 && value) {
             json_path = argv[++i];
-        } else if (strcmp(argv[i], "--train") == 0 && value) {
+        } else if ((strcmp(argv[i], "--train") == 0 || strcmp(argv[i], "--train-end") == 0) &&
+                   value) {
+            train_end = strcmp(argv[i], "--train-end") == 0;
             train_path = argv[++i];
         } else if (strcmp(argv[i], "--noise-minutes") == 0 && value) {
             if (support_number_arg("bench_vad", argv[i++], value, 0.1, 6000, 0, &noise_minutes))
@@ -933,7 +1006,7 @@ int main(int argc, char **argv)
         return 1;
     }
     if (train_path) {
-        int status = train(train_path, tmp);
+        int status = train(train_path, train_end, tmp);
         rmdir(tmp);
         sig_free(&music);
         return status;

@@ -12,6 +12,17 @@
 #define CR_VAD_BANDS 6
 #define CR_VAD_PEAK_LAG 5   /* frames between the spectra whose peaks are compared */
 #define CR_VAD_FEATURES 20  /* inputs of the word-continuation model */
+#define CR_VAD_HISTORY 128  /* frames remembered for deciding where speech ended */
+#define CR_VAD_END_FEATURES 36 /* inputs of the end model, per frame it weighs */
+#define CR_VAD_END_SPAN 50  /* frames it weighs: 200 ms either side of the endpointer's end */
+
+/* What the end model remembers of a frame. */
+typedef struct cr_vad_past {
+    float band_db[CR_VAD_BANDS];  /* level per band, dB (0 for a band above the Nyquist frequency) */
+    float band_snr_db[CR_VAD_BANDS]; /* against the band's reference, as the frame was judged */
+    float level_db;               /* dBFS above 200 Hz */
+    int cls;                      /* the frame's class */
+} cr_vad_past;
 
 typedef struct cr_vad {
     int rate;
@@ -44,6 +55,9 @@ typedef struct cr_vad {
     int talk_frames;          /* clear speech frames since the last 300 ms without any */
     float features[CR_VAD_FEATURES]; /* the last frame's model inputs (all 0: not computed) */
     int consulted;            /* the last frame's class was the model's decision */
+    double band_level_db[CR_VAD_BANDS]; /* last frame's level per band, dB per bin */
+    cr_vad_past past[CR_VAD_HISTORY]; /* the last frames, frame n at n % CR_VAD_HISTORY */
+    int64_t frames_in;        /* frames given to cr_vad_frame */
 } cr_vad;
 
 /* A frame's class. TRAIL: below both thresholds, but within the hangover after a burst of
@@ -63,6 +77,18 @@ int cr_vad_init(cr_vad *v, int rate_hz);
    `tone` suppresses the frame (a DTMF pair, a beep). */
 cr_vad_class cr_vad_frame(cr_vad *v, const int16_t *frame, int tone);
 
+/* Where speech ended, decided again once the endpointer has stopped: end_ago frames before the
+   next frame is the end it found (the frames from there on were not speech to it). The end
+   model weighs each frame up to CR_VAD_END_SPAN / 2 either side of it, against the noise of the
+   newest frames, and returns its own end the same way, frames before the next. With no room to
+   decide (too few frames since, or too long ago) it returns end_ago. */
+int cr_vad_end(const cr_vad *v, int end_ago);
+
+/* The end model's inputs for the frames it weighs (see vad.c), for training it: fills
+   x[0..n) and returns n; the first is frame *first (counting from 0 at cr_vad_init). */
+int cr_vad_end_features(const cr_vad *v, int end_ago, float (*x)[CR_VAD_END_FEATURES],
+                        int64_t *first);
+
 typedef enum cr_endpoint_event { CR_EP_NONE = 0, CR_EP_STARTED, CR_EP_STOPPED } cr_endpoint_event;
 
 typedef struct cr_endpoint {
@@ -74,15 +100,19 @@ typedef struct cr_endpoint {
     int64_t onset;           /* first speech frame of the current run */
     int64_t last_speech_end; /* end of the last speech frame and the weak ones just after it */
     int64_t last_active_end; /* end of the last frame above the continue threshold */
+    const cr_vad *vad;       /* the detector whose classes these are, or NULL */
 } cr_endpoint;
 
-void cr_endpoint_init(cr_endpoint *e, int frame_samples);
+/* vad: the detector whose frames' classes will be fed, every frame from its cr_vad_init on,
+   whose end model then places the end of speech (cr_vad_end); NULL for classes from elsewhere. */
+void cr_endpoint_init(cr_endpoint *e, int frame_samples, const cr_vad *vad);
 
 /* Feeds one frame's class. Returns STARTED (time in *t: the onset) or STOPPED (time in *t:
    where speech ended), or NONE. A start needs START_FRAMES speech frames (see vad.c); weak and
    trail frames keep a possible start alive without adding to it, and keep speech going. Speech
    ends at the last speech frame or the weak frames that follow it with no break longer than
-   30 ms (a word decaying through the continue threshold). */
+   30 ms (a word decaying through the continue threshold); with a detector attached, its end
+   model then moves that end by up to 200 ms either way. */
 cr_endpoint_event cr_endpoint_frame(cr_endpoint *e, cr_vad_class c, int64_t *t);
 
 #endif

@@ -203,7 +203,7 @@ callrec_status callrec_session_create(const callrec_session_config *cfg, callrec
     cr_dtmf_init_profile(&s->dtmf, RATE,
                          cfg->dtmf_profile == CALLREC_DTMF_NTT ? CR_DTMF_NTT : CR_DTMF_ATT);
     cr_vad_init(&s->vad, RATE);
-    cr_endpoint_init(&s->ep, FRAME);
+    cr_endpoint_init(&s->ep, FRAME, &s->vad);
     s->speech_end = -1;
     *out = s;
     return CALLREC_OK;
