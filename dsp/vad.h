@@ -70,7 +70,8 @@ typedef enum cr_vad_class {
 } cr_vad_class;
 
 /* rate_hz: 8000 or 16000, frames of rate_hz / 100 samples. Returns 0, or -1 for another
-   rate. */
+   rate. (Its two models were trained on 16 kHz frames, the rate a session runs at; at 8 kHz
+   the top band is empty and they see inputs they were not trained on.) */
 int cr_vad_init(cr_vad *v, int rate_hz);
 
 /* Classifies one frame: SPEECH clears the start threshold, WEAK only the continue threshold.
