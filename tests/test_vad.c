@@ -219,6 +219,28 @@ static void test_louder_music(void)
     sig_free(&b);
 }
 
+/* One recording from SPEECH_DIR into b (16 kHz, at -16 dB gain), after lead_s of silence and
+   before 2 s more. Returns where its speech truly ends: the end of its last 10 ms frame within
+   35 dB of the loudest (bench_vad's truth); *level: the recording's RMS, dBFS. */
+static int64_t lone_recording(sig_buf *b, const char *name, double lead_s, double *level)
+{
+    sig_init(b, 16000);
+    sig_silence(b, lead_s);
+    size_t at = b->n;
+    CHECK(sig_append_speech(b, name, -16.0) == 0);
+    size_t end = b->n;
+    sig_silence(b, 2.0);
+    double peak = -200.0;
+    for (size_t i = at; i + 160 <= end; i += 160)
+        peak = fmax(peak, sig_rms_dbfs(b->x + i, 160));
+    int64_t off = -1;
+    for (size_t i = at; i + 160 <= end; i += 160)
+        if (sig_rms_dbfs(b->x + i, 160) > peak - 35.0)
+            off = (int64_t)i + 160;
+    *level = sig_rms_dbfs(b->x + at, end - at);
+    return off;
+}
+
 /* A quiet talker (peaks near -30 dBFS) in faint noise: the last word decays below the -55 dBFS
    floor under which nothing starts, and its end must still be found where it is, not where the
    word crossed the floor. The truth: the last 10 ms frame within 35 dB of the loudest one. */
@@ -227,20 +249,9 @@ static void test_quiet_talker(void)
     const char *names[] = {"conf-onlyperson", "vm-nobodyavail", "one-moment-please"};
     for (int k = 0; k < 3; k++) {
         sig_buf b;
-        sig_init(&b, 16000);
-        sig_silence(&b, 1.0);
-        size_t at = b.n;
-        CHECK(sig_append_speech(&b, names[k], -16.0) == 0);
-        size_t end = b.n;
-        sig_silence(&b, 2.0);
-        double peak = -200.0;
-        for (size_t i = at; i + 160 <= end; i += 160)
-            peak = fmax(peak, sig_rms_dbfs(b.x + i, 160));
-        int64_t off = -1;
-        for (size_t i = at; i + 160 <= end; i += 160)
-            if (sig_rms_dbfs(b.x + i, 160) > peak - 35.0)
-                off = (int64_t)i + 160;
-        add_noise(&b, WHITE, sig_rms_dbfs(b.x + at, end - at) - 30.0, 21 + (uint64_t)k);
+        double level;
+        int64_t off = lone_recording(&b, names[k], 1.0, &level);
+        add_noise(&b, WHITE, level - 30.0, 21 + (uint64_t)k);
         result r = run(&b);
         double err = (double)(r.last_stop - off) / 16.0;
         printf("quiet talker, %s: end %+.0f ms\n", names[k], err);
@@ -309,20 +320,9 @@ static void test_end_model(void)
     for (int k = 0; k < 3; k++) {
         for (int i = 0; i < 8; i++) {
             sig_buf b;
-            sig_init(&b, 16000);
-            sig_silence(&b, 1.5);
-            size_t at = b.n;
-            CHECK(sig_append_speech(&b, names[i], -16.0) == 0);
-            size_t end = b.n;
-            sig_silence(&b, 2.0);
-            double peak = -200.0;
-            for (size_t f = at; f + 160 <= end; f += 160)
-                peak = fmax(peak, sig_rms_dbfs(b.x + f, 160));
-            int64_t off = -1;
-            for (size_t f = at; f + 160 <= end; f += 160)
-                if (sig_rms_dbfs(b.x + f, 160) > peak - 35.0)
-                    off = (int64_t)f + 160;
-            add_noise(&b, kinds[k], sig_rms_dbfs(b.x + at, end - at) - 15.0, 40 + (uint64_t)i);
+            double level;
+            int64_t off = lone_recording(&b, names[i], 1.5, &level);
+            add_noise(&b, kinds[k], level - 15.0, 40 + (uint64_t)i);
             for (int model = 0; model < 2; model++) {
                 result r = run_ends(&b, model);
                 double err = r.last_stop < 0 ? 5000.0 : fabs((double)(r.last_stop - off) / 16.0);
