@@ -406,14 +406,13 @@ static cr_vad_class classify(cr_vad *v, const int16_t *frame, int tone)
     track_held_peaks(v, power, db);
 
     int first = v->frames_seen == 0, block_done = ++v->block_frames == BLOCK_FRAMES;
-    double snr_sum = 0.0, snr_max = 0.0, fluct = 0.0, band_db[CR_VAD_BANDS];
+    double snr_sum = 0.0, snr_max = 0.0, fluct = 0.0;
     int bands = 0;
     for (int b = 0; b < CR_VAD_BANDS; b++) {
         if (v->band_hi[b] < v->band_lo[b])
             continue;
         double e = 1e-3 + band_sum(power, v->band_lo[b], v->band_hi[b]);
         double bdb = db10(e / (v->band_hi[b] - v->band_lo[b] + 1));
-        band_db[b] = bdb;
         v->band_level_db[b] = bdb;
         if (first)
             v->noise_db[b] = bdb;
@@ -461,7 +460,7 @@ static cr_vad_class classify(cr_vad *v, const int16_t *frame, int tone)
                          : NOISE_SLOW_STEP_DB;
     for (int b = 0; b < CR_VAD_BANDS; b++)
         if (v->band_hi[b] >= v->band_lo[b])
-            v->noise_db[b] += band_db[b] < v->noise_db[b] ? -NOISE_STEP_DB : step_up;
+            v->noise_db[b] += v->band_level_db[b] < v->noise_db[b] ? -NOISE_STEP_DB : step_up;
 
     if (!tone && db < ABSOLUTE_MIN_DB && v->burst && v->hang > 0 && v->snr_db > CONTINUE_SNR_DB) {
         /* Too quiet to be speech on its own, but the end of a word under way: it may decay
