@@ -700,24 +700,48 @@ static void noise_alone(const corpus *c, double noise_seconds, FILE *js)
     }
 }
 
-/* Training the VAD's two models (dsp/vad.c) on TRAIN_DRAWS draws of the training corpus mixed
+/* Training the VAD's three models (dsp/vad.c) on TRAIN_DRAWS draws of the training corpus mixed
    with every noise at 30 to 5 dB (other noise seeds and other music than the benchmark's):
    - the word-continuation model, on the frames where the detector consults it (not clear
      speech, within its span after clear speech, once speech has started), each with its truth;
+   - the start model, on the frames the margins for fluctuating noise and music hold back from
+     clear speech, each with its truth;
    - the end model, on the frames it weighs at each end the endpointer finds, each labelled
      with whether speech goes on at or after it within those frames.
    Each a network of tanh units fitted by Adam on the cross-entropy, every random choice
-   seeded. The end model learns from the detector as built, continuation model included: after
-   retraining that one, rebuild before training the end model. */
+   seeded. The first two learn from the detector with the rules alone deciding clear speech, so
+   neither depends on the start model's weights; the end model learns from the detector as
+   built, both models included: after retraining either, rebuild before training the end model. */
 #define TRAIN_CORPUS_SEED 5001
 #define TRAIN_DRAWS 3
 #define EPOCHS 40
 #define BATCH 256
 #define CONTINUATION_HIDDEN 24
+#define START_HIDDEN 16
 #define END_HIDDEN 32
 #define MAX_IN CR_VAD_END_FEATURES
 #define MAX_HIDDEN END_HIDDEN
 _Static_assert(CR_VAD_FEATURES <= MAX_IN && CONTINUATION_HIDDEN <= MAX_HIDDEN, "net sizes");
+_Static_assert(CR_VAD_START_FEATURES <= MAX_IN && START_HIDDEN <= MAX_HIDDEN, "net sizes");
+
+typedef enum model_kind { CONTINUATION, START, END } model_kind;
+
+/* What tells the three apart: the option that trains one, its inputs and hidden units, the
+   prefix and input count of its header's arrays, and what its examples are. */
+static const struct model_info {
+    const char *option, *name, *prefix, *inputs_name, *examples;
+    int inputs, hidden;
+} models[] = {
+    [CONTINUATION] = {"--train", "word-continuation", "vad_model", "CR_VAD_FEATURES",
+                      "frames the model decides, %zu of them still speech", CR_VAD_FEATURES,
+                      CONTINUATION_HIDDEN},
+    [START] = {"--train-start", "start", "vad_start", "CR_VAD_START_FEATURES",
+               "frames the margins hold back, %zu of them speech", CR_VAD_START_FEATURES,
+               START_HIDDEN},
+    [END] = {"--train-end", "end", "vad_end", "CR_VAD_END_FEATURES",
+             "frames around the ends the endpointer found, speech goes on at or after %zu of "
+             "them", CR_VAD_END_FEATURES, END_HIDDEN},
+};
 
 typedef struct example {
     float x[MAX_IN];
@@ -748,9 +772,8 @@ static example *next_example(examples *s)
     return &s->ex[s->n++];
 }
 
-/* Appends the examples of one draw of the training corpus: for the continuation model
-   (end == 0) or the end model. */
-static void collect(const corpus *c, int draw, int end, examples *s)
+/* Appends the examples of one draw of the training corpus for the model of that kind. */
+static void collect(const corpus *c, int draw, model_kind kind, examples *s)
 {
     static float x[CR_VAD_END_SPAN][CR_VAD_END_FEATURES];
     for (int k = 0; k < N_NOISES; k++) {
@@ -761,18 +784,21 @@ static void collect(const corpus *c, int draw, int end, examples *s)
             mix(c, (noise_kind)k, snrs[snr], &nr, &b, 0);
             cr_vad v;
             cr_vad_init(&v, RATE);
+            v.start_model_off = kind != END;
             cr_endpoint ep;
             cr_endpoint_init(&ep, FRAME, NULL);
             for (size_t f = 0; f < b.n / FRAME && f < c->frames; f++) {
                 cr_vad_class cls = cr_vad_frame(&v, b.x + f * FRAME, 0);
                 int64_t t;
-                if (!end) {
-                    if (v.consulted) {
-                        example *e = next_example(s);
-                        memcpy(e->x, v.features, sizeof v.features);
-                        e->y = c->truth[f];
-                    }
-                } else if (cr_endpoint_frame(&ep, cls, &t) == CR_EP_STOPPED) {
+                if (kind == CONTINUATION && v.consulted) {
+                    example *e = next_example(s);
+                    memcpy(e->x, v.features, sizeof v.features);
+                    e->y = c->truth[f];
+                } else if (kind == START && v.start_consulted) {
+                    example *e = next_example(s);
+                    memcpy(e->x, v.start_features, sizeof v.start_features);
+                    e->y = c->truth[f];
+                } else if (kind == END && cr_endpoint_frame(&ep, cls, &t) == CR_EP_STOPPED) {
                     int64_t first;
                     int n = cr_vad_end_features(&v, (int)((ep.pos - t) / FRAME), x, &first);
                     int later = 0; /* speech at or after frame first + i, within the span */
@@ -905,8 +931,9 @@ static int write_model(const char *path, const net *m, const char *prefix, const
 }
 
 /* Trains the continuation model (end == 0) or the end model and writes it to path. */
-static int train(const char *path, int end, const char *tmp)
+static int train(const char *path, model_kind kind, const char *tmp)
 {
+    const struct model_info *info = &models[kind];
     examples s = {0};
     for (int draw = 0; draw < TRAIN_DRAWS; draw++) {
         sig_rng rng;
@@ -915,7 +942,7 @@ static int train(const char *path, int end, const char *tmp)
         build_corpus(&c, &train_set, &rng, tmp);
         int made = c.n_utt;
         if (made == (int)(train_set.n_prompts + train_set.n_voices))
-            collect(&c, draw, end, &s);
+            collect(&c, draw, kind, &s);
         sig_free(&c.clean);
         free(c.truth);
         if (made < (int)(train_set.n_prompts + train_set.n_voices)) {
@@ -929,49 +956,53 @@ static int train(const char *path, int end, const char *tmp)
     for (size_t i = 0; i < s.n; i++)
         carried += s.ex[i].y > 0.5f;
     static net m;
-    m.in = end ? CR_VAD_END_FEATURES : CR_VAD_FEATURES;
-    m.hidden = end ? END_HIDDEN : CONTINUATION_HIDDEN;
-    printf(end ? "training: %zu frames around the ends the endpointer found, speech goes on at "
-                 "or after %zu of them\n"
-               : "training: %zu frames the model decides, %zu of them still speech\n",
-           s.n, carried);
+    m.in = info->inputs;
+    m.hidden = info->hidden;
+    printf("training: %zu ", s.n);
+    printf(info->examples, carried);
+    printf("\n");
     fit(&m, s.ex, s.n);
     size_t right = 0, rules = 0;
     for (size_t i = 0; i < s.n; i++) {
         double a[MAX_HIDDEN];
         int y = s.ex[i].y > 0.5f;
         right += (forward(&m, s.ex[i].x, a) > 0.5) == y;
-        /* without the model: WEAK is the rules' "still speech"; the endpointer's end, that
-           speech goes on at the frames before it (their offset from it is negative) */
-        rules += end ? (s.ex[i].x[21] < 0) == y : (s.ex[i].x[19] * 3 > 1.5f) == y;
+        /* without the model: WEAK is the rules' "still speech"; the margins', that none of
+           their frames is; the endpointer's end, that speech goes on at the frames before it
+           (their offset from it is negative) */
+        rules += kind == CONTINUATION ? (s.ex[i].x[19] * 3 > 1.5f) == y
+                 : kind == START      ? !y
+                                      : (s.ex[i].x[21] < 0) == y;
     }
     printf("right on the training frames: model %.1f %%, %s %.1f %%\n",
-           100.0 * (double)right / (double)s.n, end ? "the endpointer's end" : "the threshold rules",
+           100.0 * (double)right / (double)s.n,
+           kind == END ? "the endpointer's end" : "the threshold rules",
            100.0 * (double)rules / (double)s.n);
     free(s.ex);
     char what[256];
     snprintf(what, sizeof what, "The %s model of vad.c, written by `bench_vad %s` from %zu frames\n"
                                 "   of its training corpus",
-             end ? "end" : "word-continuation", end ? "--train-end" : "--train", s.n);
-    return write_model(path, &m, end ? "vad_end" : "vad_model",
-                       end ? "CR_VAD_END_FEATURES" : "CR_VAD_FEATURES", what);
+             info->name, info->option, s.n);
+    return write_model(path, &m, info->prefix, info->inputs_name, what);
 }
 
 static const char usage[] =
     "usage: bench_vad [--seed N] [--noise-minutes M] [--json FILE]\n"
-    "       bench_vad --train FILE.h | --train-end FILE.h\n"
-    "  --seed N           the corpus's draw: levels, pauses, order (default 2026)\n"
-    "  --noise-minutes M  minutes of each noise alone for false starts per hour (default 60)\n"
-    "  --json FILE        also write the results as JSON\n"
-    "  --train FILE.h     instead, train the VAD's word-continuation model on its own corpus\n"
-    "                     and write its weights (dsp/vad_model.h)\n"
-    "  --train-end FILE.h instead, train its end model (dsp/vad_end_model.h) with the\n"
-    "                     detector as built\n";
+    "       bench_vad --train FILE.h | --train-start FILE.h | --train-end FILE.h\n"
+    "  --seed N              the corpus's draw: levels, pauses, order (default 2026)\n"
+    "  --noise-minutes M     minutes of each noise alone for false starts per hour (default 60)\n"
+    "  --json FILE           also write the results as JSON\n"
+    "  --train FILE.h        instead, train the VAD's word-continuation model on its own corpus\n"
+    "                        and write its weights (dsp/vad_model.h)\n"
+    "  --train-start FILE.h  instead, train its start model for fluctuating noise and music\n"
+    "                        (dsp/vad_start_model.h)\n"
+    "  --train-end FILE.h    instead, train its end model (dsp/vad_end_model.h) with the\n"
+    "                        detector as built\n";
 
 int main(int argc, char **argv)
 {
     const char *json_path = NULL, *train_path = NULL;
-    int train_end = 0;
+    model_kind train_kind = CONTINUATION;
     double noise_minutes = 60.0, seed = 2026;
     for (int i = 1; i < argc; i++) {
         const char *value = i + 1 < argc ? argv[i + 1] : NULL;
@@ -980,9 +1011,12 @@ int main(int argc, char **argv)
             return 0;
         } else if (strcmp(argv[i], "--json") == 0 && value) {
             json_path = argv[++i];
-        } else if ((strcmp(argv[i], "--train") == 0 || strcmp(argv[i], "--train-end") == 0) &&
+        } else if ((strcmp(argv[i], "--train") == 0 || strcmp(argv[i], "--train-start") == 0 ||
+                    strcmp(argv[i], "--train-end") == 0) &&
                    value) {
-            train_end = strcmp(argv[i], "--train-end") == 0;
+            train_kind = strcmp(argv[i], "--train") == 0         ? CONTINUATION
+                         : strcmp(argv[i], "--train-start") == 0 ? START
+                                                                 : END;
             train_path = argv[++i];
         } else if (strcmp(argv[i], "--noise-minutes") == 0 && value) {
             if (support_number_arg("bench_vad", argv[i++], value, 0.1, 6000, 0, &noise_minutes))
@@ -1006,7 +1040,7 @@ int main(int argc, char **argv)
         return 1;
     }
     if (train_path) {
-        int status = train(train_path, train_end, tmp);
+        int status = train(train_path, train_kind, tmp);
         rmdir(tmp);
         sig_free(&music);
         return status;

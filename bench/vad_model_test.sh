@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# The VAD's two models' weights, dsp/vad_model.h (word continuation) and dsp/vad_end_model.h
-# (end of speech), come from `bench_vad --train` and `--train-end`: retrains both into scratch
-# files and checks that every weight matches the committed one (within 1e-3: the last bits of
-# exp and tanh may differ between CPUs).
+# The VAD's three models' weights, dsp/vad_model.h (word continuation), dsp/vad_start_model.h
+# (starts over music and fluctuating noise) and dsp/vad_end_model.h (end of speech), come from
+# `bench_vad --train`, `--train-start` and `--train-end`: retrains each into a scratch file and
+# checks that every weight matches the committed one (within 1e-3: the last bits of exp and tanh
+# may differ between CPUs).
 set -euo pipefail
 bench=$1
 scratch=$(mktemp -d)
@@ -21,4 +22,5 @@ check() { # check OPTION COMMITTED
             exit bad }'
 }
 check --train "$2"
-check --train-end "$3"
+check --train-start "$3"
+check --train-end "$4"

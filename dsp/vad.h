@@ -14,6 +14,7 @@
 #define CR_VAD_FEATURES 20  /* inputs of the word-continuation model */
 #define CR_VAD_HISTORY 128  /* frames remembered for deciding where speech ended */
 #define CR_VAD_END_FEATURES 36 /* inputs of the end model, per frame it weighs */
+#define CR_VAD_START_FEATURES 15 /* inputs of the start model */
 #define CR_VAD_END_SPAN 50  /* frames it weighs: 200 ms either side of the endpointer's end */
 
 /* What the end model remembers of a frame. */
@@ -55,6 +56,9 @@ typedef struct cr_vad {
     int talk_frames;          /* clear speech frames since the last 300 ms without any */
     float features[CR_VAD_FEATURES]; /* the last frame's model inputs (all 0: not computed) */
     int consulted;            /* the last frame's class was the model's decision */
+    float start_features[CR_VAD_START_FEATURES]; /* the last frame's start model inputs */
+    int start_consulted;      /* the last frame was put to the start model */
+    int start_model_off;      /* the rules alone decide clear speech (for training the models) */
     double band_level_db[CR_VAD_BANDS]; /* last frame's level per band, dB per bin */
     cr_vad_past past[CR_VAD_HISTORY]; /* the last frames, frame n at n % CR_VAD_HISTORY */
     int64_t frames_in;        /* frames given to cr_vad_frame */
