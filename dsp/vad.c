@@ -147,7 +147,7 @@ static const double band_edges_hz[CR_VAD_BANDS + 1] = {200, 500, 1000, 1800, 300
 /* Where speech ended, decided again when the hangover expires, with the frames since in hand
    (cr_vad_end). The endpointer's end is the last frame a causal decision could hold on to; by
    the time the hangover has run out, the 300 ms after it show what the noise alone sounds
-   like there, which a frame-by-frame decision never had. So a second model weighs each frame
+   like there, which a frame-by-frame decision never had. So another model weighs each frame
    from END_BACK_FRAMES before that end to END_AHEAD_FRAMES after it (but not into the newest
    END_REF_FRAMES, the reference) band by band against that reference, against the frames either
    side of it and against the word's own levels just before the end (cr_vad_end_features lists
