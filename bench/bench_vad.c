@@ -727,21 +727,22 @@ _Static_assert(CR_VAD_START_FEATURES <= MAX_IN && START_HIDDEN <= MAX_HIDDEN, "n
 typedef enum model_kind { CONTINUATION, START, END } model_kind;
 
 /* What tells the three apart: the option that trains one, its inputs and hidden units, the
-   prefix and input count of its header's arrays, and what its examples are. */
+   prefix and input count of its header's arrays, what its examples are and what their label
+   says. */
 static const struct model_info {
-    const char *option, *name, *prefix, *inputs_name, *examples;
+    const char *option, *name, *prefix, *inputs_name, *examples, *label;
     int inputs, hidden;
 } models[] = {
     [CONTINUATION] = {"--train", "word-continuation", "vad_model", "CR_VAD_FEATURES",
-                      "frames the model decides, %zu of them still speech", CR_VAD_FEATURES,
+                      "frames the model decides", "still speech", CR_VAD_FEATURES,
                       CONTINUATION_HIDDEN},
     [START] = {"--train-start", "start", "vad_start", "CR_VAD_START_FEATURES",
-               "frames the margins hold back, %zu of them speech", CR_VAD_START_FEATURES,
-               START_HIDDEN},
+               "frames the margins hold back", "speech", CR_VAD_START_FEATURES, START_HIDDEN},
     [END] = {"--train-end", "end", "vad_end", "CR_VAD_END_FEATURES",
-             "frames around the ends the endpointer found, speech goes on at or after %zu of "
-             "them", CR_VAD_END_FEATURES, END_HIDDEN},
+             "frames around the ends the endpointer found", "with speech at or after them",
+             CR_VAD_END_FEATURES, END_HIDDEN},
 };
+#define N_MODELS (int)(sizeof models / sizeof models[0])
 
 typedef struct example {
     float x[MAX_IN];
@@ -958,9 +959,7 @@ static int train(const char *path, model_kind kind, const char *tmp)
     static net m;
     m.in = info->inputs;
     m.hidden = info->hidden;
-    printf("training: %zu ", s.n);
-    printf(info->examples, carried);
-    printf("\n");
+    printf("training: %zu %s, %zu of them %s\n", s.n, info->examples, carried, info->label);
     fit(&m, s.ex, s.n);
     size_t right = 0, rules = 0;
     for (size_t i = 0; i < s.n; i++) {
@@ -986,6 +985,15 @@ static int train(const char *path, model_kind kind, const char *tmp)
     return write_model(path, &m, info->prefix, info->inputs_name, what);
 }
 
+/* The model the training option opt names, or N_MODELS for none. */
+static int model_named(const char *opt)
+{
+    int k = 0;
+    while (k < N_MODELS && strcmp(opt, models[k].option) != 0)
+        k++;
+    return k;
+}
+
 static const char usage[] =
     "usage: bench_vad [--seed N] [--noise-minutes M] [--json FILE]\n"
     "       bench_vad --train FILE.h | --train-start FILE.h | --train-end FILE.h\n"
@@ -1002,7 +1010,7 @@ static const char usage[] =
 int main(int argc, char **argv)
 {
     const char *json_path = NULL, *train_path = NULL;
-    model_kind train_kind = CONTINUATION;
+    int train_kind = N_MODELS;
     double noise_minutes = 60.0, seed = 2026;
     for (int i = 1; i < argc; i++) {
         const char *value = i + 1 < argc ? argv[i + 1] : NULL;
@@ -1011,12 +1019,8 @@ int main(int argc, char **argv)
             return 0;
         } else if (strcmp(argv[i], "--json") == 0 && value) {
             json_path = argv[++i];
-        } else if ((strcmp(argv[i], "--train") == 0 || strcmp(argv[i], "--train-start") == 0 ||
-                    strcmp(argv[i], "--train-end") == 0) &&
-                   value) {
-            train_kind = strcmp(argv[i], "--train") == 0         ? CONTINUATION
-                         : strcmp(argv[i], "--train-start") == 0 ? START
-                                                                 : END;
+        } else if (value && model_named(argv[i]) < N_MODELS) {
+            train_kind = model_named(argv[i]);
             train_path = argv[++i];
         } else if (strcmp(argv[i], "--noise-minutes") == 0 && value) {
             if (support_number_arg("bench_vad", argv[i++], value, 0.1, 6000, 0, &noise_minutes))
@@ -1040,7 +1044,7 @@ int main(int argc, char **argv)
         return 1;
     }
     if (train_path) {
-        int status = train(train_path, train_kind, tmp);
+        int status = train(train_path, (model_kind)train_kind, tmp);
         rmdir(tmp);
         sig_free(&music);
         return status;

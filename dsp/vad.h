@@ -74,7 +74,7 @@ typedef enum cr_vad_class {
 } cr_vad_class;
 
 /* rate_hz: 8000 or 16000, frames of rate_hz / 100 samples. Returns 0, or -1 for another
-   rate. (Its two models were trained on 16 kHz frames, the rate a session runs at; at 8 kHz
+   rate. (Its three models were trained on 16 kHz frames, the rate a session runs at; at 8 kHz
    the top band is empty and they see inputs they were not trained on.) */
 int cr_vad_init(cr_vad *v, int rate_hz);
 
@@ -117,7 +117,7 @@ void cr_endpoint_init(cr_endpoint *e, int frame_samples, const cr_vad *vad);
    trail frames keep a possible start alive without adding to it, and keep speech going. Speech
    ends at the last speech frame or the weak frames that follow it with no break longer than
    30 ms (a word decaying through the continue threshold); with a detector attached, its end
-   model then moves that end by up to 200 ms either way. */
+   model then moves that end by up to 300 ms back or 200 ms on. */
 cr_endpoint_event cr_endpoint_frame(cr_endpoint *e, cr_vad_class c, int64_t *t);
 
 #endif
