@@ -6,9 +6,8 @@
    come from the clean speech. Reports frame precision/recall/F1, onset latency, clipped
    onsets, false starts (also per hour of noise alone), end-of-speech error (beside an oracle's,
    to show how much of the true end lies under the noise; ends more than 150 ms early and late
-   counted apart) and speed, and the main figures again
-   with the mixes sent over a phone line (8 kHz, G.711 u-law). Prints tables; --json FILE
-   writes JSON. */
+   counted apart) and speed, and the main figures again with the mixes sent over a phone line
+   (8 kHz, G.711 u-law). Prints tables; --json FILE writes JSON. */
 #include <ctype.h>
 #include <math.h>
 #include <stdint.h>
