@@ -6,8 +6,9 @@
    come from the clean speech. Reports frame precision/recall/F1, onset latency, clipped
    onsets, false starts (also per hour of noise alone), end-of-speech error (beside an oracle's,
    to show how much of the true end lies under the noise; ends more than 150 ms early and late
-   counted apart) and speed, and the main figures again with the mixes sent over a phone line
-   (8 kHz, G.711 u-law). Prints tables; --json FILE writes JSON. */
+   counted apart; the errors again by each answer's own SNR) and speed, and the main figures
+   again with the mixes sent over a phone line (8 kHz, G.711 u-law). Prints tables; --json FILE
+   writes JSON. */
 #include <ctype.h>
 #include <math.h>
 #include <stdint.h>
@@ -43,10 +44,18 @@ static const char *const noise_names[N_NOISES] = {"white", "pink",   "brown",  "
 static sig_buf music;
 static const int snrs[] = {30, 20, 15, 10, 5, 0};
 #define N_SNRS 6
+/* A mix's SNR is the speech's mean power over all utterances against the noise's; the talkers'
+   levels spread over 16 dB, so each answer is heard at its own SNR (the mix's plus its
+   level_db). The end errors are also told by that, in these bins: from own_snrs[i] up to the
+   one before. */
+static const int own_snrs[] = {20, 15, 10, 5, 0, -99};
+#define N_OWN 6
+#define OWN_ENDS (N_SNRS * N_NOISES * 64) /* ends kept per bin and detector */
 
 typedef struct utterance {
     size_t start, end; /* samples, from the clean speech's frame energies */
     size_t from, to;   /* the span it was placed in */
+    double level_db;   /* its speech frames' mean power against the corpus's (speech_power) */
 } utterance;
 
 typedef struct corpus {
@@ -173,7 +182,8 @@ static void label_truth(corpus *c)
             if (db > peak)
                 peak = db;
         }
-        size_t first = 0, last = 0;
+        size_t first = 0, last = 0, n = 0;
+        double utt_power = 0;
         for (size_t f = c->utt[u].from / FRAME; f < c->utt[u].to / FRAME; f++) {
             double db = sig_rms_dbfs(c->clean.x + f * FRAME, FRAME);
             if (db > peak - 35.0) {
@@ -181,14 +191,19 @@ static void label_truth(corpus *c)
                 if (!first)
                     first = f;
                 last = f;
-                power += pow(10.0, db / 10.0);
-                speech_frames++;
+                utt_power += pow(10.0, db / 10.0);
+                n++;
             }
         }
+        power += utt_power;
+        speech_frames += n;
         c->utt[u].start = first * FRAME;
         c->utt[u].end = (last + 1) * FRAME;
+        c->utt[u].level_db = 10.0 * log10(utt_power / (double)(n ? n : 1));
     }
     c->speech_power = power / (double)(speech_frames ? speech_frames : 1);
+    for (int u = 0; u < c->n_utt; u++)
+        c->utt[u].level_db -= 10.0 * log10(c->speech_power);
 }
 
 /* Noise of a kind, n samples, unit-less (scaled later). */
@@ -347,6 +362,7 @@ typedef struct result {
     int early; /* ends placed more than NEAR_MS before the true one */
     double onset_lat[256], end_err[256]; /* end_err: absolute */
     unsigned char end_found[256];       /* per utterance */
+    double end_ms[256];                 /* per utterance whose end was found: signed error */
     int n_onset, n_end;
     double seconds;
 } result;
@@ -427,6 +443,7 @@ static void run(int d, const sig_buf *b, const corpus *c, result *res)
         res->end_found[u] = last >= 0;
         if (last >= 0) {
             double err = (double)(last - (int64_t)c->utt[u].end) / RATE * 1000.0;
+            res->end_ms[u] = err;
             res->early += err < -NEAR_MS;
             res->end_err[res->n_end++] = fabs(err);
         }
@@ -460,6 +477,9 @@ typedef struct tally {
     double oracle_err[N_SNRS][N_MARGINS][N_NOISES * 256];
     int n_oracle[N_SNRS][N_MARGINS];
     int oracle_early[N_SNRS][N_MARGINS]; /* its ends more than NEAR_MS early, of callrec's found */
+    /* the end errors of all SNRs' mixes by the answer's own SNR (bins of own_snrs) */
+    double own_err[N_OWN][N_DETECTORS][OWN_ENDS];
+    int n_own[N_OWN][N_DETECTORS], own_early[N_OWN], own_late[N_OWN]; /* early, late: callrec's */
     double cpu[N_DETECTORS], audio;
 } tally;
 
@@ -501,6 +521,16 @@ static void evaluate(const corpus *c, const corpus *truth, int phone, tally *t, 
                 for (int u = 0; d == 0 && !phone && u < c->n_utt; u++)
                     for (int m = 0; m < N_MARGINS; m++)
                         t->oracle_early[s][m] += r.end_found[u] && oracle[u][m] > NEAR_MS;
+                for (int u = 0; !phone && u < c->n_utt; u++) {
+                    int o = 0;
+                    while (o < N_OWN - 1 && snrs[s] + c->utt[u].level_db < own_snrs[o])
+                        o++;
+                    if (!r.end_found[u] || t->n_own[o][d] == OWN_ENDS)
+                        continue;
+                    t->own_err[o][d][t->n_own[o][d]++] = fabs(r.end_ms[u]);
+                    t->own_early[o] += d == 0 && r.end_ms[u] < -NEAR_MS;
+                    t->own_late[o] += d == 0 && r.end_ms[u] > NEAR_MS;
+                }
                 for (int i = 0; i < r.n_end && t->n_end_all[s][d] < 2048; i++)
                     t->end_all[s][d][t->n_end_all[s][d]++] = r.end_err[i];
                 for (int i = 0; i < r.n_onset && t->n_on_all[s][d] < 2048; i++)
@@ -644,6 +674,27 @@ static void print_mixes(tally *t, int n_utt)
         for (int m = 0; m < N_MARGINS; m++)
             printf(" %5d", t->oracle_early[s][m]);
         printf("\n");
+    }
+    /* What a caller's answer meets is its own SNR: a quiet talker in a 10 dB mix is heard at
+       less. The ends of every mix together, by that. */
+    printf("\nend-of-speech error p50 / p95 (ms) by the answer's own SNR (its speech's mean power\n"
+           "against the noise), the mixes of every SNR together, and callrec's ends more than\n"
+           "150 ms off\n%9s %6s", "own SNR", "found");
+    for (int d = 0; d < N_DETECTORS; d++)
+        printf(" %13s", det_names[d]);
+    printf("   early / late of allowed\n");
+    for (int o = 0; o < N_OWN; o++) {
+        char bin[16];
+        if (o == 0)
+            snprintf(bin, sizeof bin, ">= %d", own_snrs[o]);
+        else if (o == N_OWN - 1)
+            snprintf(bin, sizeof bin, "< %d", own_snrs[o - 1]);
+        else
+            snprintf(bin, sizeof bin, "%d-%d", own_snrs[o], own_snrs[o - 1]);
+        printf("%6s dB %6d", bin, t->n_own[o][0]);
+        for (int d = 0; d < N_DETECTORS; d++)
+            print_p50_p95(t->own_err[o][d], t->n_own[o][d]);
+        printf("   %5d / %4d of %5.1f\n", t->own_early[o], t->own_late[o], t->n_own[o][0] / 20.0);
     }
 }
 
@@ -1140,6 +1191,24 @@ int main(int argc, char **argv)
                         support_percentile(wb->oracle_err[s][m], wb->n_oracle[s][m], 50),
                         support_percentile(wb->oracle_err[s][m], wb->n_oracle[s][m], 95),
                         wb->oracle_early[s][m]);
+        fprintf(js, "],\"end_by_own_snr\":[");
+        for (int o = 0; o < N_OWN; o++)
+            for (int d = 0; d < N_DETECTORS; d++) {
+                char from[16] = "null", to[16] = "null"; /* the bins at either edge are open */
+                if (o < N_OWN - 1)
+                    snprintf(from, sizeof from, "%d", own_snrs[o]);
+                if (o > 0)
+                    snprintf(to, sizeof to, "%d", own_snrs[o - 1]);
+                fprintf(js, "%s{\"from_db\":%s,\"to_db\":%s,\"detector\":\"%s\",\"ends_found\":%d,"
+                            "\"p50_ms\":%.0f,\"p95_ms\":%.0f",
+                        o || d ? "," : "", from, to, det_names[d],
+                        wb->n_own[o][d], support_percentile(wb->own_err[o][d], wb->n_own[o][d], 50),
+                        support_percentile(wb->own_err[o][d], wb->n_own[o][d], 95));
+                if (d == 0)
+                    fprintf(js, ",\"ends_early\":%d,\"ends_late\":%d", wb->own_early[o],
+                            wb->own_late[o]);
+                fprintf(js, "}");
+            }
         fprintf(js, "],\"x_realtime\":{");
         for (int d = 0; d < N_DETECTORS; d++)
             fprintf(js, "%s\"%s\":%.0f", d ? "," : "", det_names[d], wb->audio / wb->cpu[d]);
