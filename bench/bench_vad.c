@@ -39,6 +39,10 @@ typedef enum noise_kind {
 } noise_kind;
 static const char *const noise_names[N_NOISES] = {"white", "pink",   "brown",  "hum",
                                                   "babble", "clicks", "chords", "music"};
+/* Noise that has no structure of its own and noise that sounds like voices or music: the end
+   errors are also pooled over each family. */
+static int fluctuating(noise_kind k) { return k == BABBLE || k == CHORDS || k == MUSIC; }
+static const char *const family_names[2] = {"steady noise and clicks", "babble, chords, music"};
 
 /* Three minutes of fluidsynth music, rendered once and looped from a random offset. */
 static sig_buf music;
@@ -473,6 +477,8 @@ typedef struct tally {
     int fs_sum[N_SNRS][N_DETECTORS], clip_sum[N_SNRS][N_DETECTORS], det_sum[N_SNRS][N_DETECTORS];
     int early_sum[N_SNRS][N_DETECTORS];
     double end_all[N_SNRS][N_DETECTORS][2048], on_all[N_SNRS][N_DETECTORS][2048];
+    double end_family[2][N_SNRS][N_DETECTORS][2048]; /* end errors by fluctuating() */
+    int n_end_family[2][N_SNRS][N_DETECTORS];
     int n_end_all[N_SNRS][N_DETECTORS], n_on_all[N_SNRS][N_DETECTORS];
     double oracle_err[N_SNRS][N_MARGINS][N_NOISES * 256];
     int n_oracle[N_SNRS][N_MARGINS];
@@ -533,6 +539,9 @@ static void evaluate(const corpus *c, const corpus *truth, int phone, tally *t, 
                 }
                 for (int i = 0; i < r.n_end && t->n_end_all[s][d] < 2048; i++)
                     t->end_all[s][d][t->n_end_all[s][d]++] = r.end_err[i];
+                int *n_fam = &t->n_end_family[fluctuating((noise_kind)k)][s][d];
+                for (int i = 0; i < r.n_end && *n_fam < 2048; i++)
+                    t->end_family[fluctuating((noise_kind)k)][s][d][(*n_fam)++] = r.end_err[i];
                 for (int i = 0; i < r.n_onset && t->n_on_all[s][d] < 2048; i++)
                     t->on_all[s][d][t->n_on_all[s][d]++] = r.onset_lat[i];
                 t->cpu[d] += r.seconds;
@@ -624,6 +633,17 @@ static void print_mixes(tally *t, int n_utt)
         for (int d = 0; d < N_DETECTORS; d++)
             print_p50_p95(t->end_all[s][d], t->n_end_all[s][d]);
         printf("\n");
+    }
+    for (int fam = 0; fam < 2; fam++) {
+        printf("\nthe same in %s; callrec's ends more than 150 ms off, of found\n",
+               family_names[fam]);
+        for (int s = 0; s < N_SNRS; s++) {
+            int n = t->n_end_family[fam][s][0];
+            printf("%4d dB", snrs[s]);
+            for (int d = 0; d < N_DETECTORS; d++)
+                print_p50_p95(t->end_family[fam][s][d], t->n_end_family[fam][s][d]);
+            printf("   %4d of %4d\n", n - ends_near(t->end_family[fam][s][0], n), n);
+        }
     }
     printf("\ncallrec's end-of-speech error p95 (ms) per noise type, over the ends found (of %d)\n%8s",
            n_utt, "noise");
@@ -1191,6 +1211,19 @@ int main(int argc, char **argv)
                         support_percentile(wb->oracle_err[s][m], wb->n_oracle[s][m], 50),
                         support_percentile(wb->oracle_err[s][m], wb->n_oracle[s][m], 95),
                         wb->oracle_early[s][m]);
+        fprintf(js, "],\"end_by_noise_family\":[");
+        for (int fam = 0; fam < 2; fam++)
+            for (int s = 0; s < N_SNRS; s++)
+                for (int d = 0; d < N_DETECTORS; d++) {
+                    double *err = wb->end_family[fam][s][d];
+                    int n = wb->n_end_family[fam][s][d];
+                    fprintf(js, "%s{\"family\":\"%s\",\"snr\":%d,\"detector\":\"%s\","
+                                "\"ends_found\":%d,\"ends_within_150ms\":%d,\"p50_ms\":%.0f,"
+                                "\"p95_ms\":%.0f}",
+                            fam || s || d ? "," : "", family_names[fam], snrs[s], det_names[d], n,
+                            ends_near(err, n), support_percentile(err, n, 50),
+                            support_percentile(err, n, 95));
+                }
         fprintf(js, "],\"end_by_own_snr\":[");
         for (int o = 0; o < N_OWN; o++)
             for (int d = 0; d < N_DETECTORS; d++) {
