@@ -6,9 +6,9 @@
    come from the clean speech. Reports frame precision/recall/F1, onset latency, clipped
    onsets, false starts (also per hour of noise alone), end-of-speech error (beside an oracle's,
    to show how much of the true end lies under the noise; ends more than 150 ms early and late
-   counted apart; the errors again by each answer's own SNR) and speed, and the main figures
-   again with the mixes sent over a phone line (8 kHz, G.711 u-law). Prints tables; --json FILE
-   writes JSON. */
+   counted apart; the errors again per family of noise and by each answer's own SNR) and speed,
+   and the main figures again with the mixes sent over a phone line (8 kHz, G.711 u-law). Prints
+   tables; --json FILE writes JSON. */
 #include <ctype.h>
 #include <math.h>
 #include <stdint.h>
@@ -539,9 +539,9 @@ static void evaluate(const corpus *c, const corpus *truth, int phone, tally *t, 
                 }
                 for (int i = 0; i < r.n_end && t->n_end_all[s][d] < 2048; i++)
                     t->end_all[s][d][t->n_end_all[s][d]++] = r.end_err[i];
-                int *n_fam = &t->n_end_family[fluctuating((noise_kind)k)][s][d];
+                int fam = fluctuating((noise_kind)k), *n_fam = &t->n_end_family[fam][s][d];
                 for (int i = 0; i < r.n_end && *n_fam < 2048; i++)
-                    t->end_family[fluctuating((noise_kind)k)][s][d][(*n_fam)++] = r.end_err[i];
+                    t->end_family[fam][s][d][(*n_fam)++] = r.end_err[i];
                 for (int i = 0; i < r.n_onset && t->n_on_all[s][d] < 2048; i++)
                     t->on_all[s][d][t->n_on_all[s][d]++] = r.onset_lat[i];
                 t->cpu[d] += r.seconds;
