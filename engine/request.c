@@ -357,6 +357,18 @@ static int parse_client_context(const cJSON *body, cr_request *r, char *err, siz
     return 0;
 }
 
+/* Ends a parse: the body freed, and the request handed out whole or not at all. */
+static int conclude(cJSON *body, int failed, cr_request *r, cr_request *out)
+{
+    cJSON_Delete(body);
+    if (failed) {
+        cr_request_free(r);
+        return -1;
+    }
+    *out = *r;
+    return 0;
+}
+
 int cr_request_parse(const char *json, size_t len, cr_request *out, char *err, size_t err_len)
 {
     memset(out, 0, sizeof *out);
@@ -374,13 +386,7 @@ int cr_request_parse(const char *json, size_t len, cr_request *out, char *err, s
              get_bool(body, "playBeep", 1, &r.play_beep, err, err_len) ||
              parse_stop_tones(body, &r, err, err_len) ||
              parse_client_context(body, &r, err, err_len);
-    cJSON_Delete(body);
-    if (rc) {
-        cr_request_free(&r);
-        return -1;
-    }
-    *out = r;
-    return 0;
+    return conclude(body, rc, &r, out);
 }
 
 int cr_play_request_parse(const char *json, size_t len, cr_request *out, char *err,
@@ -395,13 +401,7 @@ int cr_play_request_parse(const char *json, size_t len, cr_request *out, char *e
     int rc = check_fields(body, "playPrompt", play_fields, err, err_len) ||
              parse_prompts(body, CR_MAX_PROMPTS, 1, &r, err, err_len) ||
              parse_client_context(body, &r, err, err_len);
-    cJSON_Delete(body);
-    if (rc) {
-        cr_request_free(&r);
-        return -1;
-    }
-    *out = r;
-    return 0;
+    return conclude(body, rc, &r, out);
 }
 
 void cr_request_free(cr_request *r)

@@ -55,6 +55,25 @@ void support_empty_folder(const char *folder)
         closedir(d);
 }
 
+int support_scratch_dir(char *dir, size_t cap, const char *name)
+{
+    snprintf(dir, cap, "/tmp/callrec-%s-XXXXXX", name);
+    if (mkdtemp(dir))
+        return 0;
+    fprintf(stderr, "cannot make a scratch folder %s: %s\n", dir, strerror(errno));
+    return -1;
+}
+
+int support_remove_dir(const char *dir)
+{
+    char cmd[1100];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    if (system(cmd) == 0)
+        return 0;
+    fprintf(stderr, "could not remove %s\n", dir);
+    return -1;
+}
+
 static int cmp_double(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;

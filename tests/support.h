@@ -8,6 +8,11 @@ double support_now_s(void);                       /* monotonic clock, seconds */
 long support_rss_kib(void);                       /* resident memory of this process */
 int support_open_fds(void);                       /* open file descriptors of this process */
 void support_empty_folder(const char *folder);    /* deletes the folder's files */
+/* A new, empty folder /tmp/callrec-NAME-XXXXXX, its path in dir (cap bytes): 0, or -1 with the
+   reason on stderr. */
+int support_scratch_dir(char *dir, size_t cap, const char *name);
+/* Deletes a folder and all it holds: 0, or -1 with a message on stderr. */
+int support_remove_dir(const char *dir);
 /* The p-th percentile (0..100) of v[0..n); sorts v. NAN when n is 0. */
 double support_percentile(double *v, int n, double p);
 void support_slurp(const char *path, char *buf, size_t cap); /* whole file, NUL-terminated */

@@ -11,6 +11,7 @@
 #include "callrec.h"
 #include "harness.h"
 #include "signals.h"
+#include "support.h"
 
 extern void *__libc_malloc(size_t);
 extern void *__libc_calloc(size_t, size_t);
@@ -150,8 +151,8 @@ static void whole_operations(const char *dir)
 
 int main(void)
 {
-    char dir[] = "/tmp/callrec-alloc-XXXXXX";
-    if (!mkdtemp(dir))
+    char dir[64];
+    if (support_scratch_dir(dir, sizeof dir, "alloc") != 0)
         return 1;
     const int rates[] = {16000, 44100};
     for (int k = 0; k < 2; k++) {
@@ -192,9 +193,7 @@ int main(void)
         allocations = frees = 0;
     }
     whole_operations(dir);
-    char cmd[100];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    if (system(cmd) != 0)
+    if (support_remove_dir(dir) != 0)
         return 1;
     return harness_finish("test_alloc");
 }

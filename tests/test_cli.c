@@ -657,19 +657,13 @@ static void test_semantics(void)
 
 int main(void)
 {
-    snprintf(dir, sizeof dir, "/tmp/callrec-cli-XXXXXX");
-    if (!mkdtemp(dir)) {
-        perror("mkdtemp");
+    if (support_scratch_dir(dir, sizeof dir, "cli") != 0)
         return 1;
-    }
     test_usage();
     test_ntt_profile();
     test_bad_input();
     test_demo();
     test_semantics();
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    if (system(cmd) != 0)
-        fprintf(stderr, "could not remove %s\n", dir);
+    support_remove_dir(dir);
     return harness_finish("test_cli");
 }

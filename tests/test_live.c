@@ -425,18 +425,12 @@ static void test_kill(void)
 
 int main(void)
 {
-    snprintf(dir, sizeof dir, "/tmp/callrec-live-XXXXXX");
-    if (!mkdtemp(dir)) {
-        perror("mkdtemp");
+    if (support_scratch_dir(dir, sizeof dir, "live") != 0)
         return 1;
-    }
     test_realtime();
     test_kill();
     test_alsa_file();
     test_jack();
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    if (system(cmd) != 0)
-        fprintf(stderr, "could not remove %s\n", dir);
+    support_remove_dir(dir);
     return harness_finish("test_live");
 }

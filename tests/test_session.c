@@ -16,6 +16,7 @@
 #include "callrec.h"
 #include "harness.h"
 #include "signals.h"
+#include "support.h"
 
 #define MAX_EVENTS 64
 #define SEC 16000 /* samples per second on the call clock */
@@ -962,11 +963,8 @@ static void test_prompt_cache(void)
 
 int main(void)
 {
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/callrec-session-XXXXXX");
-    if (!mkdtemp(tmpdir)) {
-        perror("mkdtemp");
+    if (support_scratch_dir(tmpdir, sizeof tmpdir, "session") != 0)
         return 1;
-    }
     test_api_errors();
     test_initial_silence();
     test_max_duration();
@@ -985,9 +983,6 @@ int main(void)
     test_reentry();
     test_hostile_context();
     test_files();
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    if (system(cmd) != 0)
-        fprintf(stderr, "could not remove %s\n", tmpdir);
+    support_remove_dir(tmpdir);
     return harness_finish("test_session");
 }

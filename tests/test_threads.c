@@ -8,6 +8,7 @@
 #include "callrec.h"
 #include "harness.h"
 #include "signals.h"
+#include "support.h"
 
 #define THREADS 8
 #define PER_THREAD 8
@@ -66,8 +67,7 @@ static void *run(void *arg)
 
 int main(void)
 {
-    snprintf(dir, sizeof dir, "/tmp/callrec-threads-XXXXXX");
-    if (!mkdtemp(dir))
+    if (support_scratch_dir(dir, sizeof dir, "threads") != 0)
         return 1;
     sig_rng r;
     sig_seed(&r, 12);
@@ -94,9 +94,7 @@ int main(void)
     CHECK_MSG(stops == THREADS * PER_THREAD, "%d ended on their stop tone", stops);
     printf("%d sessions on %d threads: %d completed on their stop tone\n", THREADS * PER_THREAD,
            THREADS, stops);
-    char cmd[100];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    if (system(cmd) != 0)
+    if (support_remove_dir(dir) != 0)
         return 1;
     sig_free(&caller);
     return harness_finish("test_threads");
