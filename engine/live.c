@@ -18,6 +18,7 @@
 #include <time.h>
 
 #include "callrec.h"
+#include "prompt.h"
 #include "ring.h"
 #include "session_internal.h"
 
@@ -399,7 +400,8 @@ static callrec_status open_file(callrec_live *l, char *err, size_t err_len)
 {
     l->file = sf_open(l->cfg.input_file, SFM_READ, &l->file_info);
     if (!l->file) {
-        set_err(err, err_len, "input %s: %s", l->cfg.input_file, sf_strerror(NULL));
+        set_err(err, err_len, "input %s: %s", l->cfg.input_file,
+                cr_audio_open_error(l->cfg.input_file));
         return CALLREC_EIO;
     }
     if (l->file_info.samplerate < 8000 || l->file_info.samplerate > 48000 ||

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 /* Quality 5 is SpeexDSP's VoIP default: transparent for speech at a fraction of the cost
    of 10. */
@@ -160,6 +161,17 @@ done:
     return rc;
 }
 
+const char *cr_audio_open_error(const char *path)
+{
+    const char *why = sf_strerror(NULL); /* before anything else can change it */
+    struct stat st;
+    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+        return "is a folder, not an audio file";
+    if (stat(path, &st) == 0 && S_ISREG(st.st_mode) && st.st_size == 0)
+        return "is empty";
+    return why;
+}
+
 int cr_prompt_load(const char *path, int max_seconds, int16_t **samples, size_t *count,
                    char *err, size_t err_len)
 {
@@ -168,7 +180,7 @@ int cr_prompt_load(const char *path, int max_seconds, int16_t **samples, size_t 
     *count = 0;
     SNDFILE *sf = sf_open(path, SFM_READ, &info);
     if (!sf) {
-        snprintf(err, err_len, "prompt %s: %s", path, sf_strerror(NULL));
+        snprintf(err, err_len, "prompt %s: %s", path, cr_audio_open_error(path));
         return -1;
     }
     return decode(sf, info, path, max_seconds, samples, count, err, err_len);

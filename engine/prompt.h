@@ -17,6 +17,10 @@ int cr_prompt_local_path(const char *uri, const char *base_dir, char *path, size
 int cr_prompt_load(const char *path, int max_seconds, int16_t **samples, size_t *count,
                    char *err, size_t err_len);
 
+/* Why libsndfile could not open the audio file `path`, just after sf_open failed: a folder or
+   an empty file is named as such; otherwise libsndfile's own reason. */
+const char *cr_audio_open_error(const char *path);
+
 /* The same from an encoded file held in memory (data, size); `name` is used in messages. */
 int cr_prompt_load_memory(const void *data, size_t size, const char *name, int max_seconds,
                           int16_t **samples, size_t *count, char *err, size_t err_len);

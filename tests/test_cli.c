@@ -271,7 +271,8 @@ static void test_bad_input(void)
     /* Inputs: missing, not audio, empty. */
     run(&r, (const char *[]){"record", "--request", req, "--input", path_in("none.wav"),
                              "--recording-dir", recs, NULL});
-    CHECK(r.status == 2 && strstr(r.err, "callrec: input ") && strstr(r.err, "none.wav"));
+    CHECK(r.status == 2 && strstr(r.err, "callrec: input ") &&
+          strstr(r.err, "none.wav") && strstr(r.err, "No such file or directory"));
     done(&r);
     char *junk = path_in("junk.wav");
     support_write_file(junk, "this is not audio at all, just text pretending to be a WAV file\n");
@@ -283,7 +284,12 @@ static void test_bad_input(void)
     support_write_file(empty, "");
     run(&r, (const char *[]){"record", "--request", req, "--input", empty, "--recording-dir",
                              recs, NULL});
-    CHECK(r.status == 2 && strstr(r.err, "empty.wav"));
+    CHECK(r.status == 2 && strstr(r.err, "empty.wav: is empty"));
+    CHECK(wav_count(recs) == 0);
+    done(&r);
+    run(&r, (const char *[]){"record", "--request", req, "--input", recs, "--recording-dir",
+                             recs, NULL});
+    CHECK(r.status == 2 && strstr(r.err, "recs: is a folder, not an audio file"));
     CHECK(wav_count(recs) == 0);
     done(&r);
 

@@ -435,6 +435,21 @@ static void test_prompt(void)
     sig_free(&b);
     callrec_session_destroy(s);
 
+    /* An empty prompt file is named as such. */
+    char empty[300], req[400];
+    snprintf(empty, sizeof empty, "%s/empty-prompt.wav", tmpdir);
+    support_write_file(empty, "");
+    snprintf(req, sizeof req, "{\"prompts\": [{\"mediaInfo\": {\"uri\": \"%s\"}}]}", empty);
+    s = make(&l, 16000);
+    CHECK(record(s, req, NULL) == 0);
+    sig_init(&b, 16000);
+    sig_silence(&b, 1.0);
+    drive(s, &l, &b, NULL);
+    CHECK_STR(l.reason, "playPromptFailed");
+    CHECK(strstr(l.notification, "empty-prompt.wav: is empty") != NULL);
+    sig_free(&b);
+    callrec_session_destroy(s);
+
     /* https:// without a resolver fails clearly; with one it plays. */
     const char *https = "{\"prompts\": [{\"mediaInfo\": {\"uri\": "
                         "\"https://cdn.contoso.com/beep.wav\", \"resourceId\": \"R1\"}}]}";

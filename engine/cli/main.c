@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "callrec.h"
+#include "prompt.h"
 
 #define EXIT_COMPLETED 0
 #define EXIT_FAILED 1
@@ -498,7 +499,8 @@ static int cmd_record(int argc, char **argv)
         sf = strcmp(opt.input, "-") == 0 ? sf_open_fd(STDIN_FILENO, SFM_READ, &info, 0)
                                          : sf_open(opt.input, SFM_READ, &info);
         if (!sf) {
-            fprintf(stderr, "callrec: input %s: %s\n", opt.input, sf_strerror(NULL));
+            fprintf(stderr, "callrec: input %s: %s\n", opt.input,
+                    strcmp(opt.input, "-") == 0 ? sf_strerror(NULL) : cr_audio_open_error(opt.input));
             goto done;
         }
         if (info.channels < 1 || info.channels > 64 || info.samplerate < 1000 ||
