@@ -6,9 +6,9 @@
    come from the clean speech. Reports frame precision/recall/F1, onset latency, clipped
    onsets, false starts (also per hour of noise alone), end-of-speech error (beside an oracle's,
    to show how much of the true end lies under the noise; ends more than 150 ms early and late
-   counted apart; the errors again per family of noise and by each answer's own SNR) and speed,
-   and the main figures again with the mixes sent over a phone line (8 kHz, G.711 u-law). Prints
-   tables; --json FILE writes JSON. */
+   counted apart; the errors again per family of noise, beside the oracle's, and by each
+   answer's own SNR) and speed, and the main figures again with the mixes sent over a phone line
+   (8 kHz, G.711 u-law). Prints tables; --json FILE writes JSON. */
 #include <ctype.h>
 #include <math.h>
 #include <stdint.h>
@@ -483,6 +483,7 @@ typedef struct tally {
     double oracle_err[N_SNRS][N_MARGINS][N_NOISES * 256];
     int n_oracle[N_SNRS][N_MARGINS];
     int oracle_early[N_SNRS][N_MARGINS]; /* its ends more than NEAR_MS early, of callrec's found */
+    int oracle_early_family[2][N_SNRS][N_MARGINS]; /* the same by fluctuating() */
     /* the end errors of all SNRs' mixes by the answer's own SNR (bins of own_snrs) */
     double own_err[N_OWN][N_DETECTORS][OWN_ENDS];
     int n_own[N_OWN][N_DETECTORS], own_early[N_OWN], own_late[N_OWN]; /* early, late: callrec's */
@@ -525,8 +526,11 @@ static void evaluate(const corpus *c, const corpus *truth, int phone, tally *t, 
                 t->det_sum[s][d] += r.detected;
                 t->early_sum[s][d] += r.early;
                 for (int u = 0; d == 0 && !phone && u < c->n_utt; u++)
-                    for (int m = 0; m < N_MARGINS; m++)
-                        t->oracle_early[s][m] += r.end_found[u] && oracle[u][m] > NEAR_MS;
+                    for (int m = 0; m < N_MARGINS; m++) {
+                        int early = r.end_found[u] && oracle[u][m] > NEAR_MS;
+                        t->oracle_early[s][m] += early;
+                        t->oracle_early_family[fluctuating((noise_kind)k)][s][m] += early;
+                    }
                 for (int u = 0; !phone && u < c->n_utt; u++) {
                     int o = 0;
                     while (o < N_OWN - 1 && snrs[s] + c->utt[u].level_db < own_snrs[o])
@@ -635,14 +639,17 @@ static void print_mixes(tally *t, int n_utt)
         printf("\n");
     }
     for (int fam = 0; fam < 2; fam++) {
-        printf("\nthe same in %s; callrec's ends more than 150 ms off, of found\n",
+        printf("\nthe same in %s; callrec's ends more than 150 ms off, of found, and the\n"
+               "oracle's more than 150 ms early among them at 0 / 3 / 6 dB\n",
                family_names[fam]);
         for (int s = 0; s < N_SNRS; s++) {
             int n = t->n_end_family[fam][s][0];
+            const int *o = t->oracle_early_family[fam][s];
             printf("%4d dB", snrs[s]);
             for (int d = 0; d < N_DETECTORS; d++)
                 print_p50_p95(t->end_family[fam][s][d], t->n_end_family[fam][s][d]);
-            printf("   %4d of %4d\n", n - ends_near(t->end_family[fam][s][0], n), n);
+            printf("   %4d of %4d   %3d / %3d / %3d\n", n - ends_near(t->end_family[fam][s][0], n),
+                   n, o[0], o[1], o[2]);
         }
     }
     printf("\ncallrec's end-of-speech error p95 (ms) per noise type, over the ends found (of %d)\n%8s",
@@ -1217,12 +1224,13 @@ int main(int argc, char **argv)
                 for (int d = 0; d < N_DETECTORS; d++) {
                     double *err = wb->end_family[fam][s][d];
                     int n = wb->n_end_family[fam][s][d];
+                    const int *o = wb->oracle_early_family[fam][s];
                     fprintf(js, "%s{\"family\":\"%s\",\"snr\":%d,\"detector\":\"%s\","
                                 "\"ends_found\":%d,\"ends_within_150ms\":%d,\"p50_ms\":%.0f,"
-                                "\"p95_ms\":%.0f}",
+                                "\"p95_ms\":%.0f,\"oracle_early_of_callrec_found\":[%d,%d,%d]}",
                             fam || s || d ? "," : "", family_names[fam], snrs[s], det_names[d], n,
                             ends_near(err, n), support_percentile(err, n, 50),
-                            support_percentile(err, n, 95));
+                            support_percentile(err, n, 95), o[0], o[1], o[2]);
                 }
         fprintf(js, "],\"end_by_own_snr\":[");
         for (int o = 0; o < N_OWN; o++)
