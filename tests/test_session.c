@@ -384,6 +384,23 @@ static int resolver(void *user, const char *uri, const char *resource_id, char *
     return 0;
 }
 
+/* An operation whose prompt cannot be played: it fails with playPromptFailed, its notification
+   saying `says`. What the session reported stays in *l. */
+static void prompt_fails(evlog *l, const char *request, const char *says)
+{
+    callrec_session *s = make(l, 16000);
+    CHECK(record(s, request, NULL) == 0);
+    sig_buf b;
+    sig_init(&b, 16000);
+    sig_silence(&b, 1.0);
+    drive(s, l, &b, NULL);
+    CHECK_STR(l->reason, "playPromptFailed");
+    CHECK_MSG(strstr(l->notification, says) != NULL, "the notification does not say \"%s\": %s",
+              says, l->notification);
+    sig_free(&b);
+    callrec_session_destroy(s);
+}
+
 static void test_prompt(void)
 {
     evlog l;
@@ -422,45 +439,24 @@ static void test_prompt(void)
     callrec_session_destroy(s);
 
     /* A prompt that cannot be loaded: failed, with the file named; no recording left. */
-    s = make(&l, 16000);
-    CHECK(record(s, "{\"prompts\": [{\"mediaInfo\": {\"uri\": \"no-such-prompt.wav\"}}]}", NULL) == 0);
-    sig_init(&b, 16000);
-    sig_silence(&b, 1.0);
-    drive(s, &l, &b, NULL);
-    CHECK_STR(l.reason, "playPromptFailed");
+    prompt_fails(&l, "{\"prompts\": [{\"mediaInfo\": {\"uri\": \"no-such-prompt.wav\"}}]}",
+                 "no-such-prompt.wav");
     CHECK_STR(l.status, "failed");
-    CHECK(strstr(l.notification, "no-such-prompt.wav") != NULL);
     CHECK(strstr(l.notification, "\"recordingLocation\":null") != NULL);
     CHECK(time_of(&l, CALLREC_EVENT_COMPLETED) == 0);
-    sig_free(&b);
-    callrec_session_destroy(s);
 
     /* An empty prompt file is named as such. */
     char empty[300], req[400];
     snprintf(empty, sizeof empty, "%s/empty-prompt.wav", tmpdir);
     support_write_file(empty, "");
     snprintf(req, sizeof req, "{\"prompts\": [{\"mediaInfo\": {\"uri\": \"%s\"}}]}", empty);
-    s = make(&l, 16000);
-    CHECK(record(s, req, NULL) == 0);
-    sig_init(&b, 16000);
-    sig_silence(&b, 1.0);
-    drive(s, &l, &b, NULL);
-    CHECK_STR(l.reason, "playPromptFailed");
-    CHECK(strstr(l.notification, "empty-prompt.wav: is empty") != NULL);
-    sig_free(&b);
-    callrec_session_destroy(s);
+    prompt_fails(&l, req, "empty-prompt.wav: is empty");
 
     /* https:// without a resolver fails clearly; with one it plays. */
     const char *https = "{\"prompts\": [{\"mediaInfo\": {\"uri\": "
                         "\"https://cdn.contoso.com/beep.wav\", \"resourceId\": \"R1\"}}]}";
-    s = make(&l, 16000);
-    CHECK(record(s, https, NULL) == 0);
+    prompt_fails(&l, https, "cannot fetch this URI itself");
     sig_init(&b, 16000);
-    sig_silence(&b, 1.0);
-    drive(s, &l, &b, NULL);
-    CHECK_STR(l.reason, "playPromptFailed");
-    CHECK(strstr(l.notification, "cannot fetch this URI itself") != NULL);
-    callrec_session_destroy(s);
 
     callrec_session_config cfg;
     callrec_session_config_default(&cfg);
