@@ -165,11 +165,11 @@ const char *cr_audio_open_error(const char *path)
 {
     const char *why = sf_strerror(NULL); /* before anything else can change it */
     struct stat st;
-    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+    if (stat(path, &st) != 0)
+        return why;
+    if (S_ISDIR(st.st_mode))
         return "is a folder, not an audio file";
-    if (stat(path, &st) == 0 && S_ISREG(st.st_mode) && st.st_size == 0)
-        return "is empty";
-    return why;
+    return S_ISREG(st.st_mode) && st.st_size == 0 ? "is empty" : why;
 }
 
 int cr_prompt_load(const char *path, int max_seconds, int16_t **samples, size_t *count,

@@ -268,7 +268,7 @@ static void test_bad_input(void)
     CHECK(r.status == 2 && strstr(r.err, "missing.json: No such file or directory"));
     done(&r);
 
-    /* Inputs: missing, not audio, empty. */
+    /* Inputs: missing, not audio, empty, a folder. */
     run(&r, (const char *[]){"record", "--request", req, "--input", path_in("none.wav"),
                              "--recording-dir", recs, NULL});
     CHECK(r.status == 2 && strstr(r.err, "callrec: input ") &&
