@@ -497,6 +497,7 @@ static void evaluate(const corpus *c, const corpus *truth, int phone, tally *t, 
                      int *first)
 {
     for (int k = 0; k < N_NOISES; k++) {
+        const int fam = fluctuating((noise_kind)k);
         for (int s = 0; s < N_SNRS; s++) {
             sig_buf b;
             sig_rng nr;
@@ -529,7 +530,7 @@ static void evaluate(const corpus *c, const corpus *truth, int phone, tally *t, 
                     for (int m = 0; m < N_MARGINS; m++) {
                         int early = r.end_found[u] && oracle[u][m] > NEAR_MS;
                         t->oracle_early[s][m] += early;
-                        t->oracle_early_family[fluctuating((noise_kind)k)][s][m] += early;
+                        t->oracle_early_family[fam][s][m] += early;
                     }
                 for (int u = 0; !phone && u < c->n_utt; u++) {
                     int o = 0;
@@ -543,7 +544,7 @@ static void evaluate(const corpus *c, const corpus *truth, int phone, tally *t, 
                 }
                 for (int i = 0; i < r.n_end && t->n_end_all[s][d] < 2048; i++)
                     t->end_all[s][d][t->n_end_all[s][d]++] = r.end_err[i];
-                int fam = fluctuating((noise_kind)k), *n_fam = &t->n_end_family[fam][s][d];
+                int *n_fam = &t->n_end_family[fam][s][d];
                 for (int i = 0; i < r.n_end && *n_fam < 2048; i++)
                     t->end_family[fam][s][d][(*n_fam)++] = r.end_err[i];
                 for (int i = 0; i < r.n_onset && t->n_on_all[s][d] < 2048; i++)
@@ -640,16 +641,20 @@ static void print_mixes(tally *t, int n_utt)
     }
     for (int fam = 0; fam < 2; fam++) {
         printf("\nthe same in %s; callrec's ends more than 150 ms off, of found, and the\n"
-               "oracle's more than 150 ms early among them at 0 / 3 / 6 dB\n",
+               "oracle's more than 150 ms early among them at",
                family_names[fam]);
+        for (int m = 0; m < N_MARGINS; m++)
+            printf("%s %.0f", m ? " /" : "", oracle_margins_db[m]);
+        printf(" dB\n");
         for (int s = 0; s < N_SNRS; s++) {
             int n = t->n_end_family[fam][s][0];
-            const int *o = t->oracle_early_family[fam][s];
             printf("%4d dB", snrs[s]);
             for (int d = 0; d < N_DETECTORS; d++)
                 print_p50_p95(t->end_family[fam][s][d], t->n_end_family[fam][s][d]);
-            printf("   %4d of %4d   %3d / %3d / %3d\n", n - ends_near(t->end_family[fam][s][0], n),
-                   n, o[0], o[1], o[2]);
+            printf("   %4d of %4d  ", n - ends_near(t->end_family[fam][s][0], n), n);
+            for (int m = 0; m < N_MARGINS; m++)
+                printf("%s %3d", m ? " /" : "", t->oracle_early_family[fam][s][m]);
+            printf("\n");
         }
     }
     printf("\ncallrec's end-of-speech error p95 (ms) per noise type, over the ends found (of %d)\n%8s",
@@ -1225,6 +1230,7 @@ int main(int argc, char **argv)
                     double *err = wb->end_family[fam][s][d];
                     int n = wb->n_end_family[fam][s][d];
                     const int *o = wb->oracle_early_family[fam][s];
+                    _Static_assert(N_MARGINS == 3, "the JSON lists the three margins' counts");
                     fprintf(js, "%s{\"family\":\"%s\",\"snr\":%d,\"detector\":\"%s\","
                                 "\"ends_found\":%d,\"ends_within_150ms\":%d,\"p50_ms\":%.0f,"
                                 "\"p95_ms\":%.0f,\"oracle_early_of_callrec_found\":[%d,%d,%d]}",
