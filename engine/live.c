@@ -28,6 +28,7 @@
 #define PLAYOUT_PRIME_MS 20     /* silence queued ahead of the first playout */
 #define COST_LOG 65536          /* callback costs kept for the percentiles (power of two) */
 #define DEFAULT_GUARD_MS 300    /* echo guard after playout on a device */
+#define PACER_GRACE_MS 250      /* how long a stopping pacer may take to finish its read */
 
 struct callrec_live {
     callrec_live_config cfg;
@@ -44,6 +45,8 @@ struct callrec_live {
     SF_INFO file_info;
     pthread_t pacer;
     int pacer_started;
+    _Atomic int pacer_done;         /* the pacer has returned: it may be joined */
+    int pacer_abandoned;            /* stuck in a read of a stalled source: never joined */
 
     cr_ring in_ring, out_ring;
     pthread_t worker;
@@ -54,7 +57,7 @@ struct callrec_live {
     _Atomic uint64_t frames_in, overruns, underruns, callbacks, host_overflows;
     _Atomic int peak;               /* |sample| peak since the meter last read it */
     _Atomic uint32_t cost_pos;
-    uint32_t *cost_ns;              /* callback costs, a ring written by the callback */
+    _Atomic uint32_t *cost_ns;      /* callback costs, a ring written by the callback */
     /* Capture clock for latency: frames captured before the latest callback's buffer, and
        that buffer's ADC time. Release/acquire on the seq counter publishes the pair. */
     _Atomic uint64_t clock_seq;
@@ -168,7 +171,8 @@ static int audio_callback(const void *input, void *output, unsigned long frames,
     }
     atomic_fetch_add_explicit(&l->callbacks, 1, memory_order_relaxed);
     uint32_t slot = atomic_fetch_add_explicit(&l->cost_pos, 1, memory_order_relaxed);
-    l->cost_ns[slot & (COST_LOG - 1)] = (uint32_t)(now_ns() - t0);
+    atomic_store_explicit(&l->cost_ns[slot & (COST_LOG - 1)], (uint32_t)(now_ns() - t0),
+                          memory_order_relaxed);
     return paContinue;
 }
 
@@ -208,6 +212,7 @@ static void *pacer_main(void *arg)
     free(inter);
     free(mono);
     atomic_store_explicit(&l->source_ended, 1, memory_order_release);
+    atomic_store_explicit(&l->pacer_done, 1, memory_order_release);
     return NULL;
 }
 
@@ -264,7 +269,6 @@ static void *worker_main(void *arg)
 {
     callrec_live *l = arg;
     int16_t in[WORKER_CHUNK], out[WORKER_CHUNK];
-    uint64_t reported_over = 0, reported_under = 0;
     l->last_input_ns = now_ns();
     struct timespec idle = {0, WORKER_IDLE_NS};
     int ended = 0;
@@ -277,19 +281,9 @@ static void *worker_main(void *arg)
             if (l->has_output)
                 cr_ring_write(&l->out_ring, out, n);
         }
-        uint64_t over = atomic_load_explicit(&l->overruns, memory_order_relaxed);
-        uint64_t under = atomic_load_explicit(&l->underruns, memory_order_relaxed);
-        cr_session_set_xruns(l->session, over, under);
-        if ((over != reported_over || under != reported_under) && l->user_event) {
-            callrec_event e = {0};
-            e.type = CALLREC_EVENT_XRUN;
-            e.operation_id = "";
-            e.overruns = over;
-            e.underruns = under;
-            l->user_event(l->user_event_arg, &e);
-            reported_over = over;
-            reported_under = under;
-        }
+        cr_session_set_xruns(l->session,
+                             atomic_load_explicit(&l->overruns, memory_order_relaxed),
+                             atomic_load_explicit(&l->underruns, memory_order_relaxed));
         /* Requests are looked at on every pass: a source without a clock (an ALSA file
            device) never lets the ring run dry. */
         if (atomic_exchange_explicit(&l->cancel_req, 0, memory_order_acq_rel))
@@ -554,14 +548,16 @@ void callrec_live_get_stats(callrec_live *l, callrec_live_stats *st)
     int peak = atomic_exchange_explicit(&l->peak, 0, memory_order_relaxed);
     st->input_peak_dbfs = peak > 0 ? 20.0 * log10(peak / 32768.0) : -120.0;
     st->running = l->worker_started;
-    /* Percentiles of the logged callback costs (a racy snapshot, fine for statistics). */
+    /* Percentiles of the logged callback costs: a snapshot taken while the callback may be
+       writing (each entry is atomic; the set is as fresh as the moment each was read). */
     uint32_t n = atomic_load_explicit(&l->cost_pos, memory_order_relaxed);
     if (n > COST_LOG)
         n = COST_LOG;
     if (n > 0) {
         uint32_t *copy = malloc(n * sizeof *copy);
         if (copy) {
-            memcpy(copy, l->cost_ns, n * sizeof *copy);
+            for (uint32_t i = 0; i < n; i++)
+                copy[i] = atomic_load_explicit(&l->cost_ns[i], memory_order_relaxed);
             qsort(copy, n, sizeof *copy, cmp_u32);
             st->callback_p50_us = copy[n / 2] / 1000.0;
             st->callback_p99_us = copy[(uint32_t)(n * 0.99)] / 1000.0;
@@ -580,7 +576,18 @@ void callrec_live_stop(callrec_live *l)
         Pa_StopStream(l->stream);
     atomic_store_explicit(&l->stop, 1, memory_order_release);
     if (l->pacer_started) {
-        pthread_join(l->pacer, NULL);
+        /* A source that stalled (a pipe whose writer stopped writing) leaves the pacer blocked
+           in a read that may never return; after a grace period it is left behind, like a
+           lost device, so that the operation's end is never held up by it. */
+        for (int i = 0; i < PACER_GRACE_MS && !atomic_load_explicit(&l->pacer_done,
+                                                                  memory_order_acquire); i++)
+            nanosleep(&(struct timespec){0, 1000000}, NULL);
+        if (atomic_load_explicit(&l->pacer_done, memory_order_acquire)) {
+            pthread_join(l->pacer, NULL);
+        } else {
+            pthread_detach(l->pacer);
+            l->pacer_abandoned = 1;
+        }
         l->pacer_started = 0;
     }
     if (l->worker_started) {
@@ -590,7 +597,7 @@ void callrec_live_stop(callrec_live *l)
     /* Whatever is still in the ring is part of the call. */
     int16_t in[WORKER_CHUNK];
     size_t n;
-    while ((n = cr_ring_read(&l->in_ring, in, WORKER_CHUNK)) > 0) {
+    while (l->in_ring.data && (n = cr_ring_read(&l->in_ring, in, WORKER_CHUNK)) > 0) {
         l->frames_processed += n;
         callrec_session_process(l->session, in, NULL, n);
     }
@@ -601,16 +608,15 @@ void callrec_live_destroy(callrec_live *l)
     if (!l)
         return;
     callrec_live_stop(l);
-    if (l->file)
-        sf_close(l->file);
     callrec_session_destroy(l->session);
     l->session = NULL;
-    if (atomic_load_explicit(&l->device_lost, memory_order_acquire)) {
-        /* The stream was abandoned, not closed: its callback thread was never joined, so the
-           memory the callback touches (this struct, its rings and cost log) must outlive it.
-           It stays allocated, reachable from PortAudio's open stream. */
+    if (l->pacer_abandoned || atomic_load_explicit(&l->device_lost, memory_order_acquire)) {
+        /* The stream or the pacer was abandoned, not stopped: its thread was never joined, so
+           the memory it touches (this struct, its rings, cost log and file) must outlive it. */
         return;
     }
+    if (l->file)
+        sf_close(l->file);
     if (l->stream)
         Pa_CloseStream(l->stream);
     if (l->pa_initialised)

@@ -3,6 +3,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "request.h"
+
 /* 200/8515 is the calling API's own result for maxRecordDurationReached. The other subcodes
    are callrec's, one per reason, 8600-8611; codes follow HTTP meaning. */
 static const cr_reason_info reasons[CR_REASON_COUNT] = {
@@ -37,31 +39,6 @@ static const cr_reason_info reasons[CR_REASON_COUNT] = {
 
 const cr_reason_info *cr_reason_get(cr_reason r) { return &reasons[r]; }
 
-int cr_file_uri(const char *path, char *out, unsigned long out_len)
-{
-    static const char hex[] = "0123456789ABCDEF";
-    unsigned long o = 0;
-    int n = snprintf(out, out_len, "file://");
-    if (n < 0 || (unsigned long)n >= out_len)
-        return -1;
-    o = (unsigned long)n;
-    for (const unsigned char *p = (const unsigned char *)path; *p; p++) {
-        int plain = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-                    (*p >= '0' && *p <= '9') || strchr("/-._~", *p);
-        if (o + (plain ? 1 : 3) >= out_len)
-            return -1;
-        if (plain) {
-            out[o++] = (char)*p;
-        } else {
-            out[o++] = '%';
-            out[o++] = hex[*p >> 4];
-            out[o++] = hex[*p & 15];
-        }
-    }
-    out[o] = '\0';
-    return (int)o;
-}
-
 /* The notification is written into a buffer sized when the operation was queued, so
    completing an operation never allocates. Output matches cJSON's unformatted printing. */
 typedef struct writer {
@@ -82,6 +59,22 @@ static void put_n(writer *w, const char *s, size_t n)
 }
 
 static void put(writer *w, const char *s) { put_n(w, s, strlen(s)); }
+
+/* "file://..." for an absolute path, percent-encoding every byte RFC 3986 does not allow
+   plainly in a path (the result needs no JSON escaping). Written in place: a path of any
+   length the system accepts fits the buffer, which was sized for it. */
+static void put_file_uri(writer *w, const char *path)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    put(w, "\"file://");
+    for (const unsigned char *p = (const unsigned char *)path; *p; p++) {
+        int plain = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+                    (*p >= '0' && *p <= '9') || strchr("/-._~", *p);
+        char esc[3] = {'%', hex[*p >> 4], hex[*p & 15]};
+        put_n(w, plain ? (const char *)p : esc, plain ? 1 : 3);
+    }
+    put_n(w, "\"", 1);
+}
 
 static void put_int(writer *w, long long v)
 {
@@ -152,7 +145,7 @@ size_t cr_notification_capacity(size_t context_len, size_t path_len)
 int cr_notification_write(const cr_outcome *o, char *out, size_t cap)
 {
     const cr_reason_info *info = cr_reason_get(o->reason);
-    char resource[160], etag[32], message[512], uri[4200];
+    char resource[160], etag[32], message[512];
     snprintf(resource, sizeof resource, "/app/calls/%s/operations/%s", o->call_id,
              o->operation_id);
     snprintf(etag, sizeof etag, "W/\"%u\"", o->etag);
@@ -161,6 +154,7 @@ int cr_notification_write(const cr_outcome *o, char *out, size_t cap)
     else
         snprintf(message, sizeof message, "%s", info->message);
 
+    cr_utf8_trim(message); /* a long detail is cut on a character boundary */
     writer w = {out, cap, 0, cap == 0};
     if (cap)
         out[0] = '\0';
@@ -185,9 +179,12 @@ int cr_notification_write(const cr_outcome *o, char *out, size_t cap)
     put(&w, "}");
     if (!o->play_prompt) {
         /* a playPromptOperation has no recording */
-        int located = o->recording_path && cr_file_uri(o->recording_path, uri, sizeof uri) > 0;
-        member_string(&w, "recordingLocation", located ? uri : NULL, 0);
-        member_string(&w, "recordingAccessToken", located ? o->access_token : NULL, 0);
+        put(&w, ",\"recordingLocation\":");
+        if (o->recording_path)
+            put_file_uri(&w, o->recording_path);
+        else
+            put(&w, "null");
+        member_string(&w, "recordingAccessToken", o->recording_path ? o->access_token : NULL, 0);
     }
     if (o->client_context)
         member_string(&w, "clientContext", o->client_context, 0);

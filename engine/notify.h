@@ -1,4 +1,4 @@
-/* Completion reasons and the commsNotifications document (cJSON). */
+/* Completion reasons and the commsNotifications document, written without allocating. */
 #ifndef CR_NOTIFY_H
 #define CR_NOTIFY_H
 
@@ -56,9 +56,5 @@ size_t cr_notification_capacity(size_t context_len, size_t path_len);
 /* Writes the notification (a commsNotifications document, NUL-terminated) into out. Returns
    its length, or -1 if cap is too small. Never allocates. */
 int cr_notification_write(const cr_outcome *o, char *out, size_t cap);
-
-/* file:// URI of an absolute path, percent-encoding what RFC 3986 requires. Returns the
-   length written, or -1 if it does not fit. */
-int cr_file_uri(const char *path, char *out, unsigned long out_len);
 
 #endif

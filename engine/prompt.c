@@ -6,6 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
 
 /* Quality 5 is SpeexDSP's VoIP default: transparent for speech at a fraction of the cost
    of 10. */
@@ -123,7 +126,9 @@ static int decode(SNDFILE *sf, SF_INFO info, const char *path, int max_seconds,
             for (int c = 0; c < info.channels; c++)
                 sum += in[i * info.channels + c];
             float v = sum / (float)info.channels * 32767.0f;
-            mono[i] = (int16_t)(v > 32767.0f ? 32767 : (v < -32768.0f ? -32768 : v));
+            /* A float file may hold NaN or infinities: NaN is silence, the rest is clipped
+               (converting either to an integer unchecked is undefined). */
+            mono[i] = (int16_t)(v != v ? 0 : v > 32767.0f ? 32767 : (v < -32768.0f ? -32768 : v));
         }
         spx_uint32_t in_len = (spx_uint32_t)got, out_len = (spx_uint32_t)(cap - used);
         speex_resampler_process_int(rs, 0, mono, &in_len, out + used, &out_len);
@@ -178,12 +183,36 @@ int cr_prompt_load(const char *path, int max_seconds, int16_t **samples, size_t 
     SF_INFO info = {0};
     *samples = NULL;
     *count = 0;
-    SNDFILE *sf = sf_open(path, SFM_READ, &info);
-    if (!sf) {
-        snprintf(err, err_len, "prompt %s: %s", path, cr_audio_open_error(path));
+    /* Only a regular file can be a prompt: opening a FIFO would wait for a writer, and reading
+       a device would never end. O_NONBLOCK makes the open itself return at once. */
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) != 0) {
+        snprintf(err, err_len, "prompt %s: %s", path, strerror(errno));
+        if (fd >= 0)
+            close(fd);
         return -1;
     }
-    return decode(sf, info, path, max_seconds, samples, count, err, err_len);
+    if (!S_ISREG(st.st_mode)) {
+        snprintf(err, err_len, "prompt %s: %s", path,
+                 S_ISDIR(st.st_mode) ? "is a folder, not an audio file"
+                                     : "is not a regular file (a pipe or a device cannot be a "
+                                       "prompt)");
+        close(fd);
+        return -1;
+    }
+    int flags = fcntl(fd, F_GETFL);
+    SNDFILE *sf = flags < 0 || fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) < 0
+                      ? NULL
+                      : sf_open_fd(fd, SFM_READ, &info, SF_FALSE);
+    if (!sf) {
+        snprintf(err, err_len, "prompt %s: %s", path, cr_audio_open_error(path));
+        close(fd);
+        return -1;
+    }
+    int rc = decode(sf, info, path, max_seconds, samples, count, err, err_len);
+    close(fd);
+    return rc;
 }
 
 typedef struct memfile {

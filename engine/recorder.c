@@ -1,68 +1,85 @@
+/* The recording writer. The WAV is the canonical 44-byte PCM header followed by the samples,
+   written here rather than through libsndfile: the header must state the bytes present after
+   every batch, after a cut at a stop tone and after a failed write, and libsndfile rewrites
+   its own idea of the length when it closes a file. libsndfile stays the reader of every
+   input and prompt. */
 #include "recorder.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <sndfile.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
-/* libsndfile writes through these. The file position and length live here, so the header
-   rewrite after every batch (seek to 0, write, seek back) costs one pwrite(), and a batch
-   two system calls in all instead of six. */
-static sf_count_t vio_length(void *user) { return ((cr_recorder *)user)->len; }
+#include "callrec.h"
 
-static sf_count_t vio_seek(sf_count_t offset, int whence, void *user)
+#define HEADER_BYTES 44
+#define RATE CALLREC_INTERNAL_RATE_HZ
+#define BYTES_PER_FRAME 2
+/* The RIFF and data sizes are 32-bit: 4 GiB less the header. 300 s at 16 kHz is 9.6 MB. */
+#define MAX_FRAMES ((int64_t)(UINT32_MAX - HEADER_BYTES) / BYTES_PER_FRAME)
+
+static void put_u16(unsigned char *p, unsigned v)
 {
-    cr_recorder *r = user;
-    sf_count_t base = whence == SEEK_SET ? 0 : whence == SEEK_CUR ? r->pos : r->len;
-    if (base + offset < 0)
-        return -1;
-    r->pos = base + offset;
-    return r->pos;
+    p[0] = (unsigned char)(v & 0xff);
+    p[1] = (unsigned char)(v >> 8 & 0xff);
 }
 
-static sf_count_t vio_read(void *ptr, sf_count_t count, void *user)
+static void put_u32(unsigned char *p, uint32_t v)
 {
-    cr_recorder *r = user;
-    ssize_t n = pread(r->fd, ptr, (size_t)count, (off_t)r->pos);
-    if (n < 0)
-        return 0;
-    r->pos += n;
-    return n;
+    put_u16(p, v & 0xffff);
+    put_u16(p + 2, v >> 16);
 }
 
-static sf_count_t vio_write(const void *ptr, sf_count_t count, void *user)
+/* RIFF/WAVE, fmt (PCM, 1 channel, 16 kHz, 16 bits), data of `frames` frames. */
+static void make_header(unsigned char h[HEADER_BYTES], int64_t frames)
 {
-    cr_recorder *r = user;
-    sf_count_t done = 0;
-    while (done < count) {
-        ssize_t n = pwrite(r->fd, (const char *)ptr + done, (size_t)(count - done),
-                           (off_t)(r->pos + done));
-        if (n < 0 && errno == EINTR)
+    uint32_t data = (uint32_t)(frames * BYTES_PER_FRAME);
+    memcpy(h, "RIFF", 4);
+    put_u32(h + 4, HEADER_BYTES - 8 + data);
+    memcpy(h + 8, "WAVEfmt ", 8);
+    put_u32(h + 16, 16);
+    put_u16(h + 20, 1);
+    put_u16(h + 22, 1);
+    put_u32(h + 24, RATE);
+    put_u32(h + 28, RATE * BYTES_PER_FRAME);
+    put_u16(h + 32, BYTES_PER_FRAME);
+    put_u16(h + 34, 16);
+    memcpy(h + 36, "data", 4);
+    put_u32(h + 40, data);
+}
+
+/* Writes all n bytes at offset, or fails. Returns the bytes written; *e the error, if any. */
+static size_t write_at(int fd, const void *p, size_t n, off_t offset, int *e)
+{
+    size_t done = 0;
+    *e = 0;
+    while (done < n) {
+        ssize_t k = pwrite(fd, (const char *)p + done, n - done, offset + (off_t)done);
+        if (k < 0 && errno == EINTR)
             continue;
-        if (n <= 0) {
-            r->io_errno = n < 0 ? errno : EIO;
+        if (k <= 0) {
+            *e = k < 0 ? errno : EIO;
             break;
         }
-        done += n;
+        done += (size_t)k;
     }
-    r->pos += done;
-    if (r->pos > r->len)
-        r->len = r->pos;
     return done;
 }
 
-static sf_count_t vio_tell(void *user) { return ((cr_recorder *)user)->pos; }
-
-static SF_VIRTUAL_IO vio = {vio_length, vio_seek, vio_read, vio_write, vio_tell};
+static int write_header(cr_recorder *r, int64_t frames, int *e)
+{
+    unsigned char h[HEADER_BYTES];
+    make_header(h, frames);
+    return write_at(r->fd, h, sizeof h, 0, e) == sizeof h ? 0 : -1;
+}
 
 int cr_recorder_create(cr_recorder *r, const char *path, char *err, size_t err_len)
 {
     memset(r, 0, sizeof *r);
     r->fd = -1;
     r->keep = -1;
-    /* O_EXCL: never overwrite a file, never follow a planted link. */
+    /* O_EXCL: never overwrite a file; O_NOFOLLOW: never follow a planted link. */
     int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (fd < 0) {
         int e = errno;
@@ -71,44 +88,58 @@ int cr_recorder_create(cr_recorder *r, const char *path, char *err, size_t err_l
         return e == EEXIST ? -1 : -2;
     }
     r->fd = fd;
-    SF_INFO info = {.samplerate = 16000, .channels = 1, .format = SF_FORMAT_WAV | SF_FORMAT_PCM_16};
-    SNDFILE *sf = sf_open_virtual(&vio, SFM_WRITE, &info, r);
-    if (!sf) {
-        snprintf(err, err_len, "recording %s: %s", path,
-                 r->io_errno ? strerror(r->io_errno) : sf_strerror(NULL));
+    int e;
+    if (write_header(r, 0, &e)) {
+        snprintf(err, err_len, "recording %s: %s", path, strerror(e));
         close(fd);
-        unlink(path);
+        unlink(path); /* a file shorter than its header is not a WAV: leave nothing */
         r->fd = -1;
         return -2;
     }
-    /* Rewrite the header after every write, so the file is valid at any moment. */
-    sf_command(sf, SFC_SET_UPDATE_HEADER_AUTO, NULL, SF_TRUE);
-    r->sf = sf;
     return 0;
 }
 
+static int write_failed(cr_recorder *r, int e, char *err, size_t err_len)
+{
+    r->failed = 1;
+    snprintf(err, err_len, "recording write failed after %.2f s of audio: %s",
+             (double)r->written / RATE, strerror(e ? e : EIO));
+    return -1;
+}
+
+/* Appends the batch, then states the new length in the header: two system calls, and the
+   header is exact between batches. A short write keeps the whole frames that landed. */
 static int flush(cr_recorder *r, char *err, size_t err_len)
 {
-    if (!r->batched)
-        return 0;
-    sf_count_t n = sf_write_short(r->sf, r->batch, (sf_count_t)r->batched);
-    if (n > 0)
-        r->written += n;
-    if (n != (sf_count_t)r->batched || r->io_errno) {
-        snprintf(err, err_len, "recording write failed after %.2f s of audio: %s",
-                 (double)r->written / 16000.0,
-                 r->io_errno ? strerror(r->io_errno) : sf_strerror(r->sf));
-        r->batched = 0;
-        return -1;
-    }
+    size_t n = r->batched;
     r->batched = 0;
+    if (n == 0 || r->failed)
+        return r->failed ? -1 : 0;
+    if (r->written + (int64_t)n > MAX_FRAMES)
+        return write_failed(r, EFBIG, err, err_len);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    for (size_t i = 0; i < n; i++)
+        r->batch[i] = (int16_t)__builtin_bswap16((uint16_t)r->batch[i]);
+#endif
+    off_t at = HEADER_BYTES + (off_t)r->written * BYTES_PER_FRAME;
+    int e = 0, e2 = 0;
+    size_t bytes = write_at(r->fd, r->batch, n * BYTES_PER_FRAME, at, &e);
+    int64_t frames = (int64_t)(bytes / BYTES_PER_FRAME);
+    if (bytes % BYTES_PER_FRAME && ftruncate(r->fd, at + (off_t)frames * BYTES_PER_FRAME))
+        frames = 0, e2 = errno; /* half a frame stays: fall back to the length before */
+    if (frames && write_header(r, r->written + frames, &e2) == 0)
+        r->written += frames;
+    else if (frames && ftruncate(r->fd, at) == 0)
+        frames = 0; /* the header could not be updated: the frames go, the file stays exact */
+    if (e || e2)
+        return write_failed(r, e ? e : e2, err, err_len);
     return 0;
 }
 
 int cr_recorder_write(cr_recorder *r, const int16_t *x, size_t n, char *err, size_t err_len)
 {
-    if (r->keep >= 0)
-        return 0; /* truncated: the recording has ended */
+    if (r->keep >= 0 || r->failed || r->fd < 0)
+        return 0; /* truncated, failed or closed: the recording has ended */
     while (n > 0) {
         size_t take = CR_RECORDER_BATCH - r->batched;
         if (take > n)
@@ -138,35 +169,28 @@ void cr_recorder_truncate(cr_recorder *r, int64_t frames)
     r->keep = frames < r->written ? frames : r->written + (int64_t)r->batched;
 }
 
-/* Cuts the file to r->keep frames before libsndfile closes it. The data chunk is the file's
-   last, so its start is the length less the frames written; libsndfile sizes the header it
-   writes at close from the length vio_length() reports. No allocation, no reopening. */
+/* Cuts the file to r->keep frames. The header shrinks first: should the cut itself fail, the
+   file holds more than its header states (every reader stops at the stated end), never less. */
 static int cut(cr_recorder *r, char *err, size_t err_len)
 {
-    int64_t data_start = r->len - r->written * (int64_t)sizeof(int16_t);
-    int64_t len = data_start + r->keep * (int64_t)sizeof(int16_t);
-    if (data_start < 0 || ftruncate(r->fd, (off_t)len) != 0) {
-        snprintf(err, err_len, "recording truncate failed: %s",
-                 data_start < 0 ? "unexpected file layout" : strerror(errno));
+    int e = 0;
+    if (write_header(r, r->keep, &e) ||
+        ftruncate(r->fd, HEADER_BYTES + (off_t)r->keep * BYTES_PER_FRAME)) {
+        snprintf(err, err_len, "recording cut at the stop tone failed: %s",
+                 strerror(e ? e : errno));
         return -1;
     }
-    r->len = r->pos = len;
     r->written = r->keep;
     return 0;
 }
 
 int cr_recorder_close(cr_recorder *r, char *err, size_t err_len)
 {
-    if (!r->sf)
+    if (r->fd < 0)
         return 0;
     int rc = flush(r, err, err_len);
     if (rc == 0 && r->keep >= 0 && r->keep < r->written)
         rc = cut(r, err, err_len);
-    if (sf_close(r->sf) && rc == 0) {
-        snprintf(err, err_len, "recording close failed");
-        rc = -1;
-    }
-    r->sf = NULL;
     if (close(r->fd) && rc == 0) {
         snprintf(err, err_len, "recording close failed: %s", strerror(errno));
         rc = -1;

@@ -1,5 +1,6 @@
-/* The recording: a 16 kHz mono 16-bit WAV written while it is made, its header kept valid
-   so that a crash leaves a playable file up to the last write. */
+/* The recording: a 16 kHz mono 16-bit WAV written while it is made. Its header states exactly
+   the bytes the file holds after every batch, so a crash, a kill or a full disk leaves a file
+   that every reader takes at its word. */
 #ifndef CR_RECORDER_H
 #define CR_RECORDER_H
 
@@ -10,22 +11,22 @@
 #define CR_RECORDER_BATCH 800
 
 typedef struct cr_recorder {
-    void *sf;                          /* SNDFILE, writing through the callbacks in recorder.c */
-    int fd;
-    int64_t pos, len;                  /* libsndfile's view of the file: seeking costs nothing */
-    int io_errno;                      /* the last failed write's errno */
-    int64_t written;                   /* frames in the file */
+    int fd;                            /* -1: closed, or never opened */
+    int failed;                        /* a write failed: the file ends at `written` */
+    int64_t written;                   /* frames in the file, and in its header */
     int64_t keep;                      /* frames to keep at close; -1: all */
     int16_t batch[CR_RECORDER_BATCH];
     size_t batched;
 } cr_recorder;
 
-/* Creates `path` exclusively, mode 0600. Returns 0; -1 (EEXIST: exists) or -2 (other error)
-   with a message naming the file. The recorder must not move in memory until closed. */
+/* Creates `path` exclusively (mode 0600, no link followed) and writes the header of an empty
+   WAV, so the file is valid from its first moment. Returns 0; -1 (it exists) or -2 (any other
+   error: nothing is left behind) with a message naming the file. */
 int cr_recorder_create(cr_recorder *r, const char *path, char *err, size_t err_len);
 
-/* Appends n samples. Returns 0, or -1 with a message if the file could not be written (what
-   was written before stays a valid WAV). */
+/* Appends n samples. Returns 0, or -1 with a message if the file could not be written: it
+   then holds the whole frames that were written, with a header that says so, and later
+   writes are dropped. */
 int cr_recorder_write(cr_recorder *r, const int16_t *x, size_t n, char *err, size_t err_len);
 
 /* Frames recorded so far (written or batched, up to a truncation). */
@@ -35,7 +36,8 @@ int64_t cr_recorder_frames(const cr_recorder *r);
    and the file is cut to that length when it is closed. */
 void cr_recorder_truncate(cr_recorder *r, int64_t frames);
 
-/* Flushes, cuts and closes. Returns 0, or -1 with a message if a write failed. */
+/* Flushes, cuts and closes. Returns 0, or -1 with a message if a write failed (the file is
+   still a valid WAV of what reached it). Closing a closed recorder does nothing. */
 int cr_recorder_close(cr_recorder *r, char *err, size_t err_len);
 
 #endif

@@ -56,6 +56,18 @@ int cr_utf8_valid(const char *s, size_t n, size_t *chars)
     return 1;
 }
 
+void cr_utf8_trim(char *s)
+{
+    size_t n = strlen(s), lead = n;
+    while (lead > 0 && n - lead < 4 && ((unsigned char)s[lead - 1] & 0xC0) == 0x80)
+        lead--;
+    if (lead == 0 || ((unsigned char)s[lead - 1] & 0x80) == 0)
+        return; /* ends in ASCII (or holds no lead byte to judge) */
+    lead--;
+    if (!cr_utf8_valid(s + lead, n - lead, NULL))
+        s[lead] = '\0';
+}
+
 /* What a JSON value is, for messages: "a string", "false", "2.5". */
 static const char *describe(const cJSON *v, char *buf, size_t n)
 {
@@ -97,14 +109,33 @@ static const char *describe(const cJSON *v, char *buf, size_t n)
     return "an object";
 }
 
+static int cmp_names(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Sorted, so that a body of many thousand annotations costs n log n, not n squared. */
 static int check_duplicates(const cJSON *obj, const char *where, char *err, size_t err_len)
 {
+    size_t n = 0;
     for (const cJSON *a = obj->child; a; a = a->next)
-        for (const cJSON *b = a->next; b; b = b->next)
-            if (strcmp(a->string, b->string) == 0)
-                return fail(err, err_len, "%s: field \"%.64s\" appears more than once", where,
-                            a->string);
-    return 0;
+        n++;
+    if (n < 2)
+        return 0;
+    const char **names = malloc(n * sizeof *names);
+    if (!names)
+        return fail(err, err_len, "%s: out of memory", where);
+    n = 0;
+    for (const cJSON *a = obj->child; a; a = a->next)
+        names[n++] = a->string;
+    qsort(names, n, sizeof *names, cmp_names);
+    int rc = 0;
+    for (size_t i = 1; i < n && rc == 0; i++)
+        if (strcmp(names[i - 1], names[i]) == 0)
+            rc = fail(err, err_len, "%s: field \"%.64s\" appears more than once", where,
+                      names[i]);
+    free(names);
+    return rc;
 }
 
 static int get_int(const cJSON *body, const char *name, int *out, char *err, size_t err_len)
@@ -112,7 +143,7 @@ static int get_int(const cJSON *body, const char *name, int *out, char *err, siz
     char buf[96];
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(body, name);
     *out = CR_TIMEOUT_DEFAULT_S;
-    if (!v)
+    if (!v || cJSON_IsNull(v)) /* every parameter is nullable; null means the default */
         return 0;
     if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble) || v->valuedouble != floor(v->valuedouble) ||
         v->valuedouble < CR_TIMEOUT_MIN_S || v->valuedouble > CR_TIMEOUT_MAX_S)
@@ -128,7 +159,7 @@ static int get_bool(const cJSON *body, const char *name, int dflt, int *out, cha
     char buf[96];
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(body, name);
     *out = dflt;
-    if (!v)
+    if (!v || cJSON_IsNull(v))
         return 0;
     if (!cJSON_IsBool(v))
         return fail(err, err_len, "%s: must be true or false, got %s", name,
@@ -158,6 +189,46 @@ static int get_string(const cJSON *v, const char *name, size_t max_chars, char *
     return 0;
 }
 
+static const char *const record_fields[] = {
+    "prompts", "bargeInAllowed", "initialSilenceTimeoutInSeconds", "maxSilenceTimeoutInSeconds",
+    "maxRecordDurationInSeconds", "playBeep", "stopTones", "clientContext", NULL};
+static const char *const play_fields[] = {"prompts", "clientContext", NULL};
+static const char *const prompt_fields[] = {"mediaInfo", NULL};
+static const char *const media_info_fields[] = {"uri", "resourceId", NULL};
+
+/* Every field of obj must be one of `known` or an OData annotation, and appear once; the
+   same rule at every level. `odata_type`, if not NULL, is the only type obj may declare in
+   "@odata.type". `where` prefixes messages ("" at the top); `what` names the object. */
+static int check_fields(const cJSON *obj, const char *where, const char *what,
+                        const char *const *known_fields, const char *odata_type, char *err,
+                        size_t err_len)
+{
+    char buf[96];
+    for (const cJSON *f = obj->child; f; f = f->next) {
+        int known = strchr(f->string, '@') != NULL; /* OData annotations are allowed */
+        for (int i = 0; !known && known_fields[i]; i++)
+            known = strcmp(f->string, known_fields[i]) == 0;
+        if (!known) {
+            char list[256] = "";
+            for (int i = 0; known_fields[i]; i++)
+                snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", i ? ", " : "",
+                         known_fields[i]);
+            size_t chars;
+            int printable = cr_utf8_valid(f->string, strlen(f->string), &chars);
+            for (const char *c = f->string; printable && *c; c++)
+                printable = (unsigned char)*c >= 0x20 && *c != '"' && *c != '\\';
+            return fail(err, err_len, "%s%s%.64s: not a field of %s; accepted: %s", where,
+                        where[0] ? "." : "", printable ? f->string : "(unprintable field name)",
+                        what, list);
+        }
+        if (odata_type && strcmp(f->string, "@odata.type") == 0 &&
+            (!cJSON_IsString(f) || strcmp(f->valuestring, odata_type) != 0))
+            return fail(err, err_len, "%s%s@odata.type: must be \"%s\", got %s", where,
+                        where[0] ? "." : "", odata_type, describe(f, buf, sizeof buf));
+    }
+    return check_duplicates(obj, where[0] ? where : "request", err, err_len);
+}
+
 /* prompts: an array of mediaPrompt objects, at most `max` (and at least one if `required`). */
 static int parse_prompts(const cJSON *body, int max, int required, cr_request *r, char *err,
                          size_t err_len)
@@ -185,14 +256,16 @@ static int parse_prompts(const cJSON *body, int max, int required, cr_request *r
         if (!cJSON_IsObject(p))
             return fail(err, err_len, "%s: must be a mediaPrompt object, got %s", where,
                         describe(p, buf, sizeof buf));
-        if (check_duplicates(p, where, err, err_len))
+        if (check_fields(p, where, "a mediaPrompt", prompt_fields, "#microsoft.graph.mediaPrompt",
+                         err, err_len))
             return -1;
         const cJSON *info = cJSON_GetObjectItemCaseSensitive(p, "mediaInfo");
         if (!cJSON_IsObject(info))
             return fail(err, err_len, "%s.mediaInfo: must be an object with a uri, got %s", where,
                         info ? describe(info, buf, sizeof buf) : "nothing");
         snprintf(where, sizeof where, "prompts[%d].mediaInfo", i);
-        if (check_duplicates(info, where, err, err_len))
+        if (check_fields(info, where, "a mediaInfo", media_info_fields,
+                         "#microsoft.graph.mediaInfo", err, err_len))
             return -1;
         snprintf(where, sizeof where, "prompts[%d].mediaInfo.uri", i);
         const cJSON *uri = cJSON_GetObjectItemCaseSensitive(info, "uri");
@@ -238,33 +311,174 @@ static int parse_stop_tones(const cJSON *body, cr_request *r, char *err, size_t 
     return 0;
 }
 
-static const char *const record_fields[] = {
-    "prompts", "bargeInAllowed", "initialSilenceTimeoutInSeconds", "maxSilenceTimeoutInSeconds",
-    "maxRecordDurationInSeconds", "playBeep", "stopTones", "clientContext", NULL};
-static const char *const play_fields[] = {"prompts", "clientContext", NULL};
+/* RFC 8259's grammar, checked before cJSON, which also takes "05", "5.", "1e" and control
+   characters raw inside strings. Returns NULL if json[0..len) is one JSON text, else why not,
+   with *at the offset of the first byte that is not JSON. Nesting deeper than
+   JSON_MAX_DEPTH is refused: a request is three levels deep. */
+#define JSON_MAX_DEPTH 32
 
-/* Every field must be one of `known` (or an OData annotation), and appear once. */
-static int check_fields(const cJSON *body, const char *request, const char *const *known_fields,
-                        char *err, size_t err_len)
+static int hexdigit(char c)
 {
-    for (const cJSON *f = body->child; f; f = f->next) {
-        int known = strchr(f->string, '@') != NULL; /* OData annotations are allowed */
-        for (int i = 0; !known && known_fields[i]; i++)
-            known = strcmp(f->string, known_fields[i]) == 0;
-        if (!known) {
-            char list[256] = "";
-            for (int i = 0; known_fields[i]; i++)
-                snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", i ? ", " : "",
-                         known_fields[i]);
-            size_t chars;
-            int printable = cr_utf8_valid(f->string, strlen(f->string), &chars);
-            for (const char *c = f->string; printable && *c; c++)
-                printable = (unsigned char)*c >= 0x20 && *c != '"' && *c != '\\';
-            return fail(err, err_len, "%.64s: not a field of the %s request; accepted: %s",
-                        printable ? f->string : "(unprintable field name)", request, list);
+    return c >= '0' && c <= '9' ? c - '0'
+           : c >= 'a' && c <= 'f' ? c - 'a' + 10
+           : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                  : -1;
+}
+
+static int is_ws(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+static int is_digit(char c) { return c >= '0' && c <= '9'; }
+
+static const char *strict_string(const char *s, size_t n, size_t *i)
+{
+    for ((*i)++; *i < n; (*i)++) {
+        unsigned char c = (unsigned char)s[*i];
+        if (c == '"') {
+            (*i)++;
+            return NULL;
+        }
+        if (c < 0x20)
+            return "a control character must be escaped inside a string";
+        if (c != '\\')
+            continue;
+        if (++*i >= n)
+            break;
+        if (s[*i] == 'u') {
+            for (int k = 1; k <= 4; k++)
+                if (*i + (size_t)k >= n || hexdigit(s[*i + (size_t)k]) < 0)
+                    return "\\u must be followed by four hex digits";
+            *i += 4;
+        } else if (!strchr("\"\\/bfnrt", s[*i]) || s[*i] == '\0') {
+            return "unknown escape in a string";
         }
     }
-    return check_duplicates(body, "request", err, err_len);
+    return "unterminated string";
+}
+
+static const char *strict_number(const char *s, size_t n, size_t *i)
+{
+    if (s[*i] == '-')
+        (*i)++;
+    if (*i < n && s[*i] == '0') {
+        (*i)++;
+        if (*i < n && is_digit(s[*i]))
+            return "a number must not have leading zeros";
+    } else if (*i < n && is_digit(s[*i])) {
+        while (*i < n && is_digit(s[*i]))
+            (*i)++;
+    } else {
+        return "a number needs digits";
+    }
+    if (*i < n && s[*i] == '.') {
+        (*i)++;
+        if (*i >= n || !is_digit(s[*i]))
+            return "a decimal point must be followed by digits";
+        while (*i < n && is_digit(s[*i]))
+            (*i)++;
+    }
+    if (*i < n && (s[*i] == 'e' || s[*i] == 'E')) {
+        (*i)++;
+        if (*i < n && (s[*i] == '+' || s[*i] == '-'))
+            (*i)++;
+        if (*i >= n || !is_digit(s[*i]))
+            return "an exponent needs digits";
+        while (*i < n && is_digit(s[*i]))
+            (*i)++;
+    }
+    return NULL;
+}
+
+static const char *json_strict(const char *s, size_t n, size_t *at)
+{
+    char stack[JSON_MAX_DEPTH]; /* '{' or '[' of each open container */
+    int depth = 0;
+    size_t i = 0;
+    const char *why = NULL;
+    enum { VALUE, KEY, AFTER } want = VALUE;
+    for (;;) {
+        while (i < n && is_ws(s[i]))
+            i++;
+        if (want == AFTER && depth == 0) {
+            if (i < n)
+                why = "text after the end of the JSON value";
+            break;
+        }
+        if (i >= n) {
+            why = "unexpected end";
+            break;
+        }
+        char c = s[i];
+        if (want == AFTER) {
+            char open = stack[depth - 1];
+            if (c == ',') {
+                i++;
+                want = open == '{' ? KEY : VALUE;
+            } else if (c == (open == '{' ? '}' : ']')) {
+                i++;
+                depth--;
+            } else {
+                why = open == '{' ? "expected , or } in an object" : "expected , or ] in an array";
+                break;
+            }
+            continue;
+        }
+        if (want == KEY) {
+            if (c != '"') {
+                why = "expected a field name in double quotes";
+                break;
+            }
+            if ((why = strict_string(s, n, &i)))
+                break;
+            while (i < n && is_ws(s[i]))
+                i++;
+            if (i >= n || s[i] != ':') {
+                why = "expected : after a field name";
+                break;
+            }
+            i++;
+            want = VALUE;
+            continue;
+        }
+        /* a value */
+        if (c == '{' || c == '[') {
+            if (depth == JSON_MAX_DEPTH) {
+                why = "nested too deeply";
+                break;
+            }
+            stack[depth++] = c;
+            i++;
+            while (i < n && is_ws(s[i]))
+                i++;
+            if (i < n && s[i] == (c == '{' ? '}' : ']')) {
+                i++;
+                depth--;
+                want = AFTER;
+            } else {
+                want = c == '{' ? KEY : VALUE;
+            }
+            continue;
+        }
+        if (c == '"') {
+            why = strict_string(s, n, &i);
+        } else if (c == '-' || is_digit(c)) {
+            why = strict_number(s, n, &i);
+        } else {
+            static const char *const words[] = {"true", "false", "null"};
+            why = "expected a value";
+            for (int k = 0; k < 3; k++) {
+                size_t len = strlen(words[k]);
+                if (n - i >= len && memcmp(s + i, words[k], len) == 0) {
+                    i += len;
+                    why = NULL;
+                    break;
+                }
+            }
+        }
+        if (why)
+            break;
+        want = AFTER;
+    }
+    *at = i < n ? i : n;
+    return why;
 }
 
 /* cJSON decodes "\u0000" and silently cuts the string there; find it first. Returns its
@@ -310,33 +524,34 @@ static cJSON *parse_body(const char *json, size_t len, char *err, size_t err_len
              CR_REQUEST_MAX_BYTES);
         return NULL;
     }
+    /* cJSON reads a C string: a raw NUL would end the text early, or a field name. */
+    const char *raw_nul = memchr(json, '\0', len);
+    if (raw_nul) {
+        fail(err, err_len, "request: holds a NUL byte at byte %zu; JSON text has none",
+             (size_t)(raw_nul - json));
+        return NULL;
+    }
     long nul = nul_escape(json, len);
     if (nul >= 0) {
         fail(err, err_len, "request: a string holds \\u0000 (NUL) at byte %ld; text with NUL "
              "characters is not accepted", nul);
         return NULL;
     }
-    const char *end = NULL;
-    cJSON *body = cJSON_ParseWithLengthOpts(json, len, &end, 0);
-    size_t pos = end ? (size_t)(end - json) : 0;
-    if (body) {
-        while (pos < len && json[pos] && strchr(" \t\r\n", json[pos]))
-            pos++;
-        if (pos < len) {
-            cJSON_Delete(body);
-            body = NULL;
-        }
-    }
-    if (!body) {
+    size_t pos = 0;
+    const char *why = json_strict(json, len, &pos);
+    if (why) {
         int line, col;
-        if (pos > len)
-            pos = len;
         json_position(json, pos, &line, &col);
-        if (len == 0 || pos >= len)
+        if (pos >= len)
             fail(err, err_len, "request: invalid JSON: unexpected end at byte %zu", pos);
         else
-            fail(err, err_len, "request: invalid JSON at byte %zu (line %d, column %d)", pos,
-                 line, col);
+            fail(err, err_len, "request: invalid JSON at byte %zu (line %d, column %d): %s", pos,
+                 line, col, why);
+        return NULL;
+    }
+    cJSON *body = cJSON_ParseWithLength(json, len);
+    if (!body) { /* valid JSON: only memory can fail here */
+        fail(err, err_len, "request: out of memory");
         return NULL;
     }
     if (!cJSON_IsObject(body)) {
@@ -354,6 +569,15 @@ static int parse_client_context(const cJSON *body, cr_request *r, char *err, siz
     if (ctx && !cJSON_IsNull(ctx))
         return get_string(ctx, "clientContext", CR_CLIENT_CONTEXT_MAX, &r->client_context, err,
                           err_len);
+    return 0;
+}
+
+/* JSON text is UTF-8 (RFC 8259, 8.1). Checked last, so that the fields callrec reads are
+   named when they are the ones at fault; this catches the rest (annotations, names). */
+static int check_text(const char *json, size_t len, char *err, size_t err_len)
+{
+    if (!cr_utf8_valid(json, len, NULL))
+        return fail(err, err_len, "request: not valid UTF-8 text");
     return 0;
 }
 
@@ -377,7 +601,7 @@ int cr_request_parse(const char *json, size_t len, cr_request *out, char *err, s
         return -1;
     cr_request r = {0};
     r.kind = CR_REQUEST_RECORD;
-    int rc = check_fields(body, "record", record_fields, err, err_len) ||
+    int rc = check_fields(body, "", "the record request", record_fields, NULL, err, err_len) ||
              parse_prompts(body, 1, 0, &r, err, err_len) ||
              get_bool(body, "bargeInAllowed", 0, &r.barge_in, err, err_len) ||
              get_int(body, "initialSilenceTimeoutInSeconds", &r.initial_silence_s, err, err_len) ||
@@ -385,7 +609,7 @@ int cr_request_parse(const char *json, size_t len, cr_request *out, char *err, s
              get_int(body, "maxRecordDurationInSeconds", &r.max_duration_s, err, err_len) ||
              get_bool(body, "playBeep", 1, &r.play_beep, err, err_len) ||
              parse_stop_tones(body, &r, err, err_len) ||
-             parse_client_context(body, &r, err, err_len);
+             parse_client_context(body, &r, err, err_len) || check_text(json, len, err, err_len);
     return conclude(body, rc, &r, out);
 }
 
@@ -398,9 +622,9 @@ int cr_play_request_parse(const char *json, size_t len, cr_request *out, char *e
         return -1;
     cr_request r = {0};
     r.kind = CR_REQUEST_PLAY_PROMPT;
-    int rc = check_fields(body, "playPrompt", play_fields, err, err_len) ||
+    int rc = check_fields(body, "", "the playPrompt request", play_fields, NULL, err, err_len) ||
              parse_prompts(body, CR_MAX_PROMPTS, 1, &r, err, err_len) ||
-             parse_client_context(body, &r, err, err_len);
+             parse_client_context(body, &r, err, err_len) || check_text(json, len, err, err_len);
     return conclude(body, rc, &r, out);
 }
 

@@ -45,4 +45,8 @@ void cr_request_free(cr_request *r);
 /* 1 if s (n bytes) is well-formed UTF-8 without NUL; *chars receives its code points. */
 int cr_utf8_valid(const char *s, size_t n, size_t *chars);
 
+/* Cuts an incomplete UTF-8 sequence off the end of s (what snprintf leaves when it truncates
+   text mid-character). */
+void cr_utf8_trim(char *s);
+
 #endif

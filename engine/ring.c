@@ -34,6 +34,8 @@ size_t cr_ring_write(cr_ring *r, const int16_t *x, size_t n)
     size_t space = r->mask + 1 - (w - rd);
     if (n > space)
         n = space;
+    if (n == 0)
+        return 0; /* full, or nothing given: no copy (x may be NULL) */
     size_t at = w & r->mask, first = r->mask + 1 - at;
     if (first > n)
         first = n;
@@ -52,6 +54,8 @@ size_t cr_ring_read(cr_ring *r, int16_t *x, size_t n)
     size_t avail = w - rd;
     if (n > avail)
         n = avail;
+    if (n == 0)
+        return 0; /* empty: no copy (a ring never initialised has no storage) */
     size_t at = rd & r->mask, first = r->mask + 1 - at;
     if (first > n)
         first = n;

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "../dsp/dtmf.h"
@@ -75,6 +76,8 @@ struct callrec_session {
     int n_ops;
 
     SpeexResamplerState *in_rs, *out_rs;
+    int64_t in_frames;         /* input received at the configured rate (with in_rs) */
+    int64_t converted;         /* 16 kHz samples in_rs has produced from it */
     int16_t convert[2 * CONVERT_CHUNK];
     int16_t frame[FRAME];      /* caller audio being gathered, 16 kHz */
     int frame_fill;
@@ -288,7 +291,7 @@ static void complete(callrec_session *s, int index, int64_t end, cr_reason reaso
     int play = o->req.kind == CR_REQUEST_PLAY_PROMPT, call_ended = reason == CR_REASON_CALL_ENDED;
     if (play)
         reason = play_reason(reason);
-    int recorded = o->phase == PHASE_RECORDING;
+    int recorded = o->phase == PHASE_RECORDING, created = o->rec.fd >= 0;
     char close_err[MSG_LEN] = "";
     int64_t frames = recorded ? cr_recorder_frames(&o->rec) : 0;
     if (cr_recorder_close(&o->rec, close_err, sizeof close_err) && recorded &&
@@ -296,7 +299,9 @@ static void complete(callrec_session *s, int index, int64_t end, cr_reason reaso
         reason = CR_REASON_UNSPECIFIED_ERROR;
         detail = close_err;
     }
-    if (!recorded && o->rec_path)
+    if (recorded)
+        frames = o->rec.written; /* what the file holds, should the last write have failed */
+    if (!recorded && created)
         unlink(o->rec_path); /* created empty at queue time; nothing was kept */
 
     const cr_reason_info *info = cr_reason_get(reason);
@@ -307,7 +312,11 @@ static void complete(callrec_session *s, int index, int64_t end, cr_reason reaso
         .operation_id = o->id,
         .reason = reason,
         .failed = info->failed || (call_ended && !recorded),
-        .detail = detail,
+        /* A prompt's error names a local file: that is for the embedder's log (the event's
+           detail), not for the notification, which leaves the machine. */
+        .detail = reason == CR_REASON_PLAY_PROMPT_FAILED || reason == CR_REASON_PLAY_FAILED
+                      ? NULL
+                      : detail,
         .recording_path = recorded ? o->rec_path : NULL,
         .access_token = o->token,
         .client_context = o->req.client_context,
@@ -331,6 +340,7 @@ static void complete(callrec_session *s, int index, int64_t end, cr_reason reaso
         e.completion_reason = info->name;
         e.notification_json = json;
         e.recording_path = out.recording_path;
+        e.detail = detail;
         e.tone = stop_tone;
         e.overruns = s->overruns;
         e.underruns = s->underruns;
@@ -653,6 +663,8 @@ callrec_status callrec_session_process(callrec_session *s, const int16_t *in, in
                                                                             : frames - pos);
             spx_uint32_t out_len = (spx_uint32_t)(sizeof s->convert / sizeof s->convert[0]);
             speex_resampler_process_int(s->in_rs, 0, in + pos, &in_len, s->convert, &out_len);
+            s->in_frames += in_len;
+            s->converted += out_len;
             feed(s, s->convert, out_len, out, &out_done, frames);
             pos += in_len;
         }
@@ -712,10 +724,13 @@ static void load_prompts(callrec_session *s, op *o)
     }
 }
 
+/* A message for the caller, cut on a character boundary if it does not fit. */
 static void set_err(char *err, size_t err_len, const char *msg)
 {
-    if (err && err_len)
+    if (err && err_len) {
         snprintf(err, err_len, "%s", msg);
+        cr_utf8_trim(err);
+    }
 }
 
 /* Checks the state and parses a request body into a new operation (*out). */
@@ -737,6 +752,7 @@ static callrec_status new_op(callrec_session *s, const char *json, size_t len, i
         set_err(err, err_len, "out of memory");
         return CALLREC_ENOMEM;
     }
+    o->rec.fd = -1; /* no recording until one is created */
     if ((play ? cr_play_request_parse : cr_request_parse)(json, len, &o->req, msg, sizeof msg)) {
         set_err(err, err_len, msg);
         op_free(s, o);
@@ -768,7 +784,6 @@ static callrec_status enqueue(callrec_session *s, op *o, char id_out[CALLREC_ID_
         set_err(err, err_len, "out of memory");
         return CALLREC_ENOMEM;
     }
-    load_prompts(s, o);
     if (o->req.barge_in && s->in_callback) {
         o->barge_pending = 1; /* the operations ahead of it end when the callback returns */
         s->deferred |= DEFER_BARGE;
@@ -801,16 +816,30 @@ callrec_status callrec_session_record(callrec_session *s, const char *request_js
     if (st)
         return st;
     char path[PATH_MAX], msg[MSG_LEN];
-    if (recording_path)
-        snprintf(path, sizeof path, "%s", recording_path);
-    else
-        snprintf(path, sizeof path, "%s/%s.wav", s->recording_dir, o->id);
+    int n = recording_path ? snprintf(path, sizeof path, "%s", recording_path)
+                           : snprintf(path, sizeof path, "%s/%s.wav", s->recording_dir, o->id);
+    if (n < 0 || (size_t)n >= sizeof path) {
+        set_err(err, err_len, "recording path: longer than the system's limit (PATH_MAX)");
+        op_free(s, o);
+        return CALLREC_EINVAL;
+    }
     if (absolute_path(path, &o->rec_path)) {
         set_err(err, err_len, "out of memory, or the working directory is unavailable");
         op_free(s, o);
         return CALLREC_ENOMEM;
     }
-    int rc = cr_recorder_create(&o->rec, o->rec_path, msg, sizeof msg);
+    /* The prompts first: the recording is created only for an operation that can play them
+       (one that cannot fails at once with playPromptFailed and records nothing). */
+    load_prompts(s, o);
+    struct stat st_path;
+    int rc = 0;
+    if (!o->prompt_error) {
+        rc = cr_recorder_create(&o->rec, o->rec_path, msg, sizeof msg);
+    } else if (lstat(o->rec_path, &st_path) == 0) {
+        snprintf(msg, sizeof msg, "recording %s: already exists; callrec never overwrites a file",
+                 o->rec_path);
+        rc = -1;
+    }
     if (rc) {
         set_err(err, err_len, msg);
         op_free(s, o);
@@ -818,7 +847,8 @@ callrec_status callrec_session_record(callrec_session *s, const char *request_js
     }
     st = enqueue(s, o, id_out, err, err_len);
     if (st) {
-        unlink(o->rec_path);
+        if (o->rec.fd >= 0)
+            unlink(o->rec_path);
         op_free(s, o);
     }
     apply_deferred(s);
@@ -833,6 +863,7 @@ callrec_status callrec_session_play_prompt(callrec_session *s, const char *reque
     callrec_status st = new_op(s, request_json, len, 1, &o, err, err_len);
     if (st)
         return st;
+    load_prompts(s, o);
     st = enqueue(s, o, id_out, err, err_len);
     if (st)
         op_free(s, o);
@@ -892,6 +923,26 @@ callrec_status callrec_session_cancel(callrec_session *s)
     return CALLREC_OK;
 }
 
+/* The input converter holds the last few milliseconds of what it was given (its filter's
+   delay). At a hang-up from outside they are pushed out with silence, up to exactly the
+   16 kHz length of the input received: every sample received is in the recording. */
+static void flush_input(callrec_session *s)
+{
+    int rate = s->cfg.sample_rate_hz;
+    int64_t due = (s->in_frames * RATE + rate / 2) / rate - s->converted;
+    static const int16_t zeros[CONVERT_CHUNK];
+    size_t dummy = 0;
+    for (int rounds = 0; due > 0 && !s->hung_up && rounds < 64; rounds++) {
+        spx_uint32_t in_len = CONVERT_CHUNK / 4;
+        spx_uint32_t out_len = (spx_uint32_t)(sizeof s->convert / sizeof s->convert[0]);
+        speex_resampler_process_int(s->in_rs, 0, zeros, &in_len, s->convert, &out_len);
+        size_t take = (int64_t)out_len < due ? out_len : (size_t)due;
+        s->converted += (int64_t)take;
+        due -= (int64_t)take;
+        feed(s, s->convert, take, NULL, &dummy, 0);
+    }
+}
+
 callrec_status callrec_session_hangup(callrec_session *s)
 {
     if (!s)
@@ -902,7 +953,10 @@ callrec_status callrec_session_hangup(callrec_session *s)
         s->deferred |= DEFER_HANGUP;
         return CALLREC_OK;
     }
-    hangup_now(s);
+    if (s->in_rs)
+        flush_input(s);
+    if (!s->hung_up) /* a callback during the flush may have ended the call */
+        hangup_now(s);
     return CALLREC_OK;
 }
 
@@ -945,7 +999,20 @@ int callrec_session_pending(const callrec_session *s) { return s ? s->n_ops : 0;
 
 void cr_session_set_xruns(callrec_session *s, uint64_t overruns, uint64_t underruns)
 {
+    int changed = overruns != s->overruns || underruns != s->underruns;
     s->has_xruns = 1;
     s->overruns = overruns;
     s->underruns = underruns;
+    if (!changed || !s->cfg.on_event || s->in_callback)
+        return;
+    /* Reported like every other event: at the running operation's time, and through deliver()
+       so that a callback ending the call is applied at a safe point. */
+    callrec_event e = {0};
+    e.type = CALLREC_EVENT_XRUN;
+    e.operation_id = s->n_ops ? s->ops[0]->id : "";
+    e.t_samples = e.detected_samples = received(s) - (s->n_ops ? s->ops[0]->start : 0);
+    e.overruns = overruns;
+    e.underruns = underruns;
+    deliver(s, &e);
+    apply_deferred(s);
 }

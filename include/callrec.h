@@ -91,6 +91,9 @@ typedef struct callrec_event {
     const char *completion_reason; /**< COMPLETED: e.g. "stopToneDetected" */
     const char *notification_json; /**< COMPLETED: the commsNotifications document */
     const char *recording_path;    /**< COMPLETED: the WAV file, or NULL if none was kept */
+    /** COMPLETED: what went wrong, for a log (it may name local files, so the notification
+        does not carry it); NULL when nothing did. */
+    const char *detail;
     uint64_t overruns, underruns;  /**< XRUN (and COMPLETED from live drivers): totals so far */
     /** Live drivers: wall-clock time from the capture (ADC) of the sample that decided the event
         to the event's delivery, in ms; 0 when not measured. */

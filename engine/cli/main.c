@@ -12,7 +12,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "callrec.h"
@@ -21,8 +23,11 @@
 #define EXIT_COMPLETED 0
 #define EXIT_FAILED 1
 #define EXIT_USAGE 2
+#define EXIT_OUTPUT 3 /* the operation ran, but its notification could not be written */
 #define MAX_REQUEST_BYTES (1 << 20)
 #define CHUNK_MS 20
+#define SINK_MAX_LINES 4096   /* events waiting for a slow reader; more are dropped, counted */
+#define GIVE_UP_MS 1000       /* after Ctrl-C, how long stdout may stay unread */
 
 static const char usage_text[] =
     "usage: callrec record --request REQ.json|- (--input FILE | --device NAME|INDEX)\n"
@@ -45,8 +50,10 @@ static const char help_text[] =
     "  --output FILE.wav     where to write the recording (must not exist); default\n"
     "                        <recording dir>/<operation id>.wav\n"
     "  --recording-dir DIR   folder for recordings (default: the working directory)\n"
-    "  --events FILE|-       write events as JSON Lines: {\"t\": seconds, \"event\": ...};\n"
-    "                        with -, events go to stdout before the notification line\n"
+    "  --events FILE|-       write events as JSON Lines: {\"t\": seconds, \"event\": ...}, to\n"
+    "                        a new file (never an existing one); with -, to stdout before\n"
+    "                        the notification line. A reader that falls behind loses events\n"
+    "                        (counted on stderr), never the recording\n"
     "  --realtime            pace a file at real time through the live path (the same rings\n"
     "                        and worker thread as a sound card)\n"
     "  --media-timeout-ms N  live: fail with mediaReceiveTimeout after N ms without audio\n"
@@ -58,8 +65,9 @@ static const char help_text[] =
     "                        criteria\n"
     "\n"
     "Exit status: 0 the operation completed, 1 it failed (status \"failed\"), 2 bad request,\n"
-    "bad input or usage (message on stderr, nothing recorded). Ctrl-C or SIGTERM cancels the\n"
-    "operation: the notification says operationCanceled and the audio so far is kept.\n"
+    "bad input or usage (message on stderr, nothing recorded), 3 the notification could not\n"
+    "be written to stdout. Ctrl-C or SIGTERM cancels the operation: the notification says\n"
+    "operationCanceled and the audio so far is kept.\n"
     "On a terminal, live runs show a one-line meter on stderr.\n"
     "\n"
     "`callrec devices` lists sound devices: index, name, host API, channels, default rate.\n";
@@ -70,19 +78,157 @@ typedef struct options {
     int realtime;
 } options;
 
+/* ---- output that never holds up the recording -------------------------------------------
+
+   Events and the notification are written by a thread of their own per destination, from a
+   bounded queue: a reader that stops reading (a full pipe, a stopped terminal) stalls only
+   that thread. Events beyond the bound are dropped and counted; the notification never is. */
+
+typedef struct line {
+    struct line *next;
+    size_t len;
+    char text[];
+} line;
+
+typedef struct sink {
+    int fd;
+    pthread_t thread;
+    int started;
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    line *head, *tail;
+    int queued, closing, finished;
+    unsigned long dropped, lost; /* dropped: queue full; lost: unwritten after an error */
+    int error;                   /* errno of the first failed write */
+} sink;
+
+static void *sink_main(void *arg)
+{
+    sink *k = arg;
+    pthread_mutex_lock(&k->lock);
+    for (;;) {
+        while (!k->head && !k->closing)
+            pthread_cond_wait(&k->cond, &k->lock);
+        line *l = k->head;
+        if (!l)
+            break;
+        k->head = l->next;
+        if (!k->head)
+            k->tail = NULL;
+        k->queued--;
+        int failed = k->error != 0;
+        pthread_mutex_unlock(&k->lock);
+        int e = 0;
+        for (size_t done = 0; !failed && done < l->len;) {
+            ssize_t n = write(k->fd, l->text + done, l->len - done);
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n <= 0) {
+                e = n < 0 ? errno : EIO;
+                break;
+            }
+            done += (size_t)n;
+        }
+        free(l);
+        pthread_mutex_lock(&k->lock);
+        if (failed || e)
+            k->lost++;
+        if (e && !k->error)
+            k->error = e;
+    }
+    k->finished = 1;
+    pthread_cond_broadcast(&k->cond);
+    pthread_mutex_unlock(&k->lock);
+    return NULL;
+}
+
+static int sink_start(sink *k, int fd)
+{
+    memset(k, 0, sizeof *k);
+    k->fd = fd;
+    pthread_mutex_init(&k->lock, NULL);
+    pthread_cond_init(&k->cond, NULL);
+    if (pthread_create(&k->thread, NULL, sink_main, k))
+        return -1;
+    k->started = 1;
+    return 0;
+}
+
+/* Queues text and a newline. A droppable line is dropped (and counted) when the queue is
+   full. */
+static void sink_put(sink *k, const char *text, int droppable)
+{
+    size_t n = text ? strlen(text) : 0;
+    line *l = text ? malloc(sizeof *l + n + 1) : NULL; /* no text: out of memory upstream */
+    pthread_mutex_lock(&k->lock);
+    if (!l || (droppable && k->queued >= SINK_MAX_LINES)) {
+        k->dropped++;
+        pthread_mutex_unlock(&k->lock);
+        free(l);
+        return;
+    }
+    memcpy(l->text, text, n);
+    l->text[n] = '\n';
+    l->len = n + 1;
+    l->next = NULL;
+    if (k->tail)
+        k->tail->next = l;
+    else
+        k->head = l;
+    k->tail = l;
+    k->queued++;
+    pthread_cond_signal(&k->cond);
+    pthread_mutex_unlock(&k->lock);
+}
+
+static volatile sig_atomic_t interrupted;
+
+/* Waits until everything queued is written: for as long as it takes, or, once the run has
+   been interrupted, GIVE_UP_MS more. Returns 0 when all was written, -1 if it was not (the
+   thread is then left blocked in its write; the process is about to exit). */
+static int sink_finish(sink *k)
+{
+    if (!k->started)
+        return 0;
+    pthread_mutex_lock(&k->lock);
+    k->closing = 1;
+    pthread_cond_signal(&k->cond);
+    int waited_ms = 0;
+    while (!k->finished && waited_ms < GIVE_UP_MS) {
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_nsec += 50 * 1000000L;
+        if (until.tv_nsec >= 1000000000L) {
+            until.tv_nsec -= 1000000000L;
+            until.tv_sec++;
+        }
+        pthread_cond_timedwait(&k->cond, &k->lock, &until);
+        if (interrupted)
+            waited_ms += 50;
+    }
+    int finished = k->finished;
+    pthread_mutex_unlock(&k->lock);
+    if (!finished)
+        return -1;
+    pthread_join(k->thread, NULL);
+    k->started = 0;
+    return k->error ? -1 : 0;
+}
+
 /* Written by the event callback (on the live worker thread for live runs), read by the main
    thread's meter: atomics. The notification is read only after the run has finished. */
 typedef struct run {
-    FILE *events;
+    sink *events;               /* NULL: no --events */
     int completed, failed;
     char *notification;
+    char *detail;               /* what went wrong, for stderr */
+    _Atomic unsigned long long overruns; /* live: input samples lost so far */
     _Atomic int phase;          /* last phase event */
     _Atomic int speaking;
     _Atomic int tone;           /* last key heard */
     _Atomic long long rec_start; /* samples since the operation started, -1 before */
 } run;
 
-static volatile sig_atomic_t interrupted;
 
 static void on_signal(int sig)
 {
@@ -130,18 +276,22 @@ static void on_event(void *user, const callrec_event *e)
         if (e->type == CALLREC_EVENT_RECORDING_STARTED)
             atomic_store(&r->rec_start, (long long)e->t_samples);
     }
+    if (e->type == CALLREC_EVENT_XRUN)
+        atomic_store(&r->overruns, (unsigned long long)e->overruns);
     if (e->type == CALLREC_EVENT_COMPLETED) {
         r->completed = 1;
         r->failed = strcmp(e->status, "failed") == 0;
         free(r->notification);
         r->notification = e->notification_json ? strdup(e->notification_json) : NULL;
+        free(r->detail);
+        r->detail = e->detail ? strdup(e->detail) : NULL;
     }
     if (!r->events)
         return;
     cJSON *o = cJSON_CreateObject();
     cJSON_AddNumberToObject(o, "t", seconds(e->t_samples));
     cJSON_AddStringToObject(o, "event", event_name(e->type));
-    if (e->type != CALLREC_EVENT_XRUN)
+    if (e->operation_id && e->operation_id[0])
         cJSON_AddStringToObject(o, "operationId", e->operation_id);
     if (e->processing_latency_ms > 0)
         cJSON_AddNumberToObject(o, "processingLatencyMs", e->processing_latency_ms);
@@ -162,6 +312,11 @@ static void on_event(void *user, const callrec_event *e)
         cJSON_AddStringToObject(o, "status", e->status);
         if (e->recording_path)
             cJSON_AddStringToObject(o, "recording", e->recording_path);
+        pthread_mutex_lock(&r->events->lock);
+        unsigned long dropped = r->events->dropped;
+        pthread_mutex_unlock(&r->events->lock);
+        if (dropped)
+            cJSON_AddNumberToObject(o, "droppedEvents", (double)dropped);
         break;
     case CALLREC_EVENT_XRUN:
         cJSON_AddNumberToObject(o, "overruns", (double)e->overruns);
@@ -170,12 +325,9 @@ static void on_event(void *user, const callrec_event *e)
     default:
         break;
     }
-    char *line = cJSON_PrintUnformatted(o);
-    if (line) {
-        fprintf(r->events, "%s\n", line);
-        fflush(r->events);
-    }
-    free(line);
+    char *text = cJSON_PrintUnformatted(o);
+    sink_put(r->events, text, e->type != CALLREC_EVENT_COMPLETED);
+    free(text);
     cJSON_Delete(o);
 }
 
@@ -276,6 +428,7 @@ static int drive_file(callrec_session *s, SNDFILE *sf, const SF_INFO *info,
     short *in = malloc(sizeof *in * chunk * (size_t)info->channels);
     int16_t *mono = malloc(sizeof *mono * chunk);
     int16_t *conv = malloc(sizeof *conv * conv_cap);
+    int64_t in_total = 0, out_total = 0;
     int rc = 0;
     if (!in || !mono || !conv) {
         fprintf(stderr, "callrec: out of memory\n");
@@ -295,10 +448,26 @@ static int drive_file(callrec_session *s, SNDFILE *sf, const SF_INFO *info,
         if (rs) {
             spx_uint32_t in_len = (spx_uint32_t)got, out_len = (spx_uint32_t)conv_cap;
             speex_resampler_process_int(rs, 0, mono, &in_len, conv, &out_len);
+            in_total += got;
+            out_total += out_len;
             callrec_session_process(s, conv, NULL, out_len);
         } else {
             callrec_session_process(s, mono, NULL, (size_t)got);
         }
+    }
+    /* The converter's filter still holds the input's last milliseconds: push them out with
+       silence, up to exactly the 16 kHz length of the input (as the session does for the rates
+       it converts itself). */
+    int64_t due = rs ? (in_total * CALLREC_INTERNAL_RATE_HZ + info->samplerate / 2) /
+                               info->samplerate - out_total
+                     : 0;
+    memset(mono, 0, sizeof *mono * chunk);
+    for (int rounds = 0; due > 0 && !r->completed && !interrupted && rounds < 256; rounds++) {
+        spx_uint32_t in_len = (spx_uint32_t)chunk, out_len = (spx_uint32_t)conv_cap;
+        speex_resampler_process_int(rs, 0, mono, &in_len, conv, &out_len);
+        size_t take = (int64_t)out_len < due ? out_len : (size_t)due;
+        due -= (int64_t)take;
+        callrec_session_process(s, conv, NULL, take);
     }
     if (interrupted)
         callrec_session_cancel(s);
@@ -415,9 +584,52 @@ static int max_duration_of(const char *req, size_t len)
     return n;
 }
 
+/* Opens the events file once the request and the input have been accepted: created, never
+   replaced, no link followed (the recording's rules). "-" shares stdout's writer. */
+static int open_events(const options *opt, sink *out, sink *ev, run *r)
+{
+    if (!opt->events)
+        return 0;
+    if (strcmp(opt->events, "-") == 0) {
+        r->events = out;
+        return 0;
+    }
+    int fd = open(opt->events, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        fprintf(stderr, "callrec: events %s: %s\n", opt->events,
+                errno == EEXIST ? "already exists; callrec never overwrites a file"
+                                : strerror(errno));
+        return -1;
+    }
+    if (sink_start(ev, fd)) {
+        fprintf(stderr, "callrec: events %s: no thread to write them\n", opt->events);
+        close(fd);
+        unlink(opt->events);
+        return -1;
+    }
+    r->events = ev;
+    return 0;
+}
+
+/* Audio lost on the way in is said on stderr as it happens (at most once a second): a live
+   tester must know the recording has gaps. */
+static void warn_overruns(run *r, unsigned long long *warned, double *last_s, int meter_shown)
+{
+    unsigned long long over = atomic_load(&r->overruns);
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    double now = (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+    if (over == *warned || now - *last_s < 1.0)
+        return;
+    fprintf(stderr, "%scallrec: warning: %llu input samples lost so far (the worker fell "
+            "behind the audio)\n", meter_shown ? "\n" : "", over);
+    *warned = over;
+    *last_s = now;
+}
+
 /* Runs the operation through the live driver (a device, or a file at real time). */
 static int drive_live(const options *opt, const callrec_session_config *scfg, const char *req,
-                      size_t req_len, run *r)
+                      size_t req_len, run *r, sink *out, sink *ev)
 {
     callrec_live_config lcfg;
     callrec_live_config_default(&lcfg);
@@ -437,7 +649,8 @@ static int drive_live(const options *opt, const callrec_session_config *scfg, co
 
     char err[1024] = "";
     callrec_live *l = NULL;
-    int saved = quiet_stderr();
+    /* Only a device's host APIs chatter; a file's errors are the user's to read. */
+    int saved = opt->device ? quiet_stderr() : -1;
     callrec_status st = callrec_live_create(&lcfg, scfg, &l, err, sizeof err);
     restore_stderr(saved);
     if (st) {
@@ -451,19 +664,28 @@ static int drive_live(const options *opt, const callrec_session_config *scfg, co
         callrec_live_destroy(l);
         return EXIT_USAGE;
     }
-    int show = isatty(STDERR_FILENO) && isatty(STDOUT_FILENO);
+    if (open_events(opt, out, ev, r)) {
+        callrec_session_cancel(callrec_live_session(l)); /* removes the unused recording */
+        callrec_live_destroy(l);
+        return EXIT_USAGE;
+    }
+    int show = isatty(STDERR_FILENO);
     int max_duration = max_duration_of(req, req_len);
     if (callrec_live_start(l)) {
         fprintf(stderr, "callrec: the audio stream would not start\n");
+        callrec_session_cancel(callrec_live_session(l));
         callrec_live_destroy(l);
         return EXIT_USAGE;
     }
     int canceled = 0;
+    unsigned long long warned = 0;
+    double last_warning = 0;
     while (!callrec_live_wait(l, 100)) {
         if (interrupted && !canceled) {
             callrec_live_cancel(l);
             canceled = 1;
         }
+        warn_overruns(r, &warned, &last_warning, show);
         if (show)
             meter(l, r, max_duration);
     }
@@ -472,7 +694,57 @@ static int drive_live(const options *opt, const callrec_session_config *scfg, co
         fputc('\n', stderr);
     }
     callrec_live_destroy(l);
+    unsigned long long lost = atomic_load(&r->overruns);
+    if (lost)
+        fprintf(stderr, "callrec: warning: %llu input samples (%.2f s) were lost in all; the "
+                "recording has gaps there\n", lost, (double)lost / CALLREC_INTERNAL_RATE_HZ);
     return 0;
+}
+
+/* Events that could not be written or were dropped are said on stderr. */
+static void report_sink(sink *k, const char *name)
+{
+    pthread_mutex_lock(&k->lock);
+    unsigned long dropped = k->dropped;
+    int error = k->error;
+    pthread_mutex_unlock(&k->lock);
+    if (dropped)
+        fprintf(stderr, "callrec: %s: %lu events were dropped: their reader fell behind\n",
+                name, dropped);
+    if (error)
+        fprintf(stderr, "callrec: %s: writing failed: %s\n", name, strerror(error));
+}
+
+/* Opens the --input file for reading as fast as it decodes. */
+static SNDFILE *open_input(const char *input, SF_INFO *info)
+{
+    int from_stdin = strcmp(input, "-") == 0;
+    SNDFILE *sf = from_stdin ? sf_open_fd(STDIN_FILENO, SFM_READ, info, 0)
+                             : sf_open(input, SFM_READ, info);
+    if (!sf) {
+        fprintf(stderr, "callrec: input %s: %s\n", input,
+                from_stdin ? sf_strerror(NULL) : cr_audio_open_error(input));
+        return NULL;
+    }
+    const char *why = NULL;
+    if (info->channels < 1 || info->channels > 64 || info->samplerate < 1000 ||
+        info->samplerate > 384000)
+        why = "unsupported audio";
+    else if (info->frames == 0)
+        why = "contains no audio";
+    else if (from_stdin && (info->format & SF_FORMAT_TYPEMASK) == SF_FORMAT_MPEG)
+        /* libsndfile's MPEG decoder reads past its buffer when its input is a pipe. */
+        why = "MPEG audio is read from a file only, not from stdin";
+    if (why) {
+        if (strcmp(why, "unsupported audio") == 0)
+            fprintf(stderr, "callrec: input %s: unsupported audio: %d Hz, %d channels\n", input,
+                    info->samplerate, info->channels);
+        else
+            fprintf(stderr, "callrec: input %s: %s\n", input, why);
+        sf_close(sf);
+        return NULL;
+    }
+    return sf;
 }
 
 static int cmd_record(int argc, char **argv)
@@ -493,23 +765,16 @@ static int cmd_record(int argc, char **argv)
     SpeexResamplerState *rs = NULL;
     char *base = request_dir(opt.request);
     run r = {0};
+    sink out, ev = {0};
     atomic_init(&r.rec_start, -1LL);
+    atomic_init(&r.overruns, 0ULL);
     rc = EXIT_USAGE;
-    if (opt.input && !opt.realtime) {
-        sf = strcmp(opt.input, "-") == 0 ? sf_open_fd(STDIN_FILENO, SFM_READ, &info, 0)
-                                         : sf_open(opt.input, SFM_READ, &info);
-        if (!sf) {
-            fprintf(stderr, "callrec: input %s: %s\n", opt.input,
-                    strcmp(opt.input, "-") == 0 ? sf_strerror(NULL) : cr_audio_open_error(opt.input));
-            goto done;
-        }
-        if (info.channels < 1 || info.channels > 64 || info.samplerate < 1000 ||
-            info.samplerate > 384000) {
-            fprintf(stderr, "callrec: input %s: unsupported audio: %d Hz, %d channels\n",
-                    opt.input, info.samplerate, info.channels);
-            goto done;
-        }
+    if (sink_start(&out, STDOUT_FILENO)) {
+        fprintf(stderr, "callrec: no thread to write stdout\n");
+        goto done;
     }
+    if (opt.input && !opt.realtime && !(sf = open_input(opt.input, &info)))
+        goto done;
     struct stat st;
     if (opt.recording_dir && (stat(opt.recording_dir, &st) || !S_ISDIR(st.st_mode))) {
         fprintf(stderr, "callrec: recording dir %s: not a folder\n", opt.recording_dir);
@@ -529,14 +794,8 @@ static int cmd_record(int argc, char **argv)
     }
     cfg.on_event = on_event;
     cfg.event_user = &r;
-    if (opt.events) {
-        r.events = strcmp(opt.events, "-") == 0 ? stdout : fopen(opt.events, "w");
-        if (!r.events) {
-            fprintf(stderr, "callrec: events %s: %s\n", opt.events, strerror(errno));
-            goto done;
-        }
-    }
 
+    /* No SA_RESTART: a read blocked on stdin returns, and the run cancels. */
     struct sigaction sa = {0};
     sa.sa_handler = on_signal;
     sigemptyset(&sa.sa_mask);
@@ -544,7 +803,7 @@ static int cmd_record(int argc, char **argv)
     sigaction(SIGTERM, &sa, NULL);
 
     if (opt.device || opt.realtime) {
-        rc = drive_live(&opt, &cfg, req, req_len, &r);
+        rc = drive_live(&opt, &cfg, req, req_len, &r, &out, &ev);
         if (rc)
             goto done;
     } else {
@@ -559,6 +818,7 @@ static int cmd_record(int argc, char **argv)
                         info.samplerate);
                 goto done;
             }
+            speex_resampler_skip_zeros(rs); /* aligned with the input from its first sample */
         }
         callrec_status cs = callrec_session_create(&cfg, &s);
         if (cs) {
@@ -571,27 +831,43 @@ static int cmd_record(int argc, char **argv)
             fprintf(stderr, "callrec: %s\n", err[0] ? err : callrec_strerror(cs));
             goto done;
         }
+        if (open_events(&opt, &out, &ev, &r)) {
+            callrec_session_cancel(s); /* removes the unused recording */
+            goto done;
+        }
         rc = drive_file(s, sf, &info, rs, &r);
         if (rc)
             goto done;
     }
+    if (r.detail)
+        fprintf(stderr, "callrec: %s\n", r.detail);
     if (!r.completed || !r.notification) {
         fprintf(stderr, "callrec: the operation ended without a notification\n");
         rc = EXIT_FAILED;
         goto done;
     }
-    printf("%s\n", r.notification);
-    fflush(stdout);
+    sink_put(&out, r.notification, 0);
     rc = r.failed ? EXIT_FAILED : EXIT_COMPLETED;
 done:
     callrec_session_destroy(s);
-    if (r.events && r.events != stdout)
-        fclose(r.events);
+    if (ev.started && sink_finish(&ev) && !ev.error)
+        fprintf(stderr, "callrec: events %s: its writes would not finish\n", opt.events);
+    if (r.events == &ev)
+        report_sink(&ev, opt.events);
+    int unwritten = sink_finish(&out);
+    if (r.events == &out)
+        report_sink(&out, "events on stdout");
+    if (unwritten && (rc == EXIT_COMPLETED || rc == EXIT_FAILED)) {
+        fprintf(stderr, "callrec: stdout: the notification could not be written: %s\n",
+                out.error ? strerror(out.error) : "nobody is reading it");
+        rc = EXIT_OUTPUT;
+    }
     if (rs)
         speex_resampler_destroy(rs);
     if (sf)
         sf_close(sf);
     free(r.notification);
+    free(r.detail);
     free(base);
     free(req);
     return rc;
@@ -619,6 +895,21 @@ static int cmd_devices(void)
 
 int main(int argc, char **argv)
 {
+    /* Descriptors 0-2 closed by whoever started us would be taken by the first files opened
+       (the recording as "stdout"): hold them with /dev/null. */
+    for (int fd = 0; fd <= 2; fd++) {
+        if (fcntl(fd, F_GETFD) < 0 && errno == EBADF) {
+            int null = open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY);
+            if (null >= 0 && null != fd) {
+                dup2(null, fd);
+                close(null);
+            }
+        }
+    }
+    /* Write errors are reported, not fatal: a reader that goes away (EPIPE) or a file-size
+       limit (EFBIG) ends in a message and an exit status, with the recording kept valid. */
+    signal(SIGPIPE, SIG_IGN);
+    signal(SIGXFSZ, SIG_IGN);
     if (argc < 2)
         return usage_error("%s", "no command given");
     const char *cmd = argv[1];
