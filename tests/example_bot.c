@@ -262,6 +262,9 @@ static void *run_worker(void *arg)
 
 static int64_t wav_ms(const char *path)
 {
+    /* A strict walk here; Python's wave reads them all once the calls are done. */
+    char why[512];
+    CHECK_MSG(support_wav_walk(path, NULL, why, sizeof why) == 0, "%s", why);
     SF_INFO info = {0};
     SNDFILE *sf = sf_open(path, SFM_READ, &info);
     if (!sf)
@@ -437,6 +440,10 @@ int main(int argc, char **argv)
            n_calls, n_threads, ops, by_reason[0], by_reason[1], by_reason[2], by_reason[3],
            by_reason[4], by_reason[5], by_reason[6], (double)frames * FRAME / RATE, wall,
            (unsigned long long)st.hits, (unsigned long long)st.misses);
+    int files = 0;
+    char why[512];
+    CHECK_MSG(support_wav_strict_folder(dir, &files, why, sizeof why) == 0, "%s", why);
+    CHECK(files > 0);
     free(calls);
     for (int p = 0; p < PLAN_COUNT; p++)
         sig_free(&tracks[p]);

@@ -3,6 +3,7 @@
 #define CR_SUPPORT_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 double support_now_s(void);                       /* monotonic clock, seconds */
 long support_rss_kib(void);                       /* resident memory of this process */
@@ -25,5 +26,15 @@ void support_check_output(const char *prog, const char *path);
    hi, not 'text'" to stderr and returns -1. */
 int support_number_arg(const char *prog, const char *flag, const char *text, double lo, double hi,
                        int whole, double *out);
+
+/* Checks a WAV as readers that do not forgive would: a walk of its RIFF chunks (RIFF size =
+   file size - 8, each chunk within the file, the data chunk's size = the bytes present, PCM),
+   then Python's wave module and libsndfile, which must all find the same frame count. Returns
+   0 and *frames (may be NULL), or -1 with the first disagreement in why. */
+int support_wav_strict(const char *path, int64_t *frames, char *why, size_t why_len);
+/* The same without Python (RIFF walk and libsndfile): for many files, with a folder check. */
+int support_wav_walk(const char *path, int64_t *frames, char *why, size_t why_len);
+/* support_wav_strict() over every *.wav of a folder, Python's wave run once; *files counts them. */
+int support_wav_strict_folder(const char *folder, int *files, char *why, size_t why_len);
 
 #endif

@@ -715,15 +715,23 @@ static void report_sink(sink *k, const char *name)
         fprintf(stderr, "callrec: %s: writing failed: %s\n", name, strerror(error));
 }
 
-/* Opens the --input file for reading as fast as it decodes. */
-static SNDFILE *open_input(const char *input, SF_INFO *info)
+/* Opens the --input file for reading as fast as it decodes, through a descriptor: libsndfile
+   refuses paths over 1024 bytes. *fd is the descriptor to close after sf_close(), or -1. */
+static SNDFILE *open_input(const char *input, SF_INFO *info, int *fd)
 {
     int from_stdin = strcmp(input, "-") == 0;
-    SNDFILE *sf = from_stdin ? sf_open_fd(STDIN_FILENO, SFM_READ, info, 0)
-                             : sf_open(input, SFM_READ, info);
+    *fd = from_stdin ? -1 : open(input, O_RDONLY | O_CLOEXEC);
+    if (!from_stdin && *fd < 0) {
+        fprintf(stderr, "callrec: input %s: %s\n", input, strerror(errno));
+        return NULL;
+    }
+    SNDFILE *sf = sf_open_fd(from_stdin ? STDIN_FILENO : *fd, SFM_READ, info, 0);
     if (!sf) {
         fprintf(stderr, "callrec: input %s: %s\n", input,
                 from_stdin ? sf_strerror(NULL) : cr_audio_open_error(input));
+        if (*fd >= 0)
+            close(*fd);
+        *fd = -1;
         return NULL;
     }
     const char *why = NULL;
@@ -742,6 +750,9 @@ static SNDFILE *open_input(const char *input, SF_INFO *info)
         else
             fprintf(stderr, "callrec: input %s: %s\n", input, why);
         sf_close(sf);
+        if (*fd >= 0)
+            close(*fd);
+        *fd = -1;
         return NULL;
     }
     return sf;
@@ -766,6 +777,7 @@ static int cmd_record(int argc, char **argv)
     char *base = request_dir(opt.request);
     run r = {0};
     sink out, ev = {0};
+    int in_fd = -1;
     atomic_init(&r.rec_start, -1LL);
     atomic_init(&r.overruns, 0ULL);
     rc = EXIT_USAGE;
@@ -773,7 +785,7 @@ static int cmd_record(int argc, char **argv)
         fprintf(stderr, "callrec: no thread to write stdout\n");
         goto done;
     }
-    if (opt.input && !opt.realtime && !(sf = open_input(opt.input, &info)))
+    if (opt.input && !opt.realtime && !(sf = open_input(opt.input, &info, &in_fd)))
         goto done;
     struct stat st;
     if (opt.recording_dir && (stat(opt.recording_dir, &st) || !S_ISDIR(st.st_mode))) {
@@ -866,6 +878,8 @@ done:
         speex_resampler_destroy(rs);
     if (sf)
         sf_close(sf);
+    if (in_fd >= 0)
+        close(in_fd);
     free(r.notification);
     free(r.detail);
     free(base);
