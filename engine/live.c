@@ -19,6 +19,7 @@
 
 #include "callrec.h"
 #include "prompt.h"
+#include "source.h"
 #include "ring.h"
 #include "session_internal.h"
 
@@ -41,7 +42,8 @@ struct callrec_live {
     PaStream *stream;
     int has_output;
     /* file source */
-    SNDFILE *file;
+    cr_source source;
+    SNDFILE *file;                  /* source.sf */
     SF_INFO file_info;
     pthread_t pacer;
     int pacer_started;
@@ -392,11 +394,12 @@ static callrec_status open_device(callrec_live *l, char *err, size_t err_len)
 
 static callrec_status open_file(callrec_live *l, char *err, size_t err_len)
 {
-    l->file = sf_open(l->cfg.input_file, SFM_READ, &l->file_info);
-    if (!l->file) {
-        set_err(err, err_len, "input %s: %s", l->cfg.input_file,
-                cr_audio_open_error(l->cfg.input_file));
+    if (cr_source_open(&l->source, l->cfg.input_file, &l->file_info, err, err_len))
         return CALLREC_EIO;
+    l->file = l->source.sf;
+    if (l->file_info.frames == 0) {
+        set_err(err, err_len, "input %s: contains no audio", l->cfg.input_file);
+        return CALLREC_EFORMAT;
     }
     if (l->file_info.samplerate < 8000 || l->file_info.samplerate > 48000 ||
         l->file_info.channels < 1 || l->file_info.channels > 64) {
@@ -423,6 +426,7 @@ callrec_status callrec_live_create(const callrec_live_config *cfg,
     if (!l)
         return CALLREC_ENOMEM;
     l->cfg = *cfg;
+    l->source.fd = l->source.relay_fd = -1;
     pthread_mutex_init(&l->lock, NULL);
     pthread_cond_init(&l->cond, NULL);
     l->cost_ns = calloc(COST_LOG, sizeof *l->cost_ns);
@@ -615,8 +619,7 @@ void callrec_live_destroy(callrec_live *l)
            the memory it touches (this struct, its rings, cost log and file) must outlive it. */
         return;
     }
-    if (l->file)
-        sf_close(l->file);
+    cr_source_close(&l->source);
     if (l->stream)
         Pa_CloseStream(l->stream);
     if (l->pa_initialised)

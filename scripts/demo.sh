@@ -8,5 +8,6 @@ bash scripts/setup.sh
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build build -j"$(nproc)" --target callrec_cli >/dev/null
 mkdir -p out
+rm -f out/demo-events.jsonl # callrec never overwrites a file; the demo starts afresh
 exec ./build/callrec record --request demo/request.json --input demo/caller.wav \
   --recording-dir out --events out/demo-events.jsonl

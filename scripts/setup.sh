@@ -7,7 +7,7 @@ packages=(
   build-essential cmake pkg-config
   portaudio19-dev libsndfile1-dev libspeexdsp-dev libcjson-dev
   clang libclang-rt-dev
-  sox espeak-ng asterisk-core-sounds-en-wav
+  sox espeak-ng asterisk-core-sounds-en-wav python3
   jackd2 libjack-jackd2-dev alsa-utils
   libspandsp-dev libwebrtc-audio-processing-dev fluidsynth fluid-soundfont-gm
 )

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Sets up, builds and runs every test: a release build, AddressSanitizer + UndefinedBehavior-
-# Sanitizer, ThreadSanitizer, and a bounded libFuzzer run of the request parser. Each stage
-# prints ctest's summary; the script stops at the first failure.
+# Sanitizer, ThreadSanitizer, and bounded libFuzzer runs of the request parser, the prompt
+# loader and the session. Each stage prints ctest's summary; the script stops at the first
+# failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -26,6 +27,7 @@ stage "AddressSanitizer + UndefinedBehaviorSanitizer"
 configure_and_build build-asan -DCMAKE_BUILD_TYPE=Debug -DCALLREC_SANITIZE=address,undefined \
   -DCALLREC_BENCH=OFF
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+  LSAN_OPTIONS="suppressions=$PWD/tests/lsan.supp" \
   ctest --test-dir build-asan --output-on-failure -j"$jobs"
 
 stage "ThreadSanitizer"
@@ -37,4 +39,5 @@ TSAN_OPTIONS="halt_on_error=1 suppressions=$PWD/tests/tsan.supp" \
 stage "libFuzzer: request parser, prompt loader, session; ${fuzz_seconds} s each"
 CC=clang configure_and_build build-fuzz -DCMAKE_BUILD_TYPE=Debug -DCALLREC_FUZZ=ON \
   -DCALLREC_FUZZ_SECONDS="$fuzz_seconds" -DCALLREC_BENCH=OFF
-ctest --test-dir build-fuzz --output-on-failure -L fuzz -j"$jobs"
+LSAN_OPTIONS="suppressions=$PWD/tests/lsan.supp" \
+  ctest --test-dir build-fuzz --output-on-failure -L fuzz -j"$jobs"

@@ -19,6 +19,7 @@
 
 #include "callrec.h"
 #include "prompt.h"
+#include "source.h"
 
 #define EXIT_COMPLETED 0
 #define EXIT_FAILED 1
@@ -207,7 +208,15 @@ static int sink_finish(sink *k)
             waited_ms += 50;
     }
     int finished = k->finished;
+    line *abandoned = finished ? NULL : k->head;
+    if (!finished)
+        k->head = k->tail = NULL; /* the writer is stuck: what it has not taken is dropped */
     pthread_mutex_unlock(&k->lock);
+    while (abandoned) {
+        line *next = abandoned->next;
+        free(abandoned);
+        abandoned = next;
+    }
     if (!finished)
         return -1;
     pthread_join(k->thread, NULL);
@@ -715,47 +724,27 @@ static void report_sink(sink *k, const char *name)
         fprintf(stderr, "callrec: %s: writing failed: %s\n", name, strerror(error));
 }
 
-/* Opens the --input file for reading as fast as it decodes, through a descriptor: libsndfile
-   refuses paths over 1024 bytes. *fd is the descriptor to close after sf_close(), or -1. */
-static SNDFILE *open_input(const char *input, SF_INFO *info, int *fd)
+/* Opens the --input file for reading as fast as it decodes. */
+static SNDFILE *open_input(const char *input, SF_INFO *info, cr_source *src)
 {
-    int from_stdin = strcmp(input, "-") == 0;
-    *fd = from_stdin ? -1 : open(input, O_RDONLY | O_CLOEXEC);
-    if (!from_stdin && *fd < 0) {
-        fprintf(stderr, "callrec: input %s: %s\n", input, strerror(errno));
-        return NULL;
-    }
-    SNDFILE *sf = sf_open_fd(from_stdin ? STDIN_FILENO : *fd, SFM_READ, info, 0);
-    if (!sf) {
-        fprintf(stderr, "callrec: input %s: %s\n", input,
-                from_stdin ? sf_strerror(NULL) : cr_audio_open_error(input));
-        if (*fd >= 0)
-            close(*fd);
-        *fd = -1;
+    char err[1024];
+    if (cr_source_open(src, input, info, err, sizeof err)) {
+        fprintf(stderr, "callrec: %s\n", err);
         return NULL;
     }
     const char *why = NULL;
     if (info->channels < 1 || info->channels > 64 || info->samplerate < 1000 ||
         info->samplerate > 384000)
-        why = "unsupported audio";
+        fprintf(stderr, "callrec: input %s: unsupported audio: %d Hz, %d channels\n", input,
+                info->samplerate, info->channels);
     else if (info->frames == 0)
         why = "contains no audio";
-    else if (from_stdin && (info->format & SF_FORMAT_TYPEMASK) == SF_FORMAT_MPEG)
-        /* libsndfile's MPEG decoder reads past its buffer when its input is a pipe. */
-        why = "MPEG audio is read from a file only, not from stdin";
-    if (why) {
-        if (strcmp(why, "unsupported audio") == 0)
-            fprintf(stderr, "callrec: input %s: unsupported audio: %d Hz, %d channels\n", input,
-                    info->samplerate, info->channels);
-        else
-            fprintf(stderr, "callrec: input %s: %s\n", input, why);
-        sf_close(sf);
-        if (*fd >= 0)
-            close(*fd);
-        *fd = -1;
-        return NULL;
-    }
-    return sf;
+    else
+        return src->sf;
+    if (why)
+        fprintf(stderr, "callrec: input %s: %s\n", input, why);
+    cr_source_close(src);
+    return NULL;
 }
 
 static int cmd_record(int argc, char **argv)
@@ -777,7 +766,7 @@ static int cmd_record(int argc, char **argv)
     char *base = request_dir(opt.request);
     run r = {0};
     sink out, ev = {0};
-    int in_fd = -1;
+    cr_source source = {NULL, -1, -1};
     atomic_init(&r.rec_start, -1LL);
     atomic_init(&r.overruns, 0ULL);
     rc = EXIT_USAGE;
@@ -785,7 +774,7 @@ static int cmd_record(int argc, char **argv)
         fprintf(stderr, "callrec: no thread to write stdout\n");
         goto done;
     }
-    if (opt.input && !opt.realtime && !(sf = open_input(opt.input, &info, &in_fd)))
+    if (opt.input && !opt.realtime && !(sf = open_input(opt.input, &info, &source)))
         goto done;
     struct stat st;
     if (opt.recording_dir && (stat(opt.recording_dir, &st) || !S_ISDIR(st.st_mode))) {
@@ -876,10 +865,7 @@ done:
     }
     if (rs)
         speex_resampler_destroy(rs);
-    if (sf)
-        sf_close(sf);
-    if (in_fd >= 0)
-        close(in_fd);
+    cr_source_close(&source);
     free(r.notification);
     free(r.detail);
     free(base);
