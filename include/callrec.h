@@ -193,13 +193,16 @@ CALLREC_API void callrec_session_destroy(callrec_session *s);
  * playPromptFailed when it starts. With bargeInAllowed every queued or running operation is
  * canceled first (each gets its operationCanceled notification).
  * @param recording_path  the WAV to create, or NULL for <recording_dir>/<id>.wav. It must
- *                        not exist yet; it is created here, mode 0600.
+ *                        not exist yet; it is created here (mode 0600, no link followed) as
+ *                        a valid empty WAV, unless the prompt cannot be loaded (then no file
+ *                        is made and the operation fails with playPromptFailed).
  * @param id_out  receives the operation id (may be NULL).
  * @param err     receives a message naming what was wrong (may be NULL).
  * @return CALLREC_OK; CALLREC_EINVAL for a refused request (err names the field, what was
- *         given and what is accepted) or a NULL argument; CALLREC_EEXIST if the recording
- *         file exists; CALLREC_EIO if it cannot be created; CALLREC_EFULL if 8 operations
- *         are already queued; CALLREC_ESTATE after hang-up; CALLREC_ENOMEM.
+ *         given and what is accepted), a recording path longer than PATH_MAX or a NULL
+ *         argument; CALLREC_EEXIST if the recording file exists; CALLREC_EIO if it cannot be
+ *         created or its header written (nothing is left behind); CALLREC_EFULL if 8
+ *         operations are already queued; CALLREC_ESTATE after hang-up; CALLREC_ENOMEM.
  */
 CALLREC_API callrec_status callrec_session_record(callrec_session *s, const char *request_json,
                                                   size_t len, const char *recording_path,
@@ -226,7 +229,12 @@ CALLREC_API callrec_status callrec_session_play_prompt(callrec_session *s, const
  * Does not allocate. Writes the recording file.
  * @return CALLREC_OK; CALLREC_EINVAL for a NULL in with frames > 0; CALLREC_ESTATE after
  *         hang-up. A failed recording write is not returned: it completes the operation
- *         with unspecifiedError.
+ *         with unspecifiedError, and the file stays a valid WAV of what was written.
+ *
+ * The recording is written with pwrite(). A process that may hit a file-size limit
+ * (RLIMIT_FSIZE, `ulimit -f`) must ignore SIGXFSZ (signal(SIGXFSZ, SIG_IGN)): otherwise the
+ * kernel ends the process at the limit instead of failing the write. The library does not
+ * change signal dispositions; the callrec program ignores SIGXFSZ and SIGPIPE.
  */
 CALLREC_API callrec_status callrec_session_process(callrec_session *s, const int16_t *in,
                                                    int16_t *out, size_t frames);
@@ -240,7 +248,9 @@ CALLREC_API callrec_status callrec_session_cancel(callrec_session *s);
 
 /**
  * The call ended. Every operation finishes now: a recording in progress is kept with all
- * audio received, and every operation gets its notification. Afterwards process() and
+ * audio received (at a rate other than 16 kHz, the converter's last few milliseconds are
+ * flushed into it: every sample given to process() is in the file), and every operation gets
+ * its notification. Afterwards process() and
  * record() return CALLREC_ESTATE.
  * @return CALLREC_OK; CALLREC_EINVAL for NULL.
  */

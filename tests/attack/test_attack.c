@@ -172,6 +172,23 @@ static int64_t strict(const char *path)
     return ok ? frames : -1;
 }
 
+/* The notification's length is the file's, to the millisecond. */
+static void same_length(const result *r, int64_t frames)
+{
+    double ms = number(r, "@callrec.recordingDurationMs");
+    CHECK_MSG(llabs(frames / 16 - (long long)ms) <= 1, "file %lld ms, notification %.0f ms",
+              (long long)frames / 16, ms);
+}
+
+/* Nothing was recorded in the folder (and nothing half-written lies there). */
+static void no_recordings(const char *folder)
+{
+    int files = -1;
+    char why[512];
+    CHECK_MSG(support_wav_strict_folder(folder, &files, why, sizeof why) == 0 && files == 0,
+              "%s: %d recordings %s", folder, files, why);
+}
+
 /* The recording a notification names, percent-decoded ("" if none). */
 static const char *location(const result *r)
 {
@@ -233,9 +250,7 @@ static void attack_stop_tone_cut(void)
     CHECK(r.status == 0);
     CHECK_STR(field(&r, "completionReason"), "stopToneDetected");
     int64_t frames = strict(location(&r));
-    CHECK_MSG(llabs(frames / 16 - (long long)number(&r, "@callrec.recordingDurationMs")) <= 1,
-              "file %lld ms, notification %.0f ms", (long long)frames / 16,
-              number(&r, "@callrec.recordingDurationMs"));
+    same_length(&r, frames);
     done(&r);
 }
 
@@ -392,7 +407,7 @@ static void attack_file_limits(void)
     CHECK_STR(location(&r), out);
     int64_t frames = strict(out);
     CHECK(frames > 0 && frames <= 8000);
-    CHECK(llabs(frames / 16 - (long long)number(&r, "@callrec.recordingDurationMs")) <= 1);
+    same_length(&r, frames);
     done(&r);
 
     char *recs = path_in("recs-zero");
@@ -401,9 +416,7 @@ static void attack_file_limits(void)
     run(&r, (const char *[]){"record", "--request", req, "--input", in, "--recording-dir", recs,
                              NULL}, &zero);
     CHECK_MSG(r.status == 2, "status %d", r.status); /* stderr is a file: the limit mutes it */
-    int files = -1;
-    char why[512];
-    CHECK(support_wav_strict_folder(recs, &files, why, sizeof why) == 0 && files == 0);
+    no_recordings(recs);
     done(&r);
 
     /* A real full disk, where a small tmpfs can be mounted (root). */
@@ -560,9 +573,7 @@ static void expect_refused(const char *body, size_t len, const char *says)
                              "--recording-dir", recs, NULL}, NULL);
     CHECK_MSG(r.status == 2 && strstr(r.err, says), "body %.60s: status %d, stderr %s", body,
               r.status, r.err);
-    int files = -1;
-    char why[512];
-    CHECK(support_wav_strict_folder(recs, &files, why, sizeof why) == 0 && files == 0);
+    no_recordings(recs);
     done(&r);
 }
 
@@ -654,9 +665,7 @@ static void attack_fifo_prompt(void)
     CHECK(r.status == 1);
     CHECK_STR(field(&r, "completionReason"), "playPromptFailed");
     CHECK(strstr(r.err, "not a regular file") != NULL);
-    int files = -1;
-    char why[512];
-    CHECK(support_wav_strict_folder(recs, &files, why, sizeof why) == 0 && files == 0);
+    no_recordings(recs);
     done(&r);
 }
 
@@ -733,9 +742,7 @@ static void attack_empty_input(void)
                              NULL}, NULL);
     CHECK_MSG(r.status == 2 && strstr(r.err, "contains no audio"), "status %d: %s", r.status,
               r.err);
-    int files = -1;
-    char why[512];
-    CHECK(support_wav_strict_folder(recs, &files, why, sizeof why) == 0 && files == 0);
+    no_recordings(recs);
     done(&r);
 }
 
@@ -789,9 +796,7 @@ static void attack_mpeg_pipe(void)
     waitpid(feeder, NULL, 0);
     CHECK_MSG(r.status == 2 && strstr(r.err, "MPEG audio is read from a file only"),
               "MPEG on a pipe: status %d: %s", r.status, r.err);
-    int files = -1;
-    char why[512];
-    CHECK(support_wav_strict_folder(recs, &files, why, sizeof why) == 0 && files == 0);
+    no_recordings(recs);
     done(&r);
     run(&r, (const char *[]){"record", "--request", req, "--input", mp3, "--recording-dir", recs,
                              NULL}, NULL);
@@ -832,9 +837,7 @@ static void attack_truncated_ogg(void)
                              "--recording-dir", recs, NULL}, NULL);
     CHECK(r.status == 1);
     CHECK_STR(field(&r, "completionReason"), "playPromptFailed");
-    int files = -1;
-    char why[512];
-    CHECK(support_wav_strict_folder(recs, &files, why, sizeof why) == 0 && files == 0);
+    no_recordings(recs);
     done(&r);
 }
 
