@@ -208,9 +208,9 @@ static void test_jack(void)
              "{\"prompts\": [{\"mediaInfo\": {\"uri\": \"%s\"}}], \"stopTones\": [\"#\"], "
              "\"playBeep\": true, \"initialSilenceTimeoutInSeconds\": 1}", prompt);
     support_write_file(req, echo_req);
-    snprintf(echo_events, sizeof echo_events, "%s/echo.jsonl", dir);
     for (int guarded = 0; guarded < 2; guarded++) {
         snprintf(wav, sizeof wav, "%s/echo-%d.wav", dir, guarded);
+        snprintf(echo_events, sizeof echo_events, "%s/echo-%d.jsonl", dir, guarded);
         cr = start_callrec((const char *[]){"--request", req, "--device", "system", "--output", wav,
                                             "--events", echo_events, "--playout-guard-ms",
                                             guarded ? "300" : "0", NULL},
