@@ -5,37 +5,43 @@
 
 #include "request.h"
 
-/* 200/8515 is the calling API's own result for maxRecordDurationReached. The other subcodes
-   are callrec's, one per reason, 8600-8611; codes follow HTTP meaning. */
+/* The calling platform's own results where it publishes them: 400/8508 for a canceled
+   operation and 200/8515 for the duration limit (its record and cancelMediaProcessing pages),
+   200/0 for a prompt played (its playPrompt page), and 8509-8514 from the subcode table of its
+   sibling call-automation service, which shares 8508 and 8515. callrec's own subcodes, where
+   the platform publishes none, are 9901-9902: outside every range the platform uses. */
 static const cr_reason_info reasons[CR_REASON_COUNT] = {
-    [CR_REASON_OPERATION_CANCELED] = {"operationCanceled", 1, 499, 8600,
-                                      "Action canceled, the operation was canceled or pre-empted."},
-    [CR_REASON_STOP_TONE] = {"stopToneDetected", 0, 200, 8601,
+    [CR_REASON_OPERATION_CANCELED] = {"operationCanceled", 1, 400, 8508,
+                                      "Action failed, the operation was cancelled."},
+    [CR_REASON_STOP_TONE] = {"stopToneDetected", 0, 200, 8514,
                              "Action completed, stop tone detected."},
     [CR_REASON_MAX_DURATION] = {"maxRecordDurationReached", 0, 200, 8515,
                                 "Action completed, max record duration reached."},
-    [CR_REASON_INITIAL_SILENCE] = {"initialSilenceTimeout", 1, 408, 8602,
-                                   "Action failed, no speech before the initial silence timeout."},
-    [CR_REASON_MAX_SILENCE] = {"maxSilenceTimeout", 0, 200, 8603,
+    [CR_REASON_INITIAL_SILENCE] = {"initialSilenceTimeout", 1, 400, 8510,
+                                   "Action failed, initial silence timeout reached."},
+    [CR_REASON_MAX_SILENCE] = {"maxSilenceTimeout", 0, 200, 8509,
                                "Action completed, max silence timeout reached."},
-    [CR_REASON_PLAY_PROMPT_FAILED] = {"playPromptFailed", 1, 400, 8604,
+    [CR_REASON_PLAY_PROMPT_FAILED] = {"playPromptFailed", 1, 400, 8511,
                                       "Action failed, the prompt could not be played."},
-    [CR_REASON_PLAY_BEEP_FAILED] = {"playBeepFailed", 1, 500, 8605,
+    [CR_REASON_PLAY_BEEP_FAILED] = {"playBeepFailed", 1, 500, 8512,
                                     "Action failed, the beep could not be played."},
-    [CR_REASON_MEDIA_RECEIVE_TIMEOUT] = {"mediaReceiveTimeout", 1, 408, 8606,
+    [CR_REASON_MEDIA_RECEIVE_TIMEOUT] = {"mediaReceiveTimeout", 1, 408, 8513,
                                          "Action failed, no media received."},
-    [CR_REASON_UNSPECIFIED_ERROR] = {"unspecifiedError", 1, 500, 8607,
+    [CR_REASON_UNSPECIFIED_ERROR] = {"unspecifiedError", 1, 500, 9901,
                                      "Action failed, internal error."},
-    [CR_REASON_CALL_ENDED] = {"none", 0, 200, 8608,
+    [CR_REASON_CALL_ENDED] = {"none", 0, 200, 9902,
                               "Action completed, the call ended; the audio received is kept."},
-    [CR_REASON_PLAYED] = {"completedSuccessfully", 0, 200, 8609,
-                          "Action completed, the prompts were played."},
-    [CR_REASON_PLAY_CANCELED] = {"mediaOperationCanceled", 1, 499, 8610,
-                                 "Action canceled, the operation was canceled, pre-empted or "
-                                 "ended with the call."},
-    [CR_REASON_PLAY_FAILED] = {"unknown", 1, 400, 8611,
+    [CR_REASON_PLAYED] = {"completedSuccessfully", 0, 200, 0, "Action completed successfully."},
+    [CR_REASON_PLAY_CANCELED] = {"mediaOperationCanceled", 1, 400, 8508,
+                                 "Action failed, the operation was cancelled."},
+    [CR_REASON_PLAY_FAILED] = {"unknown", 1, 400, 8511,
                                "Action failed, a prompt could not be played."},
 };
+
+/* A call that ended before the recording window opened: the operation failed. */
+static const cr_reason_info ended_early = {"none", 1, 400, 9902,
+                                           "Action failed, the call ended before the recording "
+                                           "started."};
 
 const cr_reason_info *cr_reason_get(cr_reason r) { return &reasons[r]; }
 
@@ -145,8 +151,14 @@ size_t cr_notification_capacity(size_t context_len, size_t path_len)
 int cr_notification_write(const cr_outcome *o, char *out, size_t cap)
 {
     const cr_reason_info *info = cr_reason_get(o->reason);
-    char resource[160], etag[32], message[512];
+    if (o->reason == CR_REASON_CALL_ENDED && o->failed && !o->play_prompt)
+        info = &ended_early;
+    /* The platform names the operation under /communications in resourceUrl and @odata.id and
+       keeps the deprecated /app form only in the legacy `resource` member. */
+    char resource[160], url[176], etag[32], message[512];
     snprintf(resource, sizeof resource, "/app/calls/%s/operations/%s", o->call_id,
+             o->operation_id);
+    snprintf(url, sizeof url, "/communications/calls/%s/operations/%s", o->call_id,
              o->operation_id);
     snprintf(etag, sizeof etag, "W/\"%u\"", o->etag);
     if (o->detail && o->detail[0])
@@ -158,15 +170,15 @@ int cr_notification_write(const cr_outcome *o, char *out, size_t cap)
     writer w = {out, cap, 0, cap == 0};
     if (cap)
         out[0] = '\0';
-    put(&w, "{\"value\":[{");
+    put(&w, "{\"@odata.type\":\"#microsoft.graph.commsNotifications\",\"value\":[{");
     member_string(&w, "@odata.type", "#microsoft.graph.commsNotification", 1);
     member_string(&w, "changeType", "deleted", 0);
     member_string(&w, "resource", resource, 0);
-    member_string(&w, "resourceUrl", resource, 0);
+    member_string(&w, "resourceUrl", url, 0);
     put(&w, ",\"resourceData\":{");
     member_string(&w, "@odata.type", o->play_prompt ? "#microsoft.graph.playPromptOperation"
                                                     : "#microsoft.graph.recordOperation", 1);
-    member_string(&w, "@odata.id", resource, 0);
+    member_string(&w, "@odata.id", url, 0);
     member_string(&w, "@odata.etag", etag, 0);
     member_string(&w, "id", o->operation_id, 0);
     member_string(&w, "status", o->failed ? "failed" : "completed", 0);
@@ -202,6 +214,6 @@ int cr_notification_write(const cr_outcome *o, char *out, size_t cap)
     }
     if (o->call_ended)
         put(&w, ",\"@callrec.callEnded\":true");
-    put(&w, "}}],\"@odata.type\":\"#microsoft.graph.commsNotifications\"}");
+    put(&w, "}}]}");
     return w.overflow ? -1 : (int)w.len;
 }

@@ -236,7 +236,15 @@ static void test_initial_silence(void)
     CHECK(time_of(&l, CALLREC_EVENT_COMPLETED) == 2 * SEC);
     CHECK(find(&l, CALLREC_EVENT_SPEECH_STARTED) == NULL);
     CHECK(wav_frames(l.recording, NULL) == 2 * SEC);
-    CHECK(strstr(l.notification, "\"code\":408,\"subcode\":8602") != NULL);
+    CHECK(strstr(l.notification, "\"code\":400,\"subcode\":8510,\"message\":\"Action failed, "
+                                 "initial silence timeout reached.\"") != NULL);
+    /* The platform's envelope: its type first, the operation under /communications in
+       resourceUrl and @odata.id, the deprecated /app form only in `resource`. */
+    CHECK(strncmp(l.notification, "{\"@odata.type\":\"#microsoft.graph.commsNotifications\","
+                                  "\"value\":[{", 63) == 0);
+    CHECK(strstr(l.notification, "\"resource\":\"/app/calls/") != NULL);
+    CHECK(strstr(l.notification, "\"resourceUrl\":\"/communications/calls/") != NULL);
+    CHECK(strstr(l.notification, "\"@odata.id\":\"/communications/calls/") != NULL);
     sig_free(&b);
     callrec_session_destroy(s);
 }
@@ -518,6 +526,8 @@ static void test_hangup_cancel_queue(void)
     CHECK(callrec_session_hangup(s) == 0);
     CHECK_STR(l.reason, "none");
     CHECK_STR(l.status, "failed");
+    CHECK(strstr(l.notification, "\"code\":400,\"subcode\":9902,\"message\":\"Action failed, "
+                                 "the call ended before the recording started.\"") != NULL);
     CHECK(l.recording[0] == '\0');
     callrec_session_destroy(s);
 
@@ -852,7 +862,8 @@ static void test_play_prompt(void)
     CHECK(l.completed == 1);
     CHECK_STR(l.reason, "mediaOperationCanceled");
     CHECK_STR(l.status, "failed");
-    CHECK(strstr(l.notification, "\"code\":499") != NULL);
+    CHECK(strstr(l.notification, "\"code\":400,\"subcode\":8508,\"message\":\"Action failed, "
+                                 "the operation was cancelled.\"") != NULL);
     /* ... and a playPrompt queued behind a record waits for it. */
     CHECK(play(s, two, NULL) == 0);
     CHECK(callrec_session_process(s, b.x, NULL, SEC / 2) == 0);
