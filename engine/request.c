@@ -193,7 +193,7 @@ static const char *const record_fields[] = {
     "prompts", "bargeInAllowed", "initialSilenceTimeoutInSeconds", "maxSilenceTimeoutInSeconds",
     "maxRecordDurationInSeconds", "playBeep", "stopTones", "clientContext", NULL};
 static const char *const play_fields[] = {"prompts", "clientContext", NULL};
-static const char *const prompt_fields[] = {"mediaInfo", NULL};
+static const char *const prompt_fields[] = {"mediaInfo", "loop", NULL};
 static const char *const media_info_fields[] = {"uri", "resourceId", NULL};
 
 /* Every field of obj must be one of `known` or an OData annotation, and appear once; the
@@ -259,6 +259,11 @@ static int parse_prompts(const cJSON *body, int max, int required, cr_request *r
         if (check_fields(p, where, "a mediaPrompt", prompt_fields, "#microsoft.graph.mediaPrompt",
                          err, err_len))
             return -1;
+        /* beta's mediaPrompt has `loop`, the times to play it: once is what callrec does. */
+        const cJSON *loop = cJSON_GetObjectItemCaseSensitive(p, "loop");
+        if (loop && !cJSON_IsNull(loop) && !(cJSON_IsNumber(loop) && loop->valuedouble == 1))
+            return fail(err, err_len, "%s.loop: only 1 (play once) is supported, got %s", where,
+                        describe(loop, buf, sizeof buf));
         const cJSON *info = cJSON_GetObjectItemCaseSensitive(p, "mediaInfo");
         if (!cJSON_IsObject(info))
             return fail(err, err_len, "%s.mediaInfo: must be an object with a uri, got %s", where,

@@ -6,6 +6,7 @@ set -euo pipefail
 packages=(
   build-essential cmake pkg-config
   portaudio19-dev libsndfile1-dev libspeexdsp-dev libcjson-dev
+  libmicrohttpd-dev libcurl4-openssl-dev libgnutls28-dev curl
   clang libclang-rt-dev
   sox espeak-ng asterisk-core-sounds-en-wav python3
   jackd2 libjack-jackd2-dev alsa-utils
@@ -19,15 +20,29 @@ for p in "${packages[@]}"; do
   fi
 done
 
-if [ "${#missing[@]}" -eq 0 ]; then
-  exit 0
+# Node.js and npm run the serve tests' official Graph SDK client; a newer Node already on the
+# machine is used as it is.
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  packages+=(nodejs npm)
+  missing+=(nodejs npm)
 fi
 
-echo "setup: installing ${missing[*]}" >&2
-sudo_cmd=()
-if [ "$(id -u)" -ne 0 ]; then
-  sudo_cmd=(sudo)
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "setup: installing ${missing[*]}" >&2
+  sudo_cmd=()
+  if [ "$(id -u)" -ne 0 ]; then
+    sudo_cmd=(sudo)
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  "${sudo_cmd[@]}" apt-get update -qq
+  "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
-export DEBIAN_FRONTEND=noninteractive
-"${sudo_cmd[@]}" apt-get update -qq
-"${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+
+# The SDK packages the serve tests use, at the versions package-lock.json pins; installed here,
+# never at test time, and again only when the lock file changes.
+serve_tests="$(dirname "$0")/../tests/serve"
+if ! cmp -s "$serve_tests/package-lock.json" "$serve_tests/node_modules/.lock-installed"; then
+  echo "setup: installing the serve tests' npm packages" >&2
+  npm ci --prefix "$serve_tests" --no-audit --no-fund --loglevel=error >/dev/null
+  cp "$serve_tests/package-lock.json" "$serve_tests/node_modules/.lock-installed"
+fi

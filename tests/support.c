@@ -236,7 +236,7 @@ int support_wav_walk(const char *path, int64_t *frames, char *why, size_t why_le
 static int python_wave(const char *what, int64_t *total, char *why, size_t why_len)
 {
     char cmd[4400];
-    snprintf(cmd, sizeof cmd, "python3 '%s/tests/wavcheck.py' '%s' 2>&1", CALLREC_SOURCE_DIR, what);
+    snprintf(cmd, sizeof cmd, "\"$(command -v /usr/bin/python3 || echo python3)\" '%s/tests/wavcheck.py' '%s' 2>&1", CALLREC_SOURCE_DIR, what);
     FILE *p = popen(cmd, "r");
     char out[1024] = "";
     *total = 0;

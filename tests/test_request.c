@@ -225,8 +225,10 @@ static void test_strict_json(void)
    @odata.type must name the object's own type. */
 static void test_nested_fields(void)
 {
+    expect_error("{\"prompts\": [{\"mediaInfo\": {\"uri\": \"a.wav\"}, \"repeat\": 2}]}",
+                 "prompts[0].repeat: not a field of a mediaPrompt; accepted: mediaInfo, loop");
     expect_error("{\"prompts\": [{\"mediaInfo\": {\"uri\": \"a.wav\"}, \"loop\": 2}]}",
-                 "prompts[0].loop: not a field of a mediaPrompt; accepted: mediaInfo");
+                 "prompts[0].loop: only 1 (play once) is supported, got 2");
     expect_error("{\"prompts\": [{\"mediaInfo\": {\"uri\": \"a.wav\", \"etag\": 1}}]}",
                  "prompts[0].mediaInfo.etag: not a field of a mediaInfo; accepted: uri, resourceId");
     expect_error("{\"prompts\": [{\"@odata.type\": \"#microsoft.graph.fileInfo\", "
@@ -238,7 +240,8 @@ static void test_nested_fields(void)
     cr_request r;
     char err[256] = "";
     const char *ok = "{\"prompts\": [{\"@odata.type\": \"#microsoft.graph.mediaPrompt\", "
-                     "\"x@y\": 1, \"mediaInfo\": {\"@odata.type\": \"#microsoft.graph.mediaInfo\", "
+                     "\"x@y\": 1, \"loop\": null, \"mediaInfo\": {\"@odata.type\": "
+                     "\"#microsoft.graph.mediaInfo\", "
                      "\"uri\": \"a.wav\"}}]}";
     CHECK_MSG(cr_request_parse(ok, strlen(ok), &r, err, sizeof err) == 0, "%s", err);
     cr_request_free(&r);

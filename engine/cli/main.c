@@ -19,6 +19,7 @@
 
 #include "callrec.h"
 #include "prompt.h"
+#include "serve/serve.h"
 #include "source.h"
 
 #define EXIT_COMPLETED 0
@@ -35,6 +36,8 @@ static const char usage_text[] =
     "                      [--output FILE.wav] [--events FILE|-] [--realtime]\n"
     "                      [--recording-dir DIR]\n"
     "       callrec devices\n"
+    "       callrec serve --api-token-file FILE --recording-dir DIR --media-dir DIR ...\n"
+    "                     (callrec serve --help)\n"
     "       callrec --help | --version\n";
 
 static const char help_text[] =
@@ -932,5 +935,7 @@ int main(int argc, char **argv)
     }
     if (strcmp(cmd, "devices") == 0)
         return cmd_devices();
+    if (strcmp(cmd, "serve") == 0)
+        return callrec_serve_main(argc - 1, argv + 1);
     return usage_error("unknown command %s", cmd);
 }
