@@ -76,7 +76,11 @@ static void run(result *r, const char *const *args, const how *h)
     double t0 = support_now_s();
     pid_t pid = fork();
     if (pid == 0) {
-        int e = open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        /* Under a file-size limit stderr goes to /dev/null: a file would be limited too, and a
+           sanitizer runtime that writes to it before main() (TSan announcing a re-exec) would
+           die of SIGXFSZ before callrec could ignore it. */
+        int e = h->fsize_set ? open("/dev/null", O_WRONLY)
+                             : open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
         dup2(e, 2);
         if (h->stdout_fd > 0) {
             dup2(h->stdout_fd, 1);
