@@ -197,5 +197,7 @@ start_server "$dir/s4.out" --recording-dir "$dir/rec2" --retention 600
 expect "served after restart" "$(status -H "Authorization: Bearer $tok4" "$base/recordings/$op4")" 200
 expect "the killed one has no token" "$(status -H "Authorization: Bearer $tok4" "$base/recordings/$op5")" 404
 kill -TERM "$server"
-wait "$server" 2>/dev/null || true
+rc=0
+wait "$server" || rc=$?
+expect "a clean stop on SIGTERM (no sanitizer report)" "$rc" 0
 echo "http_test: $checks checks, 0 failed"

@@ -325,7 +325,11 @@ try {
   console.log(`sdk.test: ${checks} checks, 0 failed`);
 } finally {
   server.kill("SIGTERM");
-  await new Promise((ok) => server.once("exit", ok));
+  const code = await new Promise((ok) => server.once("exit", (c, sig) => ok(c ?? sig)));
+  if (code !== 0) {
+    console.error(`sdk.test: callrec serve stopped with ${code} (a sanitizer report?)`);
+    process.exitCode = 1;
+  }
   callback.close();
   fs.rmSync(dir, { recursive: true, force: true });
 }
