@@ -34,7 +34,7 @@
 static const char usage_text[] =
     "usage: callrec record --request REQ.json|- (--input FILE | --device NAME|INDEX)\n"
     "                      [--output FILE.wav] [--events FILE|-] [--realtime]\n"
-    "                      [--recording-dir DIR]\n"
+    "                      [--recording-dir DIR] [--recording-url URL]\n"
     "       callrec devices\n"
     "       callrec serve --api-token-file FILE --recording-dir DIR --media-dir DIR ...\n"
     "                     (callrec serve --help)\n"
@@ -54,6 +54,9 @@ static const char help_text[] =
     "  --output FILE.wav     where to write the recording (must not exist); default\n"
     "                        <recording dir>/<operation id>.wav\n"
     "  --recording-dir DIR   folder for recordings (default: the working directory)\n"
+    "  --recording-url URL   hand out recordingLocation as URL/recordings/<operation id>, the\n"
+    "                        way `callrec serve --recording-dir DIR --public-url URL` serves it\n"
+    "                        (the token's SHA-256 is kept beside the WAV)\n"
     "  --events FILE|-       write events as JSON Lines: {\"t\": seconds, \"event\": ...}, to\n"
     "                        a new file (never an existing one); with -, to stdout before\n"
     "                        the notification line. A reader that falls behind loses events\n"
@@ -77,7 +80,7 @@ static const char help_text[] =
     "`callrec devices` lists sound devices: index, name, host API, channels, default rate.\n";
 
 typedef struct options {
-    const char *request, *input, *device, *output, *events, *recording_dir;
+    const char *request, *input, *device, *output, *events, *recording_dir, *recording_url;
     const char *media_timeout_ms, *buffer_frames, *playout_guard_ms, *dtmf_profile;
     int realtime;
 } options;
@@ -234,6 +237,7 @@ typedef struct run {
     int completed, failed;
     char *notification;
     char *detail;               /* what went wrong, for stderr */
+    char operation_id[CALLREC_ID_LEN];
     _Atomic unsigned long long overruns; /* live: input samples lost so far */
     _Atomic int phase;          /* last phase event */
     _Atomic int speaking;
@@ -297,6 +301,7 @@ static void on_event(void *user, const callrec_event *e)
         r->notification = e->notification_json ? strdup(e->notification_json) : NULL;
         free(r->detail);
         r->detail = e->detail ? strdup(e->detail) : NULL;
+        snprintf(r->operation_id, sizeof r->operation_id, "%s", e->operation_id);
     }
     if (!r->events)
         return;
@@ -388,6 +393,8 @@ static int parse_args(int argc, char **argv, options *o)
             slot = &o->events;
         else if (strcmp(a, "--recording-dir") == 0)
             slot = &o->recording_dir;
+        else if (strcmp(a, "--recording-url") == 0)
+            slot = &o->recording_url;
         else if (strcmp(a, "--media-timeout-ms") == 0)
             slot = &o->media_timeout_ms;
         else if (strcmp(a, "--buffer-frames") == 0)
@@ -411,6 +418,13 @@ static int parse_args(int argc, char **argv, options *o)
         return usage_error("%s", "record needs --request");
     if (!o->input == !o->device)
         return usage_error("%s", "record needs exactly one of --input and --device");
+    if (o->recording_url && o->output)
+        return usage_error("%s", "--recording-url hands out <recording dir>/<operation id>.wav: "
+                                 "it cannot go with --output");
+    if (o->recording_url && strncmp(o->recording_url, "http://", 7) != 0 &&
+        strncmp(o->recording_url, "https://", 8) != 0)
+        return usage_error("--recording-url: must be an http or https URL, got %s",
+                           o->recording_url);
     if (o->realtime && !o->input)
         return usage_error("%s", "--realtime paces an --input file");
     if (o->input && strcmp(o->input, "-") == 0 && o->realtime)
@@ -850,6 +864,19 @@ static int cmd_record(int argc, char **argv)
         rc = EXIT_FAILED;
         goto done;
     }
+    if (opt.recording_url) {
+        /* The same URL and token a `callrec serve` on this recording folder answers. */
+        char *served = callrec_serve_notification(r.notification,
+                                                  opt.recording_dir ? opt.recording_dir : ".",
+                                                  opt.recording_url, r.operation_id, NULL);
+        if (!served) {
+            fprintf(stderr, "callrec: --recording-url: the notification could not be rewritten\n");
+            rc = EXIT_FAILED;
+            goto done;
+        }
+        free(r.notification);
+        r.notification = served;
+    }
     sink_put(&out, r.notification, 0);
     rc = r.failed ? EXIT_FAILED : EXIT_COMPLETED;
 done:
@@ -926,7 +953,7 @@ int main(int argc, char **argv)
     }
     if (strcmp(cmd, "record") == 0) {
         for (int i = 2; i < argc; i++) {
-            if (strcmp(argv[i], "--help") == 0) {
+            if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
                 printf("%s%s", usage_text, help_text);
                 return 0;
             }

@@ -442,15 +442,13 @@ static void call_state_note(server *s, call *c, const char *state, const char *c
 
 /* ---- the session's events (driver thread, or a request's thread; call lock held) ---------- */
 
-/* The library's notification, with recordingLocation made a URL this server answers and the
-   token's hash kept beside the WAV. Returns the document to send, or NULL. */
-static char *served_notification(server *s, const char *json, const char *op_id,
-                                 cJSON **resource_out)
+char *callrec_serve_notification(const char *json, const char *recording_dir,
+                                 const char *base_url, const char *op_id, cJSON **resource_out)
 {
     cJSON *doc = cJSON_Parse(json);
     cJSON *data = cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(doc, "value"), 0),
                                       "resourceData");
-    if (!data) {
+    if (!data || !valid_id(op_id, strlen(op_id))) {
         cJSON_Delete(doc);
         return NULL;
     }
@@ -458,16 +456,16 @@ static char *served_notification(server *s, const char *json, const char *op_id,
     const char *token = cJSON_GetStringValue(cJSON_GetObjectItem(data, "recordingAccessToken"));
     if (location && token) {
         char path[PATH_MAX], hash[65], url[700];
-        snprintf(path, sizeof path, "%s/%s.token", s->cfg.recording_dir, op_id);
+        snprintf(path, sizeof path, "%s/%s.token", recording_dir, op_id);
         int fd = sha256_hex(token, hash) ? -1
                                          : open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
         if (fd < 0 || write(fd, hash, 64) != 64) {
-            fprintf(stderr, "callrec serve: %s: cannot keep the token's hash: %s\n", path,
+            fprintf(stderr, "callrec: %s: cannot keep the token's hash: %s\n", path,
                     strerror(errno));
             cJSON_ReplaceItemInObject(data, "recordingLocation", cJSON_CreateNull());
             cJSON_ReplaceItemInObject(data, "recordingAccessToken", cJSON_CreateNull());
         } else {
-            snprintf(url, sizeof url, "%s/recordings/%s", s->cfg.base, op_id);
+            snprintf(url, sizeof url, "%s/recordings/%s", base_url, op_id);
             cJSON_ReplaceItemInObject(data, "recordingLocation", cJSON_CreateString(url));
         }
         if (fd >= 0)
@@ -476,7 +474,8 @@ static char *served_notification(server *s, const char *json, const char *op_id,
     char last[32];
     iso_now(last);
     cJSON_AddStringToObject(data, "lastActionDateTime", last);
-    *resource_out = cJSON_Duplicate(data, 1);
+    if (resource_out)
+        *resource_out = cJSON_Duplicate(data, 1);
     char *text = cJSON_PrintUnformatted(doc);
     cJSON_Delete(doc);
     return text;
@@ -489,7 +488,8 @@ static void on_event(void *user, const callrec_event *e)
         return;
     server *s = c->srv;
     cJSON *resource = NULL;
-    char *body = served_notification(s, e->notification_json, e->operation_id, &resource);
+    char *body = callrec_serve_notification(e->notification_json, s->cfg.recording_dir,
+                                            s->cfg.base, e->operation_id, &resource);
     op_state *o = find_op(c, e->operation_id);
     if (o) {
         cJSON *old = cJSON_Parse(o->resource);

@@ -51,6 +51,31 @@ EOF
 pids+=($!)
 for _ in $(seq 100); do [ -s "$dir/cb.port" ] && break; sleep 0.05; done
 cb="http://127.0.0.1:$(cat "$dir/cb.port")/callback"
+# One that answers 500 to its first two notifications: they must be retried.
+cat > "$dir/flaky.py" <<'EOF'
+import http.server, sys
+out, failures = sys.argv[1], [2]
+class H(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        if failures[0] > 0:
+            failures[0] -= 1
+            self.send_response(500)
+        else:
+            with open(out, "ab") as f:
+                f.write(body + b"\n")
+            self.send_response(202)
+        self.end_headers()
+    def log_message(self, *a):
+        pass
+s = http.server.HTTPServer(("127.0.0.1", 0), H)
+print(s.server_port, flush=True)
+s.serve_forever()
+EOF
+"$py" "$dir/flaky.py" "$dir/flaky.jsonl" > "$dir/flaky.port" &
+pids+=($!)
+for _ in $(seq 100); do [ -s "$dir/flaky.port" ] && break; sleep 0.05; done
+flaky="http://127.0.0.1:$(cat "$dir/flaky.port")/callback"
 
 start_server() { # start_server OUTFILE ARGS... ; sets $base and $server
   local out=$1
@@ -160,6 +185,40 @@ for _ in $(seq 100); do
 done
 expect "completed without a callback" "$(json 'd["completionReason"]' < "$dir/body")" stopToneDetected
 "$py" -c "import wave,sys; wave.open(sys.argv[1]).getnframes()" "$dir/rec/$op2.wav"
+
+# A callback that answers 500 twice: the notification is retried until it is taken.
+expect "create, flaky callback" "$(status -X POST "${auth[@]}" "$base/communications/calls" -d "{\"callbackUri\":\"$flaky\",\"@callrec.media\":{\"file\":\"caller.wav\"}}")" 201
+call6=$(json 'd["id"]' < "$dir/body")
+for _ in $(seq 200); do grep -q "$call6" "$dir/flaky.jsonl" 2>/dev/null && break; sleep 0.05; done
+expect "retried until delivered" "$(grep -c "$call6" "$dir/flaky.jsonl")" 1
+
+# 1,000 requests at once, 200 connections at a time: every one answered.
+"$py" - "$base" <<'EOF'
+import concurrent.futures, sys, urllib.request, urllib.error
+base = sys.argv[1]
+def one(i):
+    req = urllib.request.Request(f"{base}/communications/calls/00000000-0000-4000-8000-{i:012d}",
+                                 headers={"Authorization": "Bearer api-token-1"})
+    try:
+        urllib.request.urlopen(req, timeout=30)
+        return 200
+    except urllib.error.HTTPError as e:
+        return e.code
+with concurrent.futures.ThreadPoolExecutor(200) as pool:
+    codes = list(pool.map(one, range(1000)))
+assert codes.count(404) == 1000, {c: codes.count(c) for c in set(codes)}
+EOF
+checks=$((checks + 1))
+
+# The one-shot program hands out the same URL and token, for a server on its folder to serve.
+echo '{"stopTones":["#"],"playBeep":false,"initialSilenceTimeoutInSeconds":30}' > "$dir/req.json"
+"$bin" record --request "$dir/req.json" --input "$dir/media/caller.wav" --recording-dir "$dir/rec" \
+  --recording-url "$base" > "$dir/oneshot.json"
+oloc=$(json 'd["value"][0]["resourceData"]["recordingLocation"]' < "$dir/oneshot.json")
+otok=$(json 'd["value"][0]["resourceData"]["recordingAccessToken"]' < "$dir/oneshot.json")
+expect "one-shot URL" "${oloc%/*}" "$base/recordings"
+expect "one-shot served" "$(curl -s -o "$dir/one.wav" -w '%{http_code}' -H "Authorization: Bearer $otok" "$oloc")" 200
+cmp -s "$dir/one.wav" "$dir/rec/${oloc##*/}.wav" || fail "one-shot recording differs"
 
 # --max-calls: one more than allowed is 503.
 start_server "$dir/s2.out" --recording-dir "$dir/rec2" --max-calls 1 --retention 600
