@@ -4,10 +4,10 @@
    the recording from recordingLocation with its recordingAccessToken as a Bearer token.
 
    Threads: libmicrohttpd's pool answers requests; each call has a driver thread that decodes
-   its media file and runs the session; notifier threads POST notifications with libcurl (a
-   call always on the same one, so its notifications stay in order); a janitor removes
-   recordings past their retention. A call's session is touched only with the call's lock held.
-   Uses the public API (callrec.h) only. */
+   its media file and runs the session; notifier threads POST notifications with libcurl from
+   one outbox (a call's in the order they were made; a failing callback holds up only its own
+   call's); a janitor removes recordings past their retention. A call's session is touched
+   only with the call's lock held. Uses the public API (callrec.h) only. */
 #include <arpa/inet.h>
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
@@ -78,7 +78,6 @@ typedef struct call {
     op_state ops[MAX_OPS];
     int n_ops;
     int refs;                       /* guarded by the server's table lock */
-    int notifier;
     struct server *srv;
 } call;
 
@@ -86,15 +85,20 @@ typedef struct note {
     struct note *next;
     char call_id[CALLREC_ID_LEN], op_id[CALLREC_ID_LEN]; /* op_id "": a call-state change */
     char *url, *body;
+    int ready;                      /* the response that created the operation has been sent */
+    int busy;                       /* a notifier is POSTing it */
+    double queued, next_try;        /* monotonic seconds */
+    double pause;                   /* before the next try, should this one fail */
 } note;
 
-typedef struct notifier {
-    pthread_t thread;
+/* Every notification waiting to be delivered, in the order they were made. */
+typedef struct outbox {
     pthread_mutex_t lock;
     pthread_cond_t cond;
     note *head, *tail;
     int stop;
-} notifier;
+    pthread_t threads[NOTIFIERS];
+} outbox;
 
 typedef struct server {
     config cfg;
@@ -102,7 +106,7 @@ typedef struct server {
     pthread_mutex_t table_lock;
     call **calls;
     int n_calls;
-    notifier notifiers[NOTIFIERS];
+    outbox out;
     pthread_t janitor;
     _Atomic int stopping;
     _Atomic long delivered, given_up;
@@ -281,7 +285,11 @@ static op_state *find_op(call *c, const char *id)
 
 /* ---- notifications ------------------------------------------------------------------------ */
 
-static void enqueue_note(server *s, call *c, const char *op_id, char *body)
+static double now_s(void);
+
+/* Queues a notification for the call's callbackUri. `ready`: the response that created its
+   operation has been sent (if not, mark_ready() says so later). */
+static void enqueue_note(server *s, call *c, const char *op_id, char *body, int ready)
 {
     note *n = calloc(1, sizeof *n);
     char *url = strdup(c->callback_uri);
@@ -298,29 +306,69 @@ static void enqueue_note(server *s, call *c, const char *op_id, char *body)
     snprintf(n->op_id, sizeof n->op_id, "%s", op_id);
     n->url = url;
     n->body = body;
-    notifier *q = &s->notifiers[c->notifier];
+    n->ready = ready;
+    n->queued = n->next_try = now_s();
+    n->pause = 0.1;
+    outbox *q = &s->out;
     pthread_mutex_lock(&q->lock);
     if (q->tail)
         q->tail->next = n;
     else
         q->head = n;
     q->tail = n;
-    pthread_cond_signal(&q->cond);
+    pthread_cond_broadcast(&q->cond);
     pthread_mutex_unlock(&q->lock);
 }
 
-/* Has the response that created this call or operation been sent? A call gone is past it. */
-static int responded(server *s, const note *n)
+/* The response that created operation op_id of the call has been sent. */
+static void mark_ready(server *s, const char *call_id, const char *op_id)
 {
-    call *c = find_call(s, n->call_id, strlen(n->call_id));
-    if (!c)
-        return 1;
-    pthread_mutex_lock(&c->lock);
-    op_state *o = n->op_id[0] ? find_op(c, n->op_id) : NULL;
-    int done = n->op_id[0] ? (!o || o->responded) : c->responded;
-    pthread_mutex_unlock(&c->lock);
-    release_call(s, c);
-    return done;
+    outbox *q = &s->out;
+    pthread_mutex_lock(&q->lock);
+    for (note *n = q->head; n; n = n->next)
+        if (strcmp(n->call_id, call_id) == 0 && strcmp(n->op_id, op_id) == 0)
+            n->ready = 1;
+    pthread_cond_broadcast(&q->cond);
+    pthread_mutex_unlock(&q->lock);
+}
+
+/* The first note that may go now: its call has nothing older waiting (notifications of a call
+   stay in order), its response has been sent (or waited for long enough), and it is not in
+   the pause after a failed try. Else NULL, and *wake the time one may become due. */
+static note *next_due(outbox *q, double now, double *wake)
+{
+    for (note *n = q->head; n; n = n->next) {
+        int older = 0;
+        for (note *m = q->head; m != n && !older; m = m->next)
+            older = strcmp(m->call_id, n->call_id) == 0;
+        if (older || n->busy)
+            continue;
+        if (!n->ready && now - n->queued < RESPONSE_WAIT_S && !q->stop) {
+            if (n->queued + RESPONSE_WAIT_S < *wake)
+                *wake = n->queued + RESPONSE_WAIT_S;
+            continue;
+        }
+        if (n->next_try > now && !q->stop) {
+            if (n->next_try < *wake)
+                *wake = n->next_try;
+            continue;
+        }
+        return n;
+    }
+    return NULL;
+}
+
+static void unlink_note(outbox *q, note *n)
+{
+    note **p = &q->head, *prev = NULL;
+    while (*p && *p != n) {
+        prev = *p;
+        p = &(*p)->next;
+    }
+    if (*p)
+        *p = n->next;
+    if (q->tail == n)
+        q->tail = prev;
 }
 
 static size_t discard(char *p, size_t size, size_t n, void *user)
@@ -367,41 +415,47 @@ static void sleep_s(double t)
     nanosleep(&ts, NULL);
 }
 
-/* Delivers a notifier's queue in order: each waits for the response that created its
-   operation, then is POSTed, and retried with a growing pause while the callback fails. */
+/* Delivers the outbox. A callback that fails is tried again after a growing pause, without
+   holding up other calls' notifications, and given up after DELIVERY_GIVE_UP_S. */
 static void *notifier_main(void *arg)
 {
-    void **pair = arg;
-    server *s = pair[0];
-    notifier *q = pair[1];
-    free(pair);
+    server *s = arg;
+    outbox *q = &s->out;
     CURL *curl = curl_easy_init();
+    pthread_mutex_lock(&q->lock);
     for (;;) {
-        pthread_mutex_lock(&q->lock);
-        while (!q->head && !q->stop)
-            pthread_cond_wait(&q->cond, &q->lock);
-        note *n = q->head;
-        if (n) {
-            q->head = n->next;
-            if (!q->head)
-                q->tail = NULL;
-        }
-        pthread_mutex_unlock(&q->lock);
-        if (!n)
-            break;
-        double t0 = now_s();
-        while (!responded(s, n) && now_s() - t0 < RESPONSE_WAIT_S)
-            sleep_s(0.001);
-        double pause = 0.1;
-        long status = 0;
-        int ok = 0;
-        for (;;) {
-            ok = curl && post(s, curl, n, &status) == 0;
-            if (ok || now_s() - t0 + pause > DELIVERY_GIVE_UP_S || atomic_load(&s->stopping))
+        double wake = now_s() + 0.25;
+        note *n = next_due(q, now_s(), &wake);
+        if (!n) {
+            if (q->stop && !q->head)
                 break;
-            sleep_s(pause);
-            pause = pause * 2 > 5 ? 5 : pause * 2;
+            struct timespec until;
+            clock_gettime(CLOCK_REALTIME, &until);
+            double wait = wake - now_s();
+            wait = wait < 0.001 ? 0.001 : wait;
+            until.tv_sec += (time_t)wait;
+            until.tv_nsec += (long)((wait - (double)(time_t)wait) * 1e9);
+            if (until.tv_nsec >= 1000000000L) {
+                until.tv_nsec -= 1000000000L;
+                until.tv_sec++;
+            }
+            pthread_cond_timedwait(&q->cond, &q->lock, &until);
+            continue;
         }
+        n->busy = 1;
+        pthread_mutex_unlock(&q->lock);
+        long status = 0;
+        int ok = curl && post(s, curl, n, &status) == 0;
+        pthread_mutex_lock(&q->lock);
+        n->busy = 0;
+        double now = now_s();
+        if (!ok && !q->stop && now - n->queued + n->pause <= DELIVERY_GIVE_UP_S) {
+            n->next_try = now + n->pause;
+            n->pause = n->pause * 2 > 5 ? 5 : n->pause * 2;
+            continue;
+        }
+        unlink_note(q, n);
+        pthread_cond_broadcast(&q->cond); /* the call's next note may go now */
         if (ok) {
             atomic_fetch_add(&s->delivered, 1);
         } else {
@@ -413,6 +467,7 @@ static void *notifier_main(void *arg)
         free(n->body);
         free(n);
     }
+    pthread_mutex_unlock(&q->lock);
     curl_easy_cleanup(curl);
     return NULL;
 }
@@ -436,7 +491,7 @@ static void call_state_note(server *s, call *c, const char *state, const char *c
     cJSON_AddStringToObject(d, "@odata.id", url);
     cJSON_AddStringToObject(d, "id", c->id);
     cJSON_AddStringToObject(d, "state", state);
-    enqueue_note(s, c, "", cJSON_PrintUnformatted(doc));
+    enqueue_note(s, c, "", cJSON_PrintUnformatted(doc), 1);
     cJSON_Delete(doc);
 }
 
@@ -508,7 +563,7 @@ static void on_event(void *user, const callrec_event *e)
     if (e->detail)
         fprintf(stderr, "callrec serve: call %s, operation %s: %s\n", c->id, e->operation_id,
                 e->detail);
-    enqueue_note(s, c, e->operation_id, body);
+    enqueue_note(s, c, e->operation_id, body, !o || o->responded);
 }
 
 /* ---- the driver: the call's media file through its session -------------------------------- */
@@ -673,7 +728,6 @@ static enum MHD_Result create_call(server *s, struct MHD_Connection *conn, const
     int full = s->n_calls >= s->cfg.max_calls;
     if (!full) {
         c->refs = 2; /* the table's and the driver's */
-        c->notifier = (int)(((unsigned char)c->id[0] + (unsigned char)c->id[1]) % NOTIFIERS);
         s->calls[s->n_calls++] = c;
     }
     pthread_mutex_unlock(&s->table_lock);
@@ -766,6 +820,7 @@ static enum MHD_Result queue_operation(server *s, struct MHD_Connection *conn, c
     if (mine)
         mine->responded = 1;
     pthread_mutex_unlock(&c->lock);
+    mark_ready(s, c->id, id);
     return rc;
 }
 
@@ -1304,15 +1359,10 @@ int callrec_serve_main(int argc, char **argv)
     size_t bl = strlen(s->cfg.base);
     while (bl > 0 && s->cfg.base[bl - 1] == '/')
         s->cfg.base[--bl] = '\0';
-    for (int i = 0; i < NOTIFIERS; i++) {
-        notifier *q = &s->notifiers[i];
-        pthread_mutex_init(&q->lock, NULL);
-        pthread_cond_init(&q->cond, NULL);
-        void **pair = malloc(2 * sizeof *pair);
-        pair[0] = s;
-        pair[1] = q;
-        pthread_create(&q->thread, NULL, notifier_main, pair);
-    }
+    pthread_mutex_init(&s->out.lock, NULL);
+    pthread_cond_init(&s->out.cond, NULL);
+    for (int i = 0; i < NOTIFIERS; i++)
+        pthread_create(&s->out.threads[i], NULL, notifier_main, s);
     pthread_create(&s->janitor, NULL, janitor_main, s);
     printf("{\"listening\": \"%s://%s:%u\"}\n", cert ? "https" : "http", host, port);
     fflush(stdout);
@@ -1343,14 +1393,12 @@ int callrec_serve_main(int argc, char **argv)
             break;
         sleep_s(0.02);
     }
-    for (int i = 0; i < NOTIFIERS; i++) {
-        notifier *q = &s->notifiers[i];
-        pthread_mutex_lock(&q->lock);
-        q->stop = 1;
-        pthread_cond_signal(&q->cond);
-        pthread_mutex_unlock(&q->lock);
-        pthread_join(q->thread, NULL);
-    }
+    pthread_mutex_lock(&s->out.lock);
+    s->out.stop = 1; /* what is queued gets one more try each, then the notifiers end */
+    pthread_cond_broadcast(&s->out.cond);
+    pthread_mutex_unlock(&s->out.lock);
+    for (int i = 0; i < NOTIFIERS; i++)
+        pthread_join(s->out.threads[i], NULL);
     pthread_join(s->janitor, NULL);
     fprintf(stderr, "callrec serve: stopped; %ld notifications delivered, %ld given up\n",
             atomic_load(&s->delivered), atomic_load(&s->given_up));

@@ -220,6 +220,15 @@ expect "one-shot URL" "${oloc%/*}" "$base/recordings"
 expect "one-shot served" "$(curl -s -o "$dir/one.wav" -w '%{http_code}' -H "Authorization: Bearer $otok" "$oloc")" 200
 cmp -s "$dir/one.wav" "$dir/rec/${oloc##*/}.wav" || fail "one-shot recording differs"
 
+# HTTPS with --tls-cert/--tls-key (a certificate made for this run).
+openssl req -x509 -newkey rsa:2048 -nodes -keyout "$dir/key.pem" -out "$dir/cert.pem" -days 1 \
+  -subj "/CN=127.0.0.1" 2>/dev/null
+start_server "$dir/s5.out" --recording-dir "$dir/rec2" --tls-cert "$dir/cert.pem" --tls-key "$dir/key.pem"
+expect "https base" "${base%%:*}" https
+expect "over TLS" "$(curl -s --cacert "$dir/cert.pem" -o /dev/null -w '%{http_code}' "${auth[@]}" "$base/communications/calls/00000000-0000-4000-8000-000000000000")" 404
+kill -TERM "$server"
+wait "$server" || true
+
 # --max-calls: one more than allowed is 503.
 start_server "$dir/s2.out" --recording-dir "$dir/rec2" --max-calls 1 --retention 600
 body="{\"callbackUri\":\"$cb\",\"@callrec.media\":{\"file\":\"caller.wav\",\"realtime\":true}}"
