@@ -47,7 +47,7 @@ static void on_event(void *user, const callrec_event *e)
     }
     if (e->type == CALLREC_EVENT_COMPLETED) {
         b->completed++;
-        if (strcmp(e->completion_reason, "stopToneDetected") == 0)
+        if (e->completion_reason == CALLREC_REASON_STOP_TONE_DETECTED)
             b->stop_tones++;
         /* Queue the next operation: the worker is the session's only user, so this is safe. */
         char err[256];

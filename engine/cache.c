@@ -5,6 +5,8 @@
    mutex guards the table; decoding runs outside it. */
 #include "cache.h"
 
+#include "callrec.h"
+
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -139,10 +141,10 @@ static int same_file(const cr_cache_entry *e, const char *path, const struct sta
 
 static int too_long(const char *path, size_t count, int max_seconds, char *err, size_t err_len)
 {
-    if (count / 16000 < (size_t)max_seconds)
+    if (count / CALLREC_INTERNAL_RATE_HZ < (size_t)max_seconds)
         return 0;
     snprintf(err, err_len, "prompt %s: %.1f s long; at most %d s accepted", path,
-             (double)count / 16000.0, max_seconds);
+             (double)count / CALLREC_INTERNAL_RATE_HZ, max_seconds);
     return 1;
 }
 

@@ -109,8 +109,11 @@ void callrec_live_config_default(callrec_live_config *cfg)
     cfg->playout_guard_ms = -1;
 }
 
-int callrec_live_devices(callrec_device_info *out, int max)
+callrec_status callrec_live_devices(callrec_device_info *out, int max, int *count)
 {
+    if (!count || max < 0 || (max > 0 && !out))
+        return CALLREC_EINVAL;
+    *count = 0;
     if (Pa_Initialize() != paNoError)
         return CALLREC_EDEVICE;
     int n = Pa_GetDeviceCount();
@@ -125,7 +128,10 @@ int callrec_live_devices(callrec_device_info *out, int max)
         out[i].default_rate_hz = d ? d->defaultSampleRate : 0;
     }
     Pa_Terminate();
-    return n < 0 ? CALLREC_EDEVICE : n;
+    if (n < 0)
+        return CALLREC_EDEVICE;
+    *count = n;
+    return CALLREC_OK;
 }
 
 /* ---- the audio callback ------------------------------------------------------------------ */
@@ -375,7 +381,7 @@ static callrec_status open_device(callrec_live *l, char *err, size_t err_len)
     }
     l->rate = (int)info->defaultSampleRate;
     if (l->rate < 8000 || l->rate > 48000)
-        l->rate = 16000;
+        l->rate = CALLREC_INTERNAL_RATE_HZ;
     unsigned long fpb = l->cfg.buffer_frames > 0 ? (unsigned long)l->cfg.buffer_frames
                                                  : paFramesPerBufferUnspecified;
     PaError e = Pa_OpenStream(&l->stream, &in, l->has_output ? &out : NULL, l->rate, fpb,

@@ -1,14 +1,16 @@
 #include "prompt.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <sndfile.h>
 #include <speex/speex_resampler.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <errno.h>
-#include <fcntl.h>
 #include <unistd.h>
+
+#include "callrec.h"
 
 /* Quality 5 is SpeexDSP's VoIP default: transparent for speech at a fraction of the cost
    of 10. */
@@ -105,12 +107,14 @@ static int decode(SNDFILE *sf, SF_INFO info, const char *path, int max_seconds,
         goto done;
     }
     size_t frames = (size_t)info.frames;
-    size_t cap = (size_t)((double)frames * 16000.0 / info.samplerate) + 2 * READ_FRAMES;
+    size_t cap = (size_t)((double)frames * CALLREC_INTERNAL_RATE_HZ / info.samplerate) +
+                 2 * READ_FRAMES;
     in = malloc(sizeof *in * READ_FRAMES * (size_t)info.channels);
     mono = malloc(sizeof *mono * READ_FRAMES);
     out = malloc(sizeof *out * cap);
     int e = 0;
-    rs = speex_resampler_init(1, (spx_uint32_t)info.samplerate, 16000, RESAMPLER_QUALITY, &e);
+    rs = speex_resampler_init(1, (spx_uint32_t)info.samplerate, CALLREC_INTERNAL_RATE_HZ,
+                              RESAMPLER_QUALITY, &e);
     if (!in || !mono || !out || !rs) {
         snprintf(err, err_len, "prompt %s: out of memory", path);
         goto done;

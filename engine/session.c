@@ -110,6 +110,25 @@ struct callrec_session {
 
 const char *callrec_version(void) { return CALLREC_VERSION_STRING; }
 
+/* The internal reasons are the public ones, in the same order. */
+_Static_assert((int)CR_REASON_OPERATION_CANCELED == (int)CALLREC_REASON_OPERATION_CANCELED &&
+                   (int)CR_REASON_CALL_ENDED == (int)CALLREC_REASON_NONE &&
+                   (int)CR_REASON_PLAY_FAILED == (int)CALLREC_REASON_UNKNOWN &&
+                   (int)CR_REASON_COUNT == (int)CALLREC_REASON_UNKNOWN + 1,
+               "cr_reason and callrec_completion_reason must match");
+
+const char *callrec_completion_reason_name(callrec_completion_reason reason)
+{
+    if ((int)reason < 0 || (int)reason >= (int)CR_REASON_COUNT)
+        return "unknown";
+    return cr_reason_get((cr_reason)reason)->name;
+}
+
+const char *callrec_operation_status_name(callrec_operation_status status)
+{
+    return status == CALLREC_OPERATION_FAILED ? "failed" : "completed";
+}
+
 const char *callrec_strerror(callrec_status status)
 {
     switch (status) {
@@ -336,8 +355,8 @@ static void complete(callrec_session *s, int index, int64_t end, cr_reason reaso
         e.type = CALLREC_EVENT_COMPLETED;
         e.operation_id = o->id;
         e.t_samples = e.detected_samples = end - o->start;
-        e.status = out.failed ? "failed" : "completed";
-        e.completion_reason = info->name;
+        e.status = out.failed ? CALLREC_OPERATION_FAILED : CALLREC_OPERATION_COMPLETED;
+        e.completion_reason = (callrec_completion_reason)reason;
         e.notification_json = json;
         e.recording_path = out.recording_path;
         e.detail = detail;

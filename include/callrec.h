@@ -76,6 +76,35 @@ typedef enum callrec_event_type {
     CALLREC_EVENT_XRUN            /**< live drivers: samples were lost (overruns, underruns) */
 } callrec_event_type;
 
+/** How an operation ended: the calling API's completionReason for a record operation, its
+    playPromptCompletionReason for a playPrompt. The JSON names are callrec_completion_reason_name(). */
+typedef enum callrec_completion_reason {
+    CALLREC_REASON_OPERATION_CANCELED,          /**< "operationCanceled" */
+    CALLREC_REASON_STOP_TONE_DETECTED,          /**< "stopToneDetected" */
+    CALLREC_REASON_MAX_RECORD_DURATION_REACHED, /**< "maxRecordDurationReached" */
+    CALLREC_REASON_INITIAL_SILENCE_TIMEOUT,     /**< "initialSilenceTimeout" */
+    CALLREC_REASON_MAX_SILENCE_TIMEOUT,         /**< "maxSilenceTimeout" */
+    CALLREC_REASON_PLAY_PROMPT_FAILED,          /**< "playPromptFailed" */
+    CALLREC_REASON_PLAY_BEEP_FAILED,            /**< "playBeepFailed" */
+    CALLREC_REASON_MEDIA_RECEIVE_TIMEOUT,       /**< "mediaReceiveTimeout" */
+    CALLREC_REASON_UNSPECIFIED_ERROR,           /**< "unspecifiedError" */
+    CALLREC_REASON_NONE,                        /**< "none": the call ended */
+    CALLREC_REASON_COMPLETED_SUCCESSFULLY,      /**< playPrompt: "completedSuccessfully" */
+    CALLREC_REASON_MEDIA_OPERATION_CANCELED,    /**< playPrompt: "mediaOperationCanceled" */
+    CALLREC_REASON_UNKNOWN                      /**< playPrompt: "unknown" (a prompt failed) */
+} callrec_completion_reason;
+
+/** The operation's status when it ended. */
+typedef enum callrec_operation_status {
+    CALLREC_OPERATION_COMPLETED, /**< "completed" */
+    CALLREC_OPERATION_FAILED     /**< "failed" */
+} callrec_operation_status;
+
+/** The calling API's name of a reason ("stopToneDetected"), or "unknown" out of range. */
+CALLREC_API const char *callrec_completion_reason_name(callrec_completion_reason reason);
+/** "completed" or "failed". */
+CALLREC_API const char *callrec_operation_status_name(callrec_operation_status status);
+
 /** Everything an event carries. Pointers are valid only during the callback. */
 typedef struct callrec_event {
     callrec_event_type type;
@@ -87,8 +116,8 @@ typedef struct callrec_event {
     int64_t detected_samples;
     char tone;                     /**< TONE_DETECTED: the DTMF key, '0'..'9', '*', '#', 'A'..'D' */
     int is_stop_tone;              /**< TONE_DETECTED: 1 if the key is in the operation's stopTones */
-    const char *status;            /**< COMPLETED: "completed" or "failed" */
-    const char *completion_reason; /**< COMPLETED: e.g. "stopToneDetected" */
+    callrec_operation_status status;              /**< COMPLETED */
+    callrec_completion_reason completion_reason;  /**< COMPLETED */
     const char *notification_json; /**< COMPLETED: the commsNotifications document */
     const char *recording_path;    /**< COMPLETED: the WAV file, or NULL if none was kept */
     /** COMPLETED: what went wrong, for a log (it may name local files, so the notification
@@ -316,10 +345,12 @@ typedef struct callrec_device_info {
 CALLREC_API void callrec_live_config_default(callrec_live_config *cfg);
 
 /**
- * Lists PortAudio devices into out[0..max). Returns how many there are (may exceed max), or
- * CALLREC_EDEVICE if PortAudio cannot start.
+ * Lists PortAudio devices into out[0..max) and how many there are into *count (which may
+ * exceed max). Any thread; not while a live driver of this process is open.
+ * @return CALLREC_OK; CALLREC_EINVAL for a NULL count or a negative max; CALLREC_EDEVICE if
+ *         PortAudio cannot start.
  */
-CALLREC_API int callrec_live_devices(callrec_device_info *out, int max);
+CALLREC_API callrec_status callrec_live_devices(callrec_device_info *out, int max, int *count);
 
 /**
  * Opens the device (or file) and creates the session at its rate, with session_cfg's other

@@ -59,7 +59,8 @@ static void on_event(void *user, const callrec_event *e)
     outcome *o = user;
     if (e->type == CALLREC_EVENT_COMPLETED) {
         o->completed++;
-        snprintf(o->reason, sizeof o->reason, "%s", e->completion_reason);
+        snprintf(o->reason, sizeof o->reason, "%s",
+                 callrec_completion_reason_name(e->completion_reason));
     }
 }
 

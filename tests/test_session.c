@@ -51,8 +51,9 @@ static void on_event(void *user, const callrec_event *e)
     }
     if (e->type == CALLREC_EVENT_COMPLETED) {
         l->completed++;
-        snprintf(l->reason, sizeof l->reason, "%s", e->completion_reason);
-        snprintf(l->status, sizeof l->status, "%s", e->status);
+        snprintf(l->reason, sizeof l->reason, "%s",
+                 callrec_completion_reason_name(e->completion_reason));
+        snprintf(l->status, sizeof l->status, "%s", callrec_operation_status_name(e->status));
         snprintf(l->detail, sizeof l->detail, "%s", e->detail ? e->detail : "");
         snprintf(l->recording, sizeof l->recording, "%s",
                  e->recording_path ? e->recording_path : "");
@@ -204,9 +205,30 @@ static void test_api_errors(void)
     CHECK(callrec_session_cancel(NULL) == CALLREC_EINVAL);
     CHECK(callrec_session_hangup(NULL) == CALLREC_EINVAL);
     CHECK(callrec_session_record(NULL, "{}", 2, NULL, NULL, NULL, 0) == CALLREC_EINVAL);
-    for (int st = CALLREC_OK; st >= CALLREC_EDEVICE; st--)
-        CHECK(strlen(callrec_strerror((callrec_status)st)) > 3);
+    /* Every status has its own text, distinct from the fallback's. */
+    const char *fallback = callrec_strerror((callrec_status)-99);
+    for (int st = CALLREC_OK; st >= CALLREC_EDEVICE; st--) {
+        CHECK_MSG(strcmp(callrec_strerror((callrec_status)st), fallback) != 0, "status %d", st);
+        for (int other = st - 1; other >= CALLREC_EDEVICE; other--)
+            CHECK(strcmp(callrec_strerror((callrec_status)st),
+                         callrec_strerror((callrec_status)other)) != 0);
+    }
     CHECK_STR(callrec_version(), CALLREC_VERSION_STRING);
+    /* Reasons and statuses are enums; their names are the calling API's. */
+    static const char *const names[] = {
+        "operationCanceled", "stopToneDetected", "maxRecordDurationReached",
+        "initialSilenceTimeout", "maxSilenceTimeout", "playPromptFailed", "playBeepFailed",
+        "mediaReceiveTimeout", "unspecifiedError", "none", "completedSuccessfully",
+        "mediaOperationCanceled", "unknown"};
+    for (int r = CALLREC_REASON_OPERATION_CANCELED; r <= CALLREC_REASON_UNKNOWN; r++)
+        CHECK_STR(callrec_completion_reason_name((callrec_completion_reason)r), names[r]);
+    CHECK_STR(callrec_completion_reason_name((callrec_completion_reason)99), "unknown");
+    CHECK_STR(callrec_operation_status_name(CALLREC_OPERATION_COMPLETED), "completed");
+    CHECK_STR(callrec_operation_status_name(CALLREC_OPERATION_FAILED), "failed");
+    int count = -1;
+    CHECK(callrec_live_devices(NULL, 0, NULL) == CALLREC_EINVAL);
+    CHECK(callrec_live_devices(NULL, -1, &count) == CALLREC_EINVAL);
+    CHECK(callrec_live_devices(NULL, 4, &count) == CALLREC_EINVAL);
 
     evlog l;
     s = make(&l, 16000);
@@ -1015,7 +1037,8 @@ static void on_xrun(void *user, const callrec_event *e)
         CHECK(callrec_session_pending(x->s) == 1);
     } else if (e->type == CALLREC_EVENT_COMPLETED) {
         x->completed++;
-        snprintf(x->reason, sizeof x->reason, "%s", e->completion_reason);
+        snprintf(x->reason, sizeof x->reason, "%s",
+                 callrec_completion_reason_name(e->completion_reason));
     }
 }
 

@@ -25,7 +25,7 @@ static void on_event(void *user, const callrec_event *e)
     worker *w = user;
     if (e->type == CALLREC_EVENT_COMPLETED) {
         w->completed++;
-        w->stop_tones += strcmp(e->completion_reason, "stopToneDetected") == 0 &&
+        w->stop_tones += e->completion_reason == CALLREC_REASON_STOP_TONE_DETECTED &&
                          e->notification_json && strstr(e->notification_json, "commsNotification");
     }
 }

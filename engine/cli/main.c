@@ -296,7 +296,7 @@ static void on_event(void *user, const callrec_event *e)
         atomic_store(&r->overruns, (unsigned long long)e->overruns);
     if (e->type == CALLREC_EVENT_COMPLETED) {
         r->completed = 1;
-        r->failed = strcmp(e->status, "failed") == 0;
+        r->failed = e->status == CALLREC_OPERATION_FAILED;
         free(r->notification);
         r->notification = e->notification_json ? strdup(e->notification_json) : NULL;
         free(r->detail);
@@ -325,8 +325,9 @@ static void on_event(void *user, const callrec_event *e)
         cJSON_AddNumberToObject(o, "detectedAt", seconds(e->detected_samples));
         break;
     case CALLREC_EVENT_COMPLETED:
-        cJSON_AddStringToObject(o, "completionReason", e->completion_reason);
-        cJSON_AddStringToObject(o, "status", e->status);
+        cJSON_AddStringToObject(o, "completionReason",
+                                callrec_completion_reason_name(e->completion_reason));
+        cJSON_AddStringToObject(o, "status", callrec_operation_status_name(e->status));
         if (e->recording_path)
             cJSON_AddStringToObject(o, "recording", e->recording_path);
         pthread_mutex_lock(&r->events->lock);
@@ -907,9 +908,10 @@ static int cmd_devices(void)
 {
     callrec_device_info devs[64];
     int saved = quiet_stderr();
-    int n = callrec_live_devices(devs, 64);
+    int n = 0;
+    callrec_status st = callrec_live_devices(devs, 64, &n);
     restore_stderr(saved);
-    if (n < 0) {
+    if (st != CALLREC_OK) {
         fprintf(stderr, "callrec: devices: PortAudio could not start\n");
         return EXIT_USAGE;
     }
