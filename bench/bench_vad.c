@@ -1047,7 +1047,8 @@ static int write_model(const char *path, const net *m, const char *prefix, const
     return 0;
 }
 
-/* Trains the continuation model (end == 0) or the end model and writes it to path. */
+/* Trains one of the three models (kind: word continuation, start or end) and writes its weights
+   header to path. */
 static int train(const char *path, model_kind kind, const char *tmp)
 {
     const struct model_info *info = &models[kind];

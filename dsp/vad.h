@@ -15,7 +15,8 @@
 #define CR_VAD_HISTORY 128  /* frames remembered for deciding where speech ended */
 #define CR_VAD_END_FEATURES 36 /* inputs of the end model, per frame it weighs */
 #define CR_VAD_START_FEATURES 15 /* inputs of the start model */
-#define CR_VAD_END_SPAN 50  /* frames it weighs: 200 ms either side of the endpointer's end */
+#define CR_VAD_END_SPAN 50  /* frames it weighs: 300 ms before the endpointer's end to 200 ms
+                               after it (END_BACK_FRAMES + END_AHEAD_FRAMES in vad.c) */
 
 /* What the end model remembers of a frame. */
 typedef struct cr_vad_past {
@@ -84,7 +85,7 @@ cr_vad_class cr_vad_frame(cr_vad *v, const int16_t *frame, int tone);
 
 /* Where speech ended, decided again once the endpointer has stopped: end_ago frames before the
    next frame is the end it found (the frames from there on were not speech to it). The end
-   model weighs each frame up to CR_VAD_END_SPAN / 2 either side of it, against the noise of the
+   model weighs each frame from 300 ms before it to 200 ms after it, against the noise of the
    newest frames, and returns its own end the same way, frames before the next. With no room to
    decide (too few frames since, or too long ago) it returns end_ago. */
 int cr_vad_end(const cr_vad *v, int end_ago);

@@ -1,5 +1,6 @@
-/* callrec: the command-line program. A file driver (and later device drivers) wired to the
-   public session API. */
+/* callrec: the command-line program. `record` drives one operation from a file (as fast as it
+   decodes), a file paced at real time or a sound card; `devices` lists sound cards; `serve` is
+   engine/serve. */
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <fcntl.h>
