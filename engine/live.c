@@ -76,6 +76,9 @@ struct callrec_live {
     int64_t last_input_ns;
     int waiting_for_media;
     pthread_mutex_t lock;           /* guards `done` for callrec_live_wait (never the callback) */
+    /* Held by the worker while it runs the session, and by callrec_live_with_session(): the
+       session is never used by two threads at once. Never taken by the audio callback. */
+    pthread_mutex_t session_lock;
     pthread_cond_t cond;
     int done;
 
@@ -282,6 +285,7 @@ static void *worker_main(void *arg)
     int ended = 0;
     for (;;) {
         size_t n = cr_ring_read(&l->in_ring, in, WORKER_CHUNK);
+        pthread_mutex_lock(&l->session_lock);
         if (n) {
             l->last_input_ns = now_ns();
             l->frames_processed += n;
@@ -309,7 +313,9 @@ static void *worker_main(void *arg)
             callrec_session_media_timeout(l->session,
                                           (int)((now_ns() - l->last_input_ns) / 1000000));
         }
-        if (callrec_session_pending(l->session) == 0 || ended)
+        int idle_now = callrec_session_pending(l->session) == 0 || ended;
+        pthread_mutex_unlock(&l->session_lock);
+        if (idle_now)
             mark_done(l);
         if (atomic_load_explicit(&l->stop, memory_order_acquire))
             break;
@@ -434,6 +440,7 @@ callrec_status callrec_live_create(const callrec_live_config *cfg,
     l->cfg = *cfg;
     l->source.fd = l->source.relay_fd = -1;
     pthread_mutex_init(&l->lock, NULL);
+    pthread_mutex_init(&l->session_lock, NULL);
     pthread_cond_init(&l->cond, NULL);
     l->cost_ns = calloc(COST_LOG, sizeof *l->cost_ns);
     callrec_status st = CALLREC_ENOMEM;
@@ -524,6 +531,16 @@ int callrec_live_wait(callrec_live *l, int timeout_ms)
     int done = l->done;
     pthread_mutex_unlock(&l->lock);
     return done;
+}
+
+void callrec_live_with_session(callrec_live *l, void (*fn)(void *user, callrec_session *s),
+                               void *user)
+{
+    if (!l || !fn)
+        return;
+    pthread_mutex_lock(&l->session_lock);
+    fn(user, l->session);
+    pthread_mutex_unlock(&l->session_lock);
 }
 
 void callrec_live_cancel(callrec_live *l)
@@ -634,6 +651,7 @@ void callrec_live_destroy(callrec_live *l)
     cr_ring_free(&l->out_ring);
     free(l->cost_ns);
     pthread_mutex_destroy(&l->lock);
+    pthread_mutex_destroy(&l->session_lock);
     pthread_cond_destroy(&l->cond);
     free(l);
 }

@@ -302,7 +302,8 @@ CALLREC_API int callrec_session_pending(const callrec_session *s);
  * moves samples through lock-free single-producer/single-consumer rings; a worker thread runs
  * the session, writes the recording and delivers events (so the event callback runs on the
  * worker thread). Queue operations on callrec_live_session() before callrec_live_start();
- * while running, control the call only with callrec_live_cancel() / callrec_live_hangup().
+ * while running, through callrec_live_with_session(), or cancel and hang up with
+ * callrec_live_cancel() / callrec_live_hangup().
  */
 typedef struct callrec_live callrec_live;
 
@@ -371,6 +372,15 @@ CALLREC_API callrec_status callrec_live_start(callrec_live *l);
  * Returns 1 when done, 0 on timeout. Any thread.
  */
 CALLREC_API int callrec_live_wait(callrec_live *l, int timeout_ms);
+/**
+ * Runs fn(user, session) while the worker is between two chunks of audio: the way to queue
+ * operations (record, play_prompt), cancel or read the session while the driver runs. Events
+ * those calls deliver reach the session's callback on this thread, before this returns. Any
+ * thread but the worker's (not from an event callback); fn should be quick: the worker waits.
+ */
+CALLREC_API void callrec_live_with_session(callrec_live *l,
+                                           void (*fn)(void *user, callrec_session *s),
+                                           void *user);
 /** Asks the worker to cancel every operation (operationCanceled, audio kept). Any thread,
     async-signal-safe. */
 CALLREC_API void callrec_live_cancel(callrec_live *l);

@@ -266,6 +266,157 @@ static void test_jack(void)
            played / 16000.0);
     cJSON_Delete(o.doc);
 
+    /* callrec serve with a call on the device: create it, post record, play speech and '#'
+       into it, receive the notification at a callback, download the recording with its token.
+       A second call on the same device is refused while the first holds it. */
+    {
+        char sdir[400], cmd[3000], out[8192], url[200] = "", tok[200] = "", loc[400] = "";
+        snprintf(sdir, sizeof sdir, "%s/serve", dir);
+        mkdir(sdir, 0700);
+        snprintf(cmd, sizeof cmd, "mkdir -p '%s/recs' '%s/media' && echo dev-token > '%s/tokens' && "
+                 "cat > '%s/cb.py' <<'EOF'\n"
+                 "import http.server, sys\n"
+                 "class H(http.server.BaseHTTPRequestHandler):\n"
+                 "    def do_POST(self):\n"
+                 "        b = self.rfile.read(int(self.headers['Content-Length']))\n"
+                 "        open(sys.argv[1], 'ab').write(b + b'\\n')\n"
+                 "        self.send_response(202); self.end_headers()\n"
+                 "    def log_message(self, *a): pass\n"
+                 "s = http.server.HTTPServer(('127.0.0.1', 0), H)\n"
+                 "print(s.server_port, flush=True)\n"
+                 "s.serve_forever()\n"
+                 "EOF",
+                 sdir, sdir, sdir, sdir);
+        CHECK(system(cmd) == 0);
+        pid_t cb = fork();
+        if (cb == 0) {
+            char notes[500], port[500];
+            snprintf(notes, sizeof notes, "%s/notes.jsonl", sdir);
+            snprintf(port, sizeof port, "%s/cb.port", sdir);
+            int fd = open(port, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+            dup2(fd, 1);
+            snprintf(cmd, sizeof cmd, "%s/cb.py", sdir);
+            execlp("python3", "python3", cmd, notes, (char *)NULL);
+            _exit(127);
+        }
+        pid_t sv = fork();
+        if (sv == 0) {
+            char so[500], t[500], r[500], m[500];
+            snprintf(so, sizeof so, "%s/serve.out", sdir);
+            snprintf(t, sizeof t, "%s/tokens", sdir);
+            snprintf(r, sizeof r, "%s/recs", sdir);
+            snprintf(m, sizeof m, "%s/media", sdir);
+            int fd = open(so, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+            dup2(fd, 1);
+            setenv("JACK_DEFAULT_SERVER", server, 1);
+            execl(CALLREC_BIN, CALLREC_BIN, "serve", "--listen", "127.0.0.1:0", "--api-token-file",
+                  t, "--recording-dir", r, "--media-dir", m, (char *)NULL);
+            _exit(127);
+        }
+        char base[200] = "", port[32] = "", path[600];
+        for (int i = 0; i < 200 && (!base[0] || !port[0]); i++) {
+            sleep_ms(25);
+            snprintf(path, sizeof path, "%s/serve.out", sdir);
+            support_slurp(path, out, sizeof out);
+            cJSON *l = cJSON_Parse(out);
+            if (cJSON_GetStringValue(cJSON_GetObjectItem(l, "listening")))
+                snprintf(base, sizeof base, "%s", cJSON_GetStringValue(cJSON_GetObjectItem(l, "listening")));
+            cJSON_Delete(l);
+            snprintf(path, sizeof path, "%s/cb.port", sdir);
+            support_slurp(path, port, sizeof port);
+            port[strcspn(port, "\n")] = '\0';
+        }
+        CHECK_MSG(base[0] && port[0], "serve or its callback did not start");
+        const char *call_body = "{\"callbackUri\": \"http://127.0.0.1:%s/cb\", "
+                                "\"@callrec.media\": {\"device\": \"system\"}}";
+        char body[300];
+        snprintf(body, sizeof body, call_body, port);
+        snprintf(cmd, sizeof cmd, "curl -s -X POST -H 'Authorization: Bearer dev-token' -d '%s' "
+                 "%s/communications/calls", body, base);
+        FILE *p = popen(cmd, "r");
+        size_t n = p ? fread(out, 1, sizeof out - 1, p) : 0;
+        out[n] = '\0';
+        if (p)
+            pclose(p);
+        cJSON *call = cJSON_Parse(out);
+        const char *id = cJSON_GetStringValue(cJSON_GetObjectItem(call, "id"));
+        CHECK_MSG(id != NULL, "no call: %s", out);
+        snprintf(cmd, sizeof cmd, "curl -s -o /dev/null -w '%%{http_code}' -X POST -H "
+                 "'Authorization: Bearer dev-token' -d '%s' %s/communications/calls", body, base);
+        p = popen(cmd, "r");
+        n = p ? fread(out, 1, sizeof out - 1, p) : 0;
+        out[n] = '\0';
+        if (p)
+            pclose(p);
+        CHECK_MSG(strcmp(out, "409") == 0, "a second call on the held device: %s", out);
+        if (id)
+            snprintf(url, sizeof url, "%s/communications/calls/%s", base, id);
+        snprintf(cmd, sizeof cmd, "curl -s -X POST -H 'Authorization: Bearer dev-token' -d "
+                 "'{\"stopTones\": [\"#\"], \"playBeep\": false, \"maxRecordDurationInSeconds\": 20}' "
+                 "%s/record", url);
+        CHECK(system(cmd) == 0);
+        jf_feeder sf;
+        CHECK(jf_connect(&sf, server, &sig) == 0);
+        atomic_store(&sf.playing, 1);
+        snprintf(path, sizeof path, "%s/notes.jsonl", sdir);
+        cJSON *data = NULL, *note = NULL;
+        for (int i = 0; i < 400 && !data; i++) {
+            sleep_ms(50);
+            static char notes[65536];
+            support_slurp(path, notes, sizeof notes);
+            for (char *line = strtok(notes, "\n"); line && !data; line = strtok(NULL, "\n")) {
+                cJSON *d = cJSON_Parse(line);
+                cJSON *r = cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(d, "value"), 0),
+                                               "resourceData");
+                if (cJSON_GetObjectItem(r, "completionReason")) {
+                    note = d;
+                    data = r;
+                } else {
+                    cJSON_Delete(d);
+                }
+            }
+        }
+        jf_close(&sf);
+        CHECK_MSG(data != NULL, "no notification from the device call");
+        CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(data, "completionReason")),
+                  "stopToneDetected");
+        if (cJSON_GetStringValue(cJSON_GetObjectItem(data, "recordingLocation"))) {
+            snprintf(loc, sizeof loc, "%s", cJSON_GetStringValue(cJSON_GetObjectItem(data, "recordingLocation")));
+            snprintf(tok, sizeof tok, "%s", cJSON_GetStringValue(cJSON_GetObjectItem(data, "recordingAccessToken")));
+        }
+        char dl[500];
+        snprintf(dl, sizeof dl, "%s/download.wav", sdir);
+        snprintf(cmd, sizeof cmd, "curl -s -f -H 'Authorization: Bearer %s' -o '%s' '%s'", tok, dl, loc);
+        CHECK_MSG(loc[0] && system(cmd) == 0, "download of %s failed", loc);
+        sig_buf served;
+        CHECK(wav_read(dl, &served) > 0);
+        size_t found_at = 0;
+        double corr = served.n > speech_len
+                          ? find(&served, sig.x + speech_at, speech_len, &found_at)
+                          : 0;
+        CHECK_MSG(corr > 0.99, "the served recording holds the injected speech: correlation %.4f",
+                  corr);
+        printf("serve, device call: stopToneDetected, downloaded with its token, correlation "
+               "%.4f\n", corr);
+        sig_free(&served);
+        cJSON_Delete(note);
+        snprintf(cmd, sizeof cmd, "curl -s -o /dev/null -w '%%{http_code}' -X DELETE -H "
+                 "'Authorization: Bearer dev-token' %s", url);
+        p = popen(cmd, "r");
+        n = p ? fread(out, 1, sizeof out - 1, p) : 0;
+        out[n] = '\0';
+        if (p)
+            pclose(p);
+        CHECK_STR(out, "204");
+        cJSON_Delete(call);
+        kill(sv, SIGTERM);
+        int st = 0;
+        waitpid(sv, &st, 0);
+        CHECK_MSG(WIFEXITED(st) && WEXITSTATUS(st) == 0, "serve did not stop cleanly (%d)", st);
+        kill(cb, SIGKILL);
+        waitpid(cb, NULL, 0);
+    }
+
     /* Device loss: the server stops mid-recording (SIGTERM: a SIGKILLed server leaves a
        stale entry in JACK's shared-memory registry, which has few slots). */
     snprintf(wav, sizeof wav, "%s/lost.wav", dir);

@@ -67,6 +67,8 @@ typedef struct call {
     char *callback_uri;
     char *media_path;
     int realtime;
+    char *device;                   /* a sound device call: its name, and its live driver */
+    callrec_live *live;
     char *json;                     /* the call as created */
     int responded;                  /* the 201 has been sent */
     callrec_session *session;
@@ -256,6 +258,8 @@ static call *find_call(server *s, const char *id, size_t n)
 static void free_call(call *c)
 {
     callrec_session_destroy(c->session);
+    callrec_live_destroy(c->live);
+    free(c->device);
     for (int i = 0; i < c->n_ops; i++)
         free(c->ops[i].resource);
     free(c->callback_uri);
@@ -566,6 +570,44 @@ static void on_event(void *user, const callrec_event *e)
     enqueue_note(s, c, e->operation_id, body, !o || o->responded);
 }
 
+/* A device call's events come from its live driver's worker, which does not hold the call's
+   lock; a queue or cancel from a request does, and its events arrive on that thread. */
+static _Thread_local call *locked_call;
+
+static void on_device_event(void *user, const callrec_event *e)
+{
+    call *c = user;
+    if (locked_call == c) {
+        on_event(user, e);
+        return;
+    }
+    pthread_mutex_lock(&c->lock);
+    on_event(user, e);
+    pthread_mutex_unlock(&c->lock);
+}
+
+/* A device call's driver: the live driver runs the audio; this waits for the hang-up. */
+static void *device_main(void *arg)
+{
+    call *c = arg;
+    server *s = c->srv;
+    pthread_mutex_lock(&c->lock);
+    while (!c->hangup_requested && !atomic_load(&s->stopping))
+        pthread_cond_wait(&c->wake, &c->lock);
+    callrec_live *live = c->live;
+    pthread_mutex_unlock(&c->lock);
+    callrec_live_hangup(live);
+    callrec_live_wait(live, 3000);
+    callrec_live_stop(live); /* the worker has ended the session's operations */
+    pthread_mutex_lock(&c->lock);
+    c->ended = 1;
+    c->ended_at = time(NULL);
+    pthread_mutex_unlock(&c->lock);
+    call_state_note(s, c, "terminated", "deleted");
+    release_call(s, c);
+    return NULL;
+}
+
 /* ---- the driver: the call's media file through its session -------------------------------- */
 
 static void *driver_main(void *arg)
@@ -669,27 +711,48 @@ static enum MHD_Result create_call(server *s, struct MHD_Connection *conn, const
     const cJSON *media = cJSON_GetObjectItem(body, "@callrec.media");
     const char *file = cJSON_GetStringValue(cJSON_GetObjectItem(media, "file"));
     const cJSON *rt = cJSON_GetObjectItem(media, "realtime");
-    const char *problem = !http_url(cb) ? "callbackUri: must be an http or https URL"
-                          : cJSON_GetObjectItem(media, "device")
-                              ? "@callrec.media.device: sound devices are not served; use a file"
-                          : !file ? "@callrec.media: must be {\"file\": NAME, \"realtime\": bool}"
-                          : rt && !cJSON_IsBool(rt) ? "@callrec.media.realtime: must be true or false"
-                                                    : NULL;
-    char *path = problem ? NULL : media_path(s, file, why, sizeof why);
-    if (problem || !path) {
+    const char *device = cJSON_GetStringValue(cJSON_GetObjectItem(media, "device"));
+    const char *problem =
+        !http_url(cb) ? "callbackUri: must be an http or https URL"
+        : cJSON_GetObjectItem(media, "device") && (!device || !device[0] || strlen(device) > 200)
+            ? "@callrec.media.device: must be a device's name or index (callrec devices)"
+        : !file && !device ? "@callrec.media: must be {\"file\": NAME, \"realtime\": bool} or "
+                             "{\"device\": NAME|INDEX}"
+        : rt && !cJSON_IsBool(rt) ? "@callrec.media.realtime: must be true or false"
+                                  : NULL;
+    char *path = problem || device ? NULL : media_path(s, file, why, sizeof why);
+    if (problem || (!device && !path)) {
         cJSON_Delete(body);
         return send_error(conn, 400, "BadRequest", problem ? problem : why);
     }
     SF_INFO info = {0};
-    SNDFILE *probe = sf_open(path, SFM_READ, &info);
-    if (probe)
-        sf_close(probe);
-    if (!probe || info.samplerate < 8000 || info.samplerate > 48000 || info.channels < 1 ||
-        info.channels > 64 || info.frames == 0) {
-        free(path);
-        cJSON_Delete(body);
-        return send_error(conn, 400, "BadRequest",
-                          "@callrec.media.file: must be audio at 8 to 48 kHz with samples in it");
+    if (!device) {
+        SNDFILE *probe = sf_open(path, SFM_READ, &info);
+        if (probe)
+            sf_close(probe);
+        if (!probe || info.samplerate < 8000 || info.samplerate > 48000 || info.channels < 1 ||
+            info.channels > 64 || info.frames == 0) {
+            free(path);
+            cJSON_Delete(body);
+            return send_error(conn, 400, "BadRequest",
+                              "@callrec.media.file: must be audio at 8 to 48 kHz with samples in it");
+        }
+    } else {
+        /* One device is held by one call at a time. */
+        int held = 0;
+        pthread_mutex_lock(&s->table_lock);
+        for (int i = 0; i < s->n_calls && !held; i++) {
+            call *o = s->calls[i];
+            pthread_mutex_lock(&o->lock);
+            held = o->device && !o->ended && strcmp(o->device, device) == 0;
+            pthread_mutex_unlock(&o->lock);
+        }
+        pthread_mutex_unlock(&s->table_lock);
+        if (held) {
+            cJSON_Delete(body);
+            return send_error(conn, 409, "Conflict",
+                              "@callrec.media.device: another call holds this device");
+        }
     }
     call *c = calloc(1, sizeof *c);
     if (!c || random_uuid(c->id)) {
@@ -700,6 +763,7 @@ static enum MHD_Result create_call(server *s, struct MHD_Connection *conn, const
     }
     c->srv = s;
     c->media_path = path;
+    c->device = device ? strdup(device) : NULL;
     c->realtime = cJSON_IsTrue(rt);
     c->callback_uri = strdup(cb);
     pthread_mutex_init(&c->lock, NULL);
@@ -720,7 +784,25 @@ static enum MHD_Result create_call(server *s, struct MHD_Connection *conn, const
         cJSON_AddStringToObject(body, "@odata.type", "#microsoft.graph.call");
     c->json = cJSON_PrintUnformatted(body);
     cJSON_Delete(body);
-    if (!c->callback_uri || !c->json || callrec_session_create(&cfg, &c->session)) {
+    if (device) {
+        callrec_live_config lcfg;
+        callrec_live_config_default(&lcfg);
+        lcfg.device = c->device;
+        cfg.on_event = on_device_event;
+        callrec_status st = !c->callback_uri || !c->json || !c->device
+                                ? CALLREC_ENOMEM
+                                : callrec_live_create(&lcfg, &cfg, &c->live, why, sizeof why);
+        if (st == CALLREC_OK && callrec_live_start(c->live) != CALLREC_OK) {
+            snprintf(why, sizeof why, "@callrec.media.device: the audio stream would not start");
+            st = CALLREC_EDEVICE;
+        }
+        if (st != CALLREC_OK) {
+            free_call(c);
+            return send_error(conn, st == CALLREC_ENOMEM ? 500 : 400,
+                              st == CALLREC_ENOMEM ? "InternalServerError" : "BadRequest",
+                              st == CALLREC_ENOMEM ? "out of memory" : why);
+        }
+    } else if (!c->callback_uri || !c->json || callrec_session_create(&cfg, &c->session)) {
         free_call(c);
         return send_error(conn, 500, "InternalServerError", "out of memory");
     }
@@ -735,7 +817,7 @@ static enum MHD_Result create_call(server *s, struct MHD_Connection *conn, const
         free_call(c);
         return send_error(conn, 503, "ServiceUnavailable", "--max-calls calls are in progress");
     }
-    if (pthread_create(&c->driver, NULL, driver_main, c) == 0) {
+    if (pthread_create(&c->driver, NULL, c->live ? device_main : driver_main, c) == 0) {
         pthread_detach(c->driver);
     } else {
         pthread_mutex_lock(&c->lock);
@@ -754,40 +836,52 @@ static enum MHD_Result create_call(server *s, struct MHD_Connection *conn, const
     return rc;
 }
 
-/* POST .../record, .../recordResponse, .../playPrompt on a call. */
-static enum MHD_Result queue_operation(server *s, struct MHD_Connection *conn, call *c, int play,
-                                       const request *rq)
+/* One record or playPrompt request, queued on the call's session. */
+typedef struct queue_job {
+    call *c;
+    int play;
+    const char *body;
+    size_t len;
+    callrec_status st;
+    int refused;                    /* 0, or the HTTP status of a refusal made here */
+    char err[512], id[CALLREC_ID_LEN];
+    cJSON *op;                      /* the operation, for the response */
+} queue_job;
+
+/* With the call's lock (and, on a device call, the live driver's session) held. */
+static void queue_locked(queue_job *j, callrec_session *session)
 {
-    char err[512] = "", id[CALLREC_ID_LEN], created[32];
+    call *c = j->c;
+    char created[32];
     iso_now(created);
-    pthread_mutex_lock(&c->lock);
     if (c->ended || c->hangup_requested) {
-        pthread_mutex_unlock(&c->lock);
-        return send_error(conn, 400, "BadRequest", "the call has ended");
+        j->refused = 400;
+        snprintf(j->err, sizeof j->err, "the call has ended");
+        return;
     }
     if (c->n_ops == MAX_OPS) {
-        pthread_mutex_unlock(&c->lock);
-        return send_error(conn, 400, "BadRequest", "this call has had 64 operations; start a new one");
+        j->refused = 400;
+        snprintf(j->err, sizeof j->err, "this call has had 64 operations; start a new one");
+        return;
     }
-    const char *body = rq->body ? rq->body : "";
-    callrec_status st = play ? callrec_session_play_prompt(c->session, body, rq->len, id, err,
-                                                           sizeof err)
-                             : callrec_session_record(c->session, body, rq->len, NULL, id, err,
-                                                      sizeof err);
-    if (st != CALLREC_OK) {
-        pthread_mutex_unlock(&c->lock);
-        return send_error(conn, st == CALLREC_EFULL ? 409 : 400,
-                          st == CALLREC_EFULL ? "Conflict" : "BadRequest",
-                          err[0] ? err : callrec_strerror(st));
+    j->st = j->play ? callrec_session_play_prompt(session, j->body, j->len, j->id, j->err,
+                                                  sizeof j->err)
+                    : callrec_session_record(session, j->body, j->len, NULL, j->id, j->err,
+                                             sizeof j->err);
+    if (j->st != CALLREC_OK) {
+        j->refused = j->st == CALLREC_EFULL ? 409 : 400;
+        if (!j->err[0])
+            snprintf(j->err, sizeof j->err, "%s", callrec_strerror(j->st));
+        return;
     }
-    cJSON *parsed = cJSON_ParseWithLength(body, rq->len);
+    cJSON *parsed = cJSON_ParseWithLength(j->body, j->len);
     cJSON *o = cJSON_CreateObject();
     char url[200];
-    snprintf(url, sizeof url, "/communications/calls/%s/operations/%s", c->id, id);
-    cJSON_AddStringToObject(o, "@odata.type", play ? "#microsoft.graph.playPromptOperation"
-                                                   : "#microsoft.graph.recordOperation");
+    snprintf(url, sizeof url, "/communications/calls/%s/operations/%s", c->id, j->id);
+    cJSON_AddStringToObject(o, "@odata.type", j->play ? "#microsoft.graph.playPromptOperation"
+                                                      : "#microsoft.graph.recordOperation");
     cJSON_AddStringToObject(o, "@odata.id", url);
-    cJSON_AddStringToObject(o, "id", id);
+    cJSON_AddStringToObject(o, "id", j->id);
     cJSON_AddStringToObject(o, "status", "running");
     cJSON_AddStringToObject(o, "createdDateTime", created);
     cJSON_AddStringToObject(o, "lastActionDateTime", created);
@@ -797,31 +891,66 @@ static enum MHD_Result queue_operation(server *s, struct MHD_Connection *conn, c
     else
         cJSON_AddNullToObject(o, "clientContext");
     cJSON_AddNullToObject(o, "resultInfo");
-    if (!play) {
+    if (!j->play) {
         cJSON_AddNullToObject(o, "recordingLocation");
         cJSON_AddNullToObject(o, "recordingAccessToken");
     }
     cJSON_Delete(parsed);
     op_state *op = &c->ops[c->n_ops];
-    op_state *done_already = find_op(c, id); /* completed from inside record() (barge-in) */
-    if (!done_already) {
-        memset(op, 0, sizeof *op);
-        snprintf(op->id, sizeof op->id, "%s", id);
-        op->resource = cJSON_PrintUnformatted(o);
-        c->n_ops++;
-    }
+    memset(op, 0, sizeof *op);
+    snprintf(op->id, sizeof op->id, "%s", j->id);
+    op->resource = cJSON_PrintUnformatted(o);
+    c->n_ops++;
+    j->op = o;
     pthread_cond_signal(&c->wake);
-    pthread_mutex_unlock(&c->lock);
+}
+
+static void queue_on_device(void *user, callrec_session *session)
+{
+    queue_job *j = user;
+    pthread_mutex_lock(&j->c->lock);
+    locked_call = j->c;
+    queue_locked(j, session);
+    locked_call = NULL;
+    pthread_mutex_unlock(&j->c->lock);
+}
+
+/* POST .../record, .../recordResponse, .../playPrompt on a call. */
+static enum MHD_Result queue_operation(server *s, struct MHD_Connection *conn, call *c, int play,
+                                       const request *rq)
+{
+    queue_job j = {.c = c, .play = play, .body = rq->body ? rq->body : "", .len = rq->len};
+    if (c->live) {
+        callrec_live_with_session(c->live, queue_on_device, &j);
+    } else {
+        pthread_mutex_lock(&c->lock);
+        queue_locked(&j, c->session);
+        pthread_mutex_unlock(&c->lock);
+    }
+    if (j.refused)
+        return send_error(conn, (unsigned)j.refused, j.refused == 409 ? "Conflict" : "BadRequest",
+                          j.err);
     char location[900];
-    snprintf(location, sizeof location, "%s%s", s->cfg.base, url);
-    enum MHD_Result rc = send_json(conn, 200, o, location);
+    snprintf(location, sizeof location, "%s/communications/calls/%s/operations/%s", s->cfg.base,
+             c->id, j.id);
+    enum MHD_Result rc = send_json(conn, 200, j.op, location);
     pthread_mutex_lock(&c->lock);
-    op_state *mine = find_op(c, id);
+    op_state *mine = find_op(c, j.id);
     if (mine)
         mine->responded = 1;
     pthread_mutex_unlock(&c->lock);
-    mark_ready(s, c->id, id);
+    mark_ready(s, c->id, j.id);
     return rc;
+}
+
+static void cancel_on_device(void *user, callrec_session *session)
+{
+    call *c = user;
+    pthread_mutex_lock(&c->lock);
+    locked_call = c;
+    callrec_session_cancel(session);
+    locked_call = NULL;
+    pthread_mutex_unlock(&c->lock);
 }
 
 static enum MHD_Result cancel_media(server *s, struct MHD_Connection *conn, call *c,
@@ -833,9 +962,13 @@ static enum MHD_Result cancel_media(server *s, struct MHD_Connection *conn, call
         cJSON_Delete(parsed);
         return send_error(conn, 400, "BadRequest", "request: must be a JSON object");
     }
-    pthread_mutex_lock(&c->lock);
-    callrec_session_cancel(c->session);
-    pthread_mutex_unlock(&c->lock);
+    if (c->live) {
+        callrec_live_with_session(c->live, cancel_on_device, c);
+    } else {
+        pthread_mutex_lock(&c->lock);
+        callrec_session_cancel(c->session);
+        pthread_mutex_unlock(&c->lock);
+    }
     char id[CALLREC_ID_LEN];
     random_uuid(id);
     cJSON *o = cJSON_CreateObject();
@@ -1139,7 +1272,8 @@ static const char usage_text[] =
 static const char help_text[] =
     "\n"
     "Serves the calling API's exchange: POST /communications/calls creates a call whose caller\n"
-    "audio is a file of --media-dir (\"@callrec.media\": {\"file\": NAME, \"realtime\": bool});\n"
+    "audio is a file of --media-dir (\"@callrec.media\": {\"file\": NAME, \"realtime\": bool})\n"
+    "or a sound device ({\"device\": NAME|INDEX}, as `callrec devices` lists them);\n"
     "POST .../calls/{id}/record (or recordResponse, playPrompt, cancelMediaProcessing) queues\n"
     "operations; each operation's commsNotifications document is POSTed to the call's\n"
     "callbackUri; GET recordingLocation with \"Authorization: Bearer <recordingAccessToken>\"\n"
