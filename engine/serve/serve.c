@@ -40,7 +40,7 @@
 #define MAX_OPS 64                  /* operations kept per call (for GET .../operations/{id}) */
 #define NOTIFIERS 4
 #define CHUNK_MS 20
-#define DELIVERY_GIVE_UP_S 30       /* a callback that keeps failing is given up after this */
+#define DELIVERY_GIVE_UP_S 30       /* default --delivery-timeout: a failing callback's limit */
 #define RESPONSE_WAIT_S 5           /* a notification waits this long for its creating response */
 #define CONNECTION_TIMEOUT_S 10     /* a client that stalls mid-request is dropped */
 
@@ -50,7 +50,7 @@ typedef struct config {
     char *api_tokens[MAX_TOKENS];
     int n_api_tokens;
     char *callback_token;
-    long retention_s, max_calls;
+    long retention_s, max_calls, delivery_timeout_s;
     char media_real[PATH_MAX];
     char base[512];                 /* public base URL, no trailing slash */
 } config;
@@ -420,7 +420,7 @@ static void sleep_s(double t)
 }
 
 /* Delivers the outbox. A callback that fails is tried again after a growing pause, without
-   holding up other calls' notifications, and given up after DELIVERY_GIVE_UP_S. */
+   holding up other calls' notifications, and given up after --delivery-timeout. */
 static void *notifier_main(void *arg)
 {
     server *s = arg;
@@ -453,7 +453,7 @@ static void *notifier_main(void *arg)
         pthread_mutex_lock(&q->lock);
         n->busy = 0;
         double now = now_s();
-        if (!ok && !q->stop && now - n->queued + n->pause <= DELIVERY_GIVE_UP_S) {
+        if (!ok && !q->stop && now - n->queued + n->pause <= s->cfg.delivery_timeout_s) {
             n->next_try = now + n->pause;
             n->pause = n->pause * 2 > 5 ? 5 : n->pause * 2;
             continue;
@@ -1267,7 +1267,7 @@ static const char usage_text[] =
     "usage: callrec serve --api-token-file FILE --recording-dir DIR --media-dir DIR\n"
     "                     [--listen HOST:PORT] [--public-url URL] [--retention SECONDS]\n"
     "                     [--callback-token-file FILE] [--tls-cert PEM --tls-key PEM]\n"
-    "                     [--max-calls N]\n";
+    "                     [--max-calls N] [--delivery-timeout SECONDS]\n";
 
 static const char help_text[] =
     "\n"
@@ -1289,7 +1289,9 @@ static const char help_text[] =
     "  --retention SECONDS        how long a recording is served after it ends (default 600)\n"
     "  --callback-token-file FILE a Bearer token sent with every notification\n"
     "  --tls-cert PEM --tls-key PEM  serve HTTPS\n"
-    "  --max-calls N              calls at once (default 200); more are refused with 503\n";
+    "  --max-calls N              calls at once (default 200); more are refused with 503\n"
+    "  --delivery-timeout SECONDS a notification the callback keeps refusing is retried for\n"
+    "                             this long, then given up and counted (default 30)\n";
 
 static char *first_line(const char *path, char *why, size_t why_len)
 {
@@ -1360,7 +1362,8 @@ static int parse(int argc, char **argv, config *c)
     c->listen = "127.0.0.1:8990";
     c->retention_s = 600;
     c->max_calls = 200;
-    const char *retention = NULL, *max_calls = NULL;
+    c->delivery_timeout_s = DELIVERY_GIVE_UP_S;
+    const char *retention = NULL, *max_calls = NULL, *delivery = NULL;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char **slot = strcmp(a, "--listen") == 0                ? &c->listen
@@ -1373,6 +1376,7 @@ static int parse(int argc, char **argv, config *c)
                             : strcmp(a, "--tls-cert") == 0            ? &c->tls_cert
                             : strcmp(a, "--tls-key") == 0             ? &c->tls_key
                             : strcmp(a, "--max-calls") == 0           ? &max_calls
+                            : strcmp(a, "--delivery-timeout") == 0    ? &delivery
                                                                       : NULL;
         if (!slot)
             return usage("unknown option %s", a);
@@ -1389,6 +1393,11 @@ static int parse(int argc, char **argv, config *c)
         c->retention_s = strtol(retention, &end, 10);
         if (*end || c->retention_s < 1 || c->retention_s > 7 * 86400)
             return usage("--retention: must be 1 to 604800 seconds, got %s", retention);
+    }
+    if (delivery) {
+        c->delivery_timeout_s = strtol(delivery, &end, 10);
+        if (*end || c->delivery_timeout_s < 1 || c->delivery_timeout_s > 86400)
+            return usage("--delivery-timeout: must be 1 to 86400 seconds, got %s", delivery);
     }
     if (max_calls) {
         c->max_calls = strtol(max_calls, &end, 10);
@@ -1504,8 +1513,8 @@ int callrec_serve_main(int argc, char **argv)
     while (!stop_signal)
         sleep_s(0.05);
 
-    /* Stop: no new requests; every call hangs up (its audio kept, its notifications sent
-       while the callbacks answer, for up to DELIVERY_GIVE_UP_S). */
+    /* Stop: no new requests; every call hangs up (its audio kept); what is queued gets one more
+       try each, then the notifiers end. */
     MHD_stop_daemon(s->daemon);
     atomic_store(&s->stopping, 1);
     pthread_mutex_lock(&s->table_lock);

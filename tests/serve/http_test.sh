@@ -12,6 +12,7 @@ dir=$(mktemp -d /tmp/callrec-http-XXXXXX)
 pids=()
 cleanup() {
   for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done
+  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
   rm -rf "$dir"
 }
 trap cleanup EXIT
@@ -101,7 +102,7 @@ wait_note() { # wait_note OPID: the notification's resourceData, as JSON
   fail "no notification for $1"
 }
 
-start_server "$dir/s1.out" --recording-dir "$dir/rec" --retention 3
+start_server "$dir/s1.out" --recording-dir "$dir/rec" --retention 3 --delivery-timeout 2
 
 # Authentication on the API.
 expect "no token" "$(status -X POST "$base/communications/calls" -d '{}')" 401
@@ -185,6 +186,35 @@ for _ in $(seq 100); do
 done
 expect "completed without a callback" "$(json 'd["completionReason"]' < "$dir/body")" stopToneDetected
 "$py" -c "import wave,sys; wave.open(sys.argv[1]).getnframes()" "$dir/rec/$op2.wav"
+
+# A callback that accepts and never answers: the recording goes on; its notifications are
+# given up after --delivery-timeout and said on stderr.
+"$py" - > "$dir/hang.port" <<'EOF' &
+import socket, time
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+s.listen(50)
+print(s.getsockname()[1], flush=True)
+held = []
+while True:
+    c, _ = s.accept()
+    held.append(c)
+EOF
+pids+=($!)
+for _ in $(seq 100); do [ -s "$dir/hang.port" ] && break; sleep 0.05; done
+hang="http://127.0.0.1:$(cat "$dir/hang.port")/callback"
+expect "create, hanging callback" "$(status -X POST "${auth[@]}" "$base/communications/calls" -d "{\"callbackUri\":\"$hang\",\"@callrec.media\":{\"file\":\"caller.wav\"}}")" 201
+call7=$(json 'd["id"]' < "$dir/body")
+status -X POST "${auth[@]}" "$base/communications/calls/$call7/record" -d '{"stopTones":["#"],"playBeep":false,"maxRecordDurationInSeconds":30,"initialSilenceTimeoutInSeconds":30}' > /dev/null
+op7=$(json 'd["id"]' < "$dir/body")
+for _ in $(seq 100); do
+  status "${auth[@]}" "$base/communications/calls/$call7/operations/$op7" > /dev/null
+  [ "$(json 'd["status"]' < "$dir/body")" = completed ] && break
+  sleep 0.05
+done
+expect "recorded while the callback hangs" "$(json 'd["completionReason"]' < "$dir/body")" stopToneDetected
+for _ in $(seq 300); do [ "$(grep -c "$call7.*given up" "$dir/serve.err")" -ge 2 ] && break; sleep 0.05; done
+expect "given up, and said" "$(grep -c "$call7.*given up" "$dir/serve.err")" 2
 
 # A callback that answers 500 twice: the notification is retried until it is taken.
 expect "create, flaky callback" "$(status -X POST "${auth[@]}" "$base/communications/calls" -d "{\"callbackUri\":\"$flaky\",\"@callrec.media\":{\"file\":\"caller.wav\"}}")" 201
