@@ -31,31 +31,11 @@ cp "$demo/caller.wav" "$dir/media/"
 echo "top-secret" > "$dir/secret.wav"
 echo "api-token-1" > "$dir/tokens"
 
-# A callback endpoint that records what it is sent.
+# A callback endpoint that records what it is sent, after answering 500 to its first FAILURES
+# notifications (0 by default).
 cat > "$dir/callback.py" <<'EOF'
 import http.server, sys
-out = sys.argv[1]
-class H(http.server.BaseHTTPRequestHandler):
-    def do_POST(self):
-        body = self.rfile.read(int(self.headers["Content-Length"]))
-        with open(out, "ab") as f:
-            f.write(body + b"\n")
-        self.send_response(202)
-        self.end_headers()
-    def log_message(self, *a):
-        pass
-s = http.server.HTTPServer(("127.0.0.1", 0), H)
-print(s.server_port, flush=True)
-s.serve_forever()
-EOF
-"$py" "$dir/callback.py" "$dir/notes.jsonl" > "$dir/cb.port" &
-pids+=($!)
-for _ in $(seq 100); do [ -s "$dir/cb.port" ] && break; sleep 0.05; done
-cb="http://127.0.0.1:$(cat "$dir/cb.port")/callback"
-# One that answers 500 to its first two notifications: they must be retried.
-cat > "$dir/flaky.py" <<'EOF'
-import http.server, sys
-out, failures = sys.argv[1], [2]
+out, failures = sys.argv[1], [int(sys.argv[2]) if len(sys.argv) > 2 else 0]
 class H(http.server.BaseHTTPRequestHandler):
     def do_POST(self):
         body = self.rfile.read(int(self.headers["Content-Length"]))
@@ -73,10 +53,16 @@ s = http.server.HTTPServer(("127.0.0.1", 0), H)
 print(s.server_port, flush=True)
 s.serve_forever()
 EOF
-"$py" "$dir/flaky.py" "$dir/flaky.jsonl" > "$dir/flaky.port" &
-pids+=($!)
-for _ in $(seq 100); do [ -s "$dir/flaky.port" ] && break; sleep 0.05; done
-flaky="http://127.0.0.1:$(cat "$dir/flaky.port")/callback"
+start_callback() { # start_callback NAME [FAILURES]: sets $url; notes in $dir/NAME.jsonl
+  "$py" "$dir/callback.py" "$dir/$1.jsonl" "${2:-0}" > "$dir/$1.port" &
+  pids+=($!)
+  for _ in $(seq 100); do [ -s "$dir/$1.port" ] && break; sleep 0.05; done
+  url="http://127.0.0.1:$(cat "$dir/$1.port")/callback"
+}
+start_callback notes
+cb=$url
+start_callback flaky 2 # must be retried twice
+flaky=$url
 
 start_server() { # start_server OUTFILE ARGS... ; sets $base and $server
   local out=$1
