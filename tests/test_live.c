@@ -270,7 +270,7 @@ static void test_jack(void)
        into it, receive the notification at a callback, download the recording with its token.
        A second call on the same device is refused while the first holds it. */
     {
-        char sdir[400], cmd[3000], out[8192], url[200] = "", tok[200] = "", loc[400] = "";
+        char sdir[400], cmd[3000], out[8192], url[400] = "", tok[200] = "", loc[400] = "";
         snprintf(sdir, sizeof sdir, "%s/serve", dir);
         mkdir(sdir, 0700);
         snprintf(cmd, sizeof cmd, "mkdir -p '%s/recs' '%s/media' && echo dev-token > '%s/tokens' && "
