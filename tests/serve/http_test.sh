@@ -45,6 +45,8 @@ class H(http.server.BaseHTTPRequestHandler):
         else:
             with open(out, "ab") as f:
                 f.write(body + b"\n")
+            with open(out + ".auth", "a") as f:
+                f.write(str(self.headers.get("Authorization")) + "\n")
             self.send_response(202)
         self.end_headers()
     def log_message(self, *a):
@@ -88,7 +90,9 @@ wait_note() { # wait_note OPID: the notification's resourceData, as JSON
   fail "no notification for $1"
 }
 
-start_server "$dir/s1.out" --recording-dir "$dir/rec" --retention 3 --delivery-timeout 2
+echo "cb-secret" > "$dir/cbtoken"
+start_server "$dir/s1.out" --recording-dir "$dir/rec" --retention 3 --delivery-timeout 2 \
+  --callback-token-file "$dir/cbtoken"
 
 # Authentication on the API.
 expect "no token" "$(status -X POST "$base/communications/calls" -d '{}')" 401
@@ -121,6 +125,7 @@ note=$(wait_note "$op")
 loc=$(echo "$note" | json 'd["recordingLocation"]')
 tok=$(echo "$note" | json 'd["recordingAccessToken"]')
 expect "reason" "$(echo "$note" | json 'd["completionReason"]')" stopToneDetected
+expect "callback token" "$(sort -u "$dir/notes.jsonl.auth")" "Bearer cb-secret"
 expect "GET operation" "$(status "${auth[@]}" "$base/communications/calls/$call/operations/$op")" 200
 expect "operation as it stands" "$(json 'd["completionReason"]' < "$dir/body")" stopToneDetected
 
