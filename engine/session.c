@@ -636,10 +636,12 @@ static void step(callrec_session *s, const int16_t *x)
 }
 
 /* Appends 16 kHz caller audio, stepping the call at every full frame. Output is drained as
-   frames complete so the FIFO stays small whatever the buffer size. */
-static void feed(callrec_session *s, const int16_t *x, size_t n, int16_t *out, size_t *out_done,
-                 size_t out_total)
+   frames complete so the FIFO stays small whatever the buffer size. Returns how many of the n
+   samples the call took: all, unless a callback ended it. */
+static size_t feed(callrec_session *s, const int16_t *x, size_t n, int16_t *out, size_t *out_done,
+                   size_t out_total)
 {
+    size_t given = n;
     while (n > 0) {
         const int16_t *frame = x;
         if (s->frame_fill == 0 && n >= FRAME) {
@@ -662,20 +664,24 @@ static void feed(callrec_session *s, const int16_t *x, size_t n, int16_t *out, s
         *out_done += fifo_pop(s, out ? out + *out_done : NULL, out_total - *out_done);
         apply_deferred(s);
         if (s->hung_up)
-            return; /* a callback ended the call: the rest of the buffer came after it */
+            break; /* a callback ended the call: the rest of the buffer came after it */
     }
+    return given - n;
 }
 
-callrec_status callrec_session_process(callrec_session *s, const int16_t *in, int16_t *out,
-                                       size_t frames)
+callrec_status callrec_session_process_frames(callrec_session *s, const int16_t *in,
+                                              int16_t *out, size_t frames, size_t *frames_used)
 {
+    if (frames_used)
+        *frames_used = 0;
     if (!s || (!in && frames > 0))
         return CALLREC_EINVAL;
     if (s->hung_up)
         return CALLREC_ESTATE;
-    size_t out_done = 0;
+    size_t out_done = 0, used = frames;
+    int64_t before = s->in_frames; /* input taken by earlier calls */
     if (!s->in_rs) {
-        feed(s, in, frames, out, &out_done, frames);
+        used = feed(s, in, frames, out, &out_done, frames);
     } else {
         size_t pos = 0;
         while (pos < frames && !s->hung_up) {
@@ -688,11 +694,26 @@ callrec_status callrec_session_process(callrec_session *s, const int16_t *in, in
             feed(s, s->convert, out_len, out, &out_done, frames);
             pos += in_len;
         }
+        if (s->hung_up) {
+            /* The converter is aligned with the input (its delay skipped), so the call's end
+               on its clock is an input position: what came before it was taken. */
+            int rate = s->cfg.sample_rate_hz;
+            int64_t end = (received(s) * rate + RATE / 2) / RATE - before;
+            used = end < 0 ? 0 : end > (int64_t)frames ? frames : (size_t)end;
+        }
     }
+    if (frames_used)
+        *frames_used = used;
     out_done += fifo_pop(s, out ? out + out_done : NULL, frames - out_done);
     if (out && out_done < frames)
         memset(out + out_done, 0, (frames - out_done) * sizeof *out);
     return CALLREC_OK;
+}
+
+callrec_status callrec_session_process(callrec_session *s, const int16_t *in, int16_t *out,
+                                       size_t frames)
+{
+    return callrec_session_process_frames(s, in, out, frames, NULL);
 }
 
 static int absolute_path(const char *path, char **out)

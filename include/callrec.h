@@ -269,6 +269,17 @@ CALLREC_API callrec_status callrec_session_process(callrec_session *s, const int
                                                    int16_t *out, size_t frames);
 
 /**
+ * callrec_session_process(), also saying how many of the `frames` input samples the call took
+ * (*frames_used, may be NULL): all of them, unless an event callback ended the call during the
+ * buffer; then the rest came after the call and is not part of it (at a rate other than 16 kHz,
+ * to within a sample). 0 on an error.
+ * @return as callrec_session_process().
+ */
+CALLREC_API callrec_status callrec_session_process_frames(callrec_session *s, const int16_t *in,
+                                                          int16_t *out, size_t frames,
+                                                          size_t *frames_used);
+
+/**
  * Cancels every queued and running operation: each completes with operationCanceled and
  * keeps the audio recorded so far.
  * @return CALLREC_OK; CALLREC_EINVAL for NULL.

@@ -1065,6 +1065,42 @@ static void test_xrun_event(void)
     callrec_session_destroy(x.s);
 }
 
+/* A callback that hangs up as the window opens: process_frames() says the call took the first
+   10 ms frame of the buffer and not the rest. */
+static callrec_session *used_session;
+
+static void hang_up_at_start(void *user, const callrec_event *e)
+{
+    (void)user;
+    if (e->type == CALLREC_EVENT_RECORDING_STARTED)
+        callrec_session_hangup(used_session);
+}
+
+static void test_frames_used(int rate)
+{
+    callrec_session_config cfg;
+    callrec_session_config_default(&cfg);
+    cfg.recording_dir = tmpdir;
+    cfg.sample_rate_hz = rate;
+    cfg.on_event = hang_up_at_start;
+    CHECK(callrec_session_create(&cfg, &used_session) == CALLREC_OK);
+    CHECK(record(used_session, "{\"playBeep\": false}", NULL) == 0);
+    static int16_t quiet[1000];
+    size_t used = 12345;
+    CHECK(callrec_session_process_frames(used_session, quiet, NULL, 1000, &used) == CALLREC_OK);
+    CHECK_MSG(used == (size_t)(rate / 100), "%d Hz: %zu of 1000 frames used, want %d", rate, used,
+              rate / 100);
+    CHECK(callrec_session_process_frames(used_session, quiet, NULL, 1000, &used) ==
+          CALLREC_ESTATE && used == 0);
+    callrec_session_destroy(used_session);
+    /* Without a hang-up every frame is taken. */
+    cfg.on_event = NULL;
+    CHECK(callrec_session_create(&cfg, &used_session) == CALLREC_OK);
+    CHECK(callrec_session_process_frames(used_session, quiet, NULL, 1000, &used) == CALLREC_OK &&
+          used == 1000);
+    callrec_session_destroy(used_session);
+}
+
 int main(void)
 {
     if (support_scratch_dir(tmpdir, sizeof tmpdir, "session") != 0)
@@ -1088,6 +1124,8 @@ int main(void)
     test_hostile_context();
     test_files();
     test_xrun_event();
+    test_frames_used(16000);
+    test_frames_used(8000);
     support_remove_dir(tmpdir);
     return harness_finish("test_session");
 }
