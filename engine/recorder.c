@@ -7,7 +7,10 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <liburing.h>
+#include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -67,6 +70,92 @@ static size_t write_at(int fd, const void *p, size_t n, off_t offset, int *e)
     return done;
 }
 
+/* A batch and the header that states it go to the kernel in one io_uring submission, the
+   header linked after the data: a SIGKILL cannot land between two system calls of ours, so the
+   header and the bytes present never disagree (with two pwrite() calls a kill between them
+   left the header a batch short). One ring per thread, made on first use and closed when the
+   thread ends; where io_uring is unavailable (an old kernel, a sandbox) the two pwrite() calls
+   are used. */
+static pthread_key_t ring_key;
+static pthread_once_t ring_once = PTHREAD_ONCE_INIT;
+static int ring_key_ok;
+
+static void ring_free(void *p)
+{
+    io_uring_queue_exit(p);
+    free(p);
+}
+
+static void ring_key_make(void) { ring_key_ok = pthread_key_create(&ring_key, ring_free) == 0; }
+
+static struct io_uring *thread_ring(void)
+{
+    pthread_once(&ring_once, ring_key_make);
+    if (!ring_key_ok)
+        return NULL;
+    struct io_uring *ring = pthread_getspecific(ring_key);
+    if (ring)
+        return ring;
+    ring = malloc(sizeof *ring);
+    if (!ring || io_uring_queue_init(4, ring, 0) < 0) {
+        free(ring);
+        return NULL;
+    }
+    pthread_setspecific(ring_key, ring);
+    return ring;
+}
+
+/* Writes data (n bytes at offset) then, only if all of it landed, the header: one submission.
+   Returns the data bytes written (*e its error) and sets *header_ok; -1 if io_uring cannot be
+   used here (nothing was written). */
+static ssize_t write_linked(int fd, const void *data, size_t n, off_t offset,
+                            const unsigned char *header, int *header_ok, int *e)
+{
+    struct io_uring *ring = thread_ring();
+    if (!ring)
+        return -1;
+    struct io_uring_sqe *a = io_uring_get_sqe(ring), *b = a ? io_uring_get_sqe(ring) : NULL;
+    if (!a || !b)
+        return -1;
+    io_uring_prep_write(a, fd, data, (unsigned)n, (uint64_t)offset);
+    a->flags |= IOSQE_IO_LINK; /* a short or failed data write cancels the header's */
+    a->user_data = 1;
+    io_uring_prep_write(b, fd, header, HEADER_BYTES, 0);
+    b->user_data = 2;
+    int rc;
+    do
+        rc = io_uring_submit_and_wait(ring, 2);
+    while (rc == -EINTR);
+    if (rc != 2)
+        return -1; /* not submitted: the ring is unusable, nothing went to the file */
+    ssize_t data_res = 0;
+    *header_ok = 0;
+    *e = 0;
+    for (int got = 0; got < 2;) {
+        struct io_uring_cqe *cqe;
+        rc = io_uring_wait_cqe(ring, &cqe);
+        if (rc == -EINTR)
+            continue;
+        if (rc < 0) {
+            *e = -rc;
+            break;
+        }
+        if (cqe->user_data == 1)
+            data_res = cqe->res;
+        else
+            *header_ok = cqe->res == HEADER_BYTES;
+        io_uring_cqe_seen(ring, cqe);
+        got++;
+    }
+    if (data_res < 0) {
+        *e = (int)-data_res;
+        data_res = 0;
+    } else if ((size_t)data_res < n && !*e) {
+        *e = ENOSPC; /* a short write: the device or a limit had no more room */
+    }
+    return data_res;
+}
+
 static int write_header(cr_recorder *r, int64_t frames, int *e)
 {
     unsigned char h[HEADER_BYTES];
@@ -122,8 +211,16 @@ static int flush(cr_recorder *r, char *err, size_t err_len)
         r->batch[i] = (int16_t)__builtin_bswap16((uint16_t)r->batch[i]);
 #endif
     off_t at = HEADER_BYTES + (off_t)r->written * BYTES_PER_FRAME;
-    int e = 0, e2 = 0;
-    size_t bytes = write_at(r->fd, r->batch, n * BYTES_PER_FRAME, at, &e);
+    int e = 0, e2 = 0, header_ok = 0;
+    unsigned char h[HEADER_BYTES];
+    make_header(h, r->written + (int64_t)n);
+    ssize_t linked = write_linked(r->fd, r->batch, n * BYTES_PER_FRAME, at, h, &header_ok, &e);
+    if (linked >= 0 && header_ok && (size_t)linked == n * BYTES_PER_FRAME) {
+        r->written += (int64_t)n;
+        return 0;
+    }
+    size_t bytes = linked >= 0 ? (size_t)linked : write_at(r->fd, r->batch, n * BYTES_PER_FRAME,
+                                                           at, &e);
     int64_t frames = (int64_t)(bytes / BYTES_PER_FRAME);
     if (bytes % BYTES_PER_FRAME && ftruncate(r->fd, at + (off_t)frames * BYTES_PER_FRAME))
         frames = 0, e2 = errno; /* half a frame stays: fall back to the length before */
