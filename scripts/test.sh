@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 
 jobs=$(nproc)
-fuzz_seconds=${CALLREC_FUZZ_SECONDS:-60}
+fuzz_seconds=${CALLREC_FUZZ_SECONDS:-40}
 
 configure_and_build() {
   local dir=$1
