@@ -43,7 +43,6 @@ struct callrec_live {
     int has_output;
     /* file source */
     cr_source source;
-    SNDFILE *file;                  /* source.sf */
     SF_INFO file_info;
     pthread_t pacer;
     int pacer_started;
@@ -199,7 +198,7 @@ static void *pacer_main(void *arg)
     struct timespec next;
     clock_gettime(CLOCK_MONOTONIC, &next);
     while (inter && mono && !atomic_load_explicit(&l->stop, memory_order_acquire)) {
-        sf_count_t got = sf_readf_short(l->file, inter, (sf_count_t)chunk);
+        sf_count_t got = sf_readf_short(l->source.sf, inter, (sf_count_t)chunk);
         if (got <= 0)
             break;
         for (sf_count_t i = 0; i < got; i++) {
@@ -408,7 +407,6 @@ static callrec_status open_file(callrec_live *l, char *err, size_t err_len)
 {
     if (cr_source_open(&l->source, l->cfg.input_file, &l->file_info, err, err_len))
         return CALLREC_EIO;
-    l->file = l->source.sf;
     if (l->file_info.frames == 0) {
         set_err(err, err_len, "input %s: contains no audio", l->cfg.input_file);
         return CALLREC_EFORMAT;
@@ -499,7 +497,7 @@ callrec_status callrec_live_start(callrec_live *l)
             callrec_live_stop(l);
             return CALLREC_EDEVICE;
         }
-    } else if (l->file) {
+    } else if (l->source.sf) {
         if (pthread_create(&l->pacer, NULL, pacer_main, l)) {
             callrec_live_stop(l);
             return CALLREC_ENOMEM;

@@ -10,7 +10,6 @@
 #include <liburing.h>
 #include <pthread.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -73,36 +72,32 @@ static size_t write_at(int fd, const void *p, size_t n, off_t offset, int *e)
 /* A batch and the header that states it go to the kernel in one io_uring submission, the
    header linked after the data: a SIGKILL cannot land between two system calls of ours, so the
    header and the bytes present never disagree (with two pwrite() calls a kill between them
-   left the header a batch short). One ring per thread, made on first use and closed when the
-   thread ends; where io_uring is unavailable (an old kernel, a sandbox) the two pwrite() calls
-   are used. */
+   left the header a batch short). One ring per thread, in thread-local storage (writing from
+   process() allocates nothing from the heap), made on first use and closed when the thread
+   ends; where io_uring is unavailable (an old kernel, a sandbox) the two pwrite() calls are
+   used. */
 static pthread_key_t ring_key;
 static pthread_once_t ring_once = PTHREAD_ONCE_INIT;
 static int ring_key_ok;
+static _Thread_local struct io_uring thread_ring_storage;
+static _Thread_local int thread_ring_state; /* 0 not tried, 1 ready, -1 unavailable */
 
-static void ring_free(void *p)
-{
-    io_uring_queue_exit(p);
-    free(p);
-}
+/* Runs as the thread ends, while its thread-local storage is still there. */
+static void ring_close(void *ring) { io_uring_queue_exit(ring); }
 
-static void ring_key_make(void) { ring_key_ok = pthread_key_create(&ring_key, ring_free) == 0; }
+static void ring_key_make(void) { ring_key_ok = pthread_key_create(&ring_key, ring_close) == 0; }
 
 static struct io_uring *thread_ring(void)
 {
-    pthread_once(&ring_once, ring_key_make);
-    if (!ring_key_ok)
-        return NULL;
-    struct io_uring *ring = pthread_getspecific(ring_key);
-    if (ring)
-        return ring;
-    ring = malloc(sizeof *ring);
-    if (!ring || io_uring_queue_init(4, ring, 0) < 0) {
-        free(ring);
-        return NULL;
+    if (thread_ring_state == 0) {
+        pthread_once(&ring_once, ring_key_make);
+        thread_ring_state = ring_key_ok && io_uring_queue_init(4, &thread_ring_storage, 0) == 0
+                                ? 1
+                                : -1;
+        if (thread_ring_state == 1)
+            pthread_setspecific(ring_key, &thread_ring_storage);
     }
-    pthread_setspecific(ring_key, ring);
-    return ring;
+    return thread_ring_state == 1 ? &thread_ring_storage : NULL;
 }
 
 /* Writes data (n bytes at offset) then, only if all of it landed, the header: one submission.
@@ -196,8 +191,8 @@ static int write_failed(cr_recorder *r, int e, char *err, size_t err_len)
     return -1;
 }
 
-/* Appends the batch, then states the new length in the header: two system calls, and the
-   header is exact between batches. A short write keeps the whole frames that landed. */
+/* Appends the batch and states the new length in the header, in one submission (see
+   write_linked). A short write keeps the whole frames that landed, with a header that says so. */
 static int flush(cr_recorder *r, char *err, size_t err_len)
 {
     size_t n = r->batched;
