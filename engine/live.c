@@ -42,8 +42,7 @@ struct callrec_live {
     PaStream *stream;
     int has_output;
     /* file source */
-    cr_source source;
-    SF_INFO file_info;
+    callrec_source *source;
     pthread_t pacer;
     int pacer_started;
     _Atomic int pacer_done;         /* the pacer has returned: it may be joined */
@@ -191,22 +190,14 @@ static int audio_callback(const void *input, void *output, unsigned long frames,
 static void *pacer_main(void *arg)
 {
     callrec_live *l = arg;
-    int ch = l->file_info.channels;
     size_t chunk = (size_t)l->rate / 100; /* 10 ms, like a sound card's period */
-    short *inter = malloc(sizeof *inter * chunk * (size_t)ch);
     int16_t *mono = malloc(sizeof *mono * chunk);
     struct timespec next;
     clock_gettime(CLOCK_MONOTONIC, &next);
-    while (inter && mono && !atomic_load_explicit(&l->stop, memory_order_acquire)) {
-        sf_count_t got = sf_readf_short(l->source.sf, inter, (sf_count_t)chunk);
-        if (got <= 0)
+    while (mono && !atomic_load_explicit(&l->stop, memory_order_acquire)) {
+        size_t got = 0;
+        if (callrec_source_read(l->source, mono, chunk, &got) != CALLREC_OK || got == 0)
             break;
-        for (sf_count_t i = 0; i < got; i++) {
-            int sum = 0;
-            for (int c = 0; c < ch; c++)
-                sum += inter[i * ch + c];
-            mono[i] = (int16_t)(sum / ch);
-        }
         /* Deliver when a sound card would: at the end of the chunk's real time. */
         next.tv_nsec += (long)((int64_t)got * 1000000000 / l->rate);
         while (next.tv_nsec >= 1000000000) {
@@ -219,7 +210,6 @@ static void *pacer_main(void *arg)
         ti.inputBufferAdcTime = (double)now_ns() / 1e9 - (double)got / l->rate;
         audio_callback(mono, NULL, (unsigned long)got, &ti, 0, l);
     }
-    free(inter);
     free(mono);
     atomic_store_explicit(&l->source_ended, 1, memory_order_release);
     atomic_store_explicit(&l->pacer_done, 1, memory_order_release);
@@ -405,19 +395,16 @@ static callrec_status open_device(callrec_live *l, char *err, size_t err_len)
 
 static callrec_status open_file(callrec_live *l, char *err, size_t err_len)
 {
-    if (cr_source_open(&l->source, l->cfg.input_file, &l->file_info, err, err_len))
-        return CALLREC_EIO;
-    if (l->file_info.frames == 0) {
-        set_err(err, err_len, "input %s: contains no audio", l->cfg.input_file);
-        return CALLREC_EFORMAT;
+    char serr[1024] = "";
+    callrec_status st = callrec_source_open(l->cfg.input_file, CALLREC_SOURCE_SESSION_RATE,
+                                            &l->source, serr, sizeof serr);
+    if (st != CALLREC_OK) {
+        set_err(err, err_len, "input %s", serr[0] ? serr : callrec_strerror(st));
+        return st;
     }
-    if (l->file_info.samplerate < 8000 || l->file_info.samplerate > 48000 ||
-        l->file_info.channels < 1 || l->file_info.channels > 64) {
-        set_err(err, err_len, "input %s: real-time pacing needs 8..48 kHz and 1..64 channels",
-                l->cfg.input_file);
-        return CALLREC_EFORMAT;
-    }
-    l->rate = l->file_info.samplerate;
+    callrec_source_info info;
+    callrec_source_get_info(l->source, &info);
+    l->rate = info.rate_hz;
     return CALLREC_OK;
 }
 
@@ -436,7 +423,6 @@ callrec_status callrec_live_create(const callrec_live_config *cfg,
     if (!l)
         return CALLREC_ENOMEM;
     l->cfg = *cfg;
-    l->source.fd = l->source.relay_fd = -1;
     pthread_mutex_init(&l->lock, NULL);
     pthread_mutex_init(&l->session_lock, NULL);
     pthread_cond_init(&l->cond, NULL);
@@ -497,7 +483,7 @@ callrec_status callrec_live_start(callrec_live *l)
             callrec_live_stop(l);
             return CALLREC_EDEVICE;
         }
-    } else if (l->source.sf) {
+    } else if (l->source) {
         if (pthread_create(&l->pacer, NULL, pacer_main, l)) {
             callrec_live_stop(l);
             return CALLREC_ENOMEM;
@@ -640,7 +626,7 @@ void callrec_live_destroy(callrec_live *l)
            the memory it touches (this struct, its rings, cost log and file) must outlive it. */
         return;
     }
-    cr_source_close(&l->source);
+    callrec_source_close(l->source);
     if (l->stream)
         Pa_CloseStream(l->stream);
     if (l->pa_initialised)

@@ -1,5 +1,4 @@
-/* Prompt media: decoded with libsndfile (any format, rate, channels), mixed down to mono and
-   resampled to 16 kHz with the SpeexDSP resampler. */
+/* Prompt media: any file a callrec_source reads, decoded once to 16 kHz mono. */
 #ifndef CR_PROMPT_H
 #define CR_PROMPT_H
 
@@ -16,10 +15,6 @@ int cr_prompt_local_path(const char *uri, const char *base_dir, char *path, size
    longer than max_seconds are refused. Returns 0, or -1 with a message naming the file. */
 int cr_prompt_load(const char *path, int max_seconds, int16_t **samples, size_t *count,
                    char *err, size_t err_len);
-
-/* Why libsndfile could not open the audio file `path`, just after sf_open failed: a folder or
-   an empty file is named as such; otherwise libsndfile's own reason. */
-const char *cr_audio_open_error(const char *path);
 
 /* The same from an encoded file held in memory (data, size); `name` is used in messages. */
 int cr_prompt_load_memory(const void *data, size_t size, const char *name, int max_seconds,

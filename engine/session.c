@@ -362,6 +362,7 @@ static void complete(callrec_session *s, int index, int64_t end, cr_reason reaso
         e.recording_path = out.recording_path;
         e.detail = detail;
         e.tone = stop_tone;
+        e.recording_samples = recorded ? frames : 0;
         e.overruns = s->overruns;
         e.underruns = s->underruns;
         deliver(s, &e);
@@ -388,7 +389,14 @@ static void open_recording_window(callrec_session *s, op *o)
     o->rec_start = s->now;
     /* Speech already under way when the window opens counts as speech. */
     o->speech_heard = s->speaking;
-    emit(s, o, CALLREC_EVENT_RECORDING_STARTED, s->now, s->now);
+    if (s->cfg.on_event) {
+        callrec_event e = {0};
+        e.type = CALLREC_EVENT_RECORDING_STARTED;
+        e.operation_id = o->id;
+        e.t_samples = e.detected_samples = s->now - o->start;
+        e.recording_samples = (int64_t)o->req.max_duration_s * RATE;
+        deliver(s, &e);
+    }
 }
 
 static void start_beep_or_recording(callrec_session *s, op *o)

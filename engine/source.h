@@ -1,26 +1,15 @@
-/* Audio input from a file, a FIFO or stdin, decoded by libsndfile. */
+/* Audio sources (callrec_source_*, declared in callrec.h): libsndfile decoding, mixing to mono
+   and one rate conversion, for the program, the live file pacer and the prompt loader. */
 #ifndef CR_SOURCE_H
 #define CR_SOURCE_H
 
-#include <sndfile.h>
 #include <stddef.h>
 
-typedef struct cr_source {
-    SNDFILE *sf;
-    int fd;        /* the opened file, or -1 (stdin is not ours to close) */
-    int relay_fd;  /* read end of the relay pipe, or -1 */
-} cr_source;
+#include "callrec.h"
 
-/* Opens `path` ("-": stdin) for decoding; *info receives its format. A source that cannot seek
-   (a pipe, a FIFO) is looked at first: MPEG audio is refused there, because libsndfile's MPEG
-   decoder reads past its buffer when it cannot seek; anything else goes on to libsndfile
-   through a relay pipe, its first bytes included. Files are opened through a descriptor, so a
-   path of any length the system accepts can be read (sf_open() takes at most 1024 bytes).
-   Returns 0, or -1 with a message naming the input. */
-int cr_source_open(cr_source *src, const char *path, SF_INFO *info, char *err, size_t err_len);
-
-/* Closes what cr_source_open() opened. A relay blocked on a stalled source is left to end with
-   it (or with the process); it owns nothing the caller frees. */
-void cr_source_close(cr_source *src);
+/* callrec_source_open() on a descriptor the caller opened (a prompt is checked to be a
+   regular file first); the source owns fd from here on, also on failure. */
+callrec_status cr_source_open_fd(int fd, const char *name, int rate_hz, callrec_source **out,
+                                 char *err, size_t err_len);
 
 #endif

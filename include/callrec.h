@@ -123,6 +123,10 @@ typedef struct callrec_event {
     /** COMPLETED: what went wrong, for a log (it may name local files, so the notification
         does not carry it); NULL when nothing did. */
     const char *detail;
+    /** RECORDING_STARTED: the longest the recording may run (maxRecordDurationInSeconds), in
+        samples at CALLREC_INTERNAL_RATE_HZ. COMPLETED: the recording's length as kept in the
+        file, same unit (0 when none was kept). */
+    int64_t recording_samples;
     uint64_t overruns, underruns;  /**< XRUN (and COMPLETED from live drivers): totals so far */
     /** Live drivers: wall-clock time from the capture (ADC) of the sample that decided the event
         to the event's delivery, in ms; 0 when not measured. */
@@ -305,6 +309,69 @@ CALLREC_API callrec_status callrec_session_media_timeout(callrec_session *s, int
 
 /** Number of operations queued or running. */
 CALLREC_API int callrec_session_pending(const callrec_session *s);
+
+/* ---- Audio sources --------------------------------------------------------------------- */
+/*
+ * One way in for audio held in a file, a pipe or memory: any format libsndfile reads
+ * (WAV, FLAC, Ogg Vorbis, Opus, MP3 from a file, ...), mixed to mono once and converted to
+ * the rate asked for once. The callrec program, the live driver's --realtime file and the
+ * prompt loader all read through it. A source is used from one thread at a time.
+ */
+typedef struct callrec_source callrec_source;
+
+/** What an opened source holds and delivers. */
+typedef struct callrec_source_info {
+    int input_rate_hz;    /**< the input's own rate */
+    int channels;         /**< the input's channels (read() mixes them to mono) */
+    int rate_hz;          /**< the rate read() delivers */
+    int64_t input_frames; /**< the input's length at its own rate; -1 when unknown (a pipe) */
+} callrec_source_info;
+
+/** Asks callrec_source_open() for a rate a session takes: the input's own rate when it is
+    8000..48000 Hz (the session converts it), otherwise CALLREC_INTERNAL_RATE_HZ. */
+#define CALLREC_SOURCE_SESSION_RATE 0
+
+/**
+ * Opens `path` ("-": standard input) for reading as mono at rate_hz (8000..48000, or
+ * CALLREC_SOURCE_SESSION_RATE). A path of any length the system accepts can be read. From a
+ * pipe, MPEG audio is refused (libsndfile's MPEG decoder must seek). On success *out owns the
+ * source; close it with callrec_source_close(). Any thread.
+ * @param err  receives a message starting with the path and naming the problem (may be NULL).
+ * @return CALLREC_OK; CALLREC_EINVAL for a NULL argument or a rate out of range; CALLREC_EIO
+ *         if the path cannot be opened (or is a folder); CALLREC_EFORMAT for what is not audio
+ *         libsndfile reads, audio outside 1000..384000 Hz or 1..64 channels, or a file with no
+ *         samples; CALLREC_ENOMEM. On failure *out is NULL.
+ */
+CALLREC_API callrec_status callrec_source_open(const char *path, int rate_hz,
+                                               callrec_source **out, char *err, size_t err_len);
+
+/**
+ * callrec_source_open() for an encoded file held in memory (data, size), which must stay
+ * unchanged until the source is closed. `name` stands for the path in messages.
+ * @return as callrec_source_open(), without CALLREC_EIO.
+ */
+CALLREC_API callrec_status callrec_source_open_memory(const void *data, size_t size,
+                                                      const char *name, int rate_hz,
+                                                      callrec_source **out, char *err,
+                                                      size_t err_len);
+
+/** What the source holds and delivers. */
+CALLREC_API void callrec_source_get_info(const callrec_source *src, callrec_source_info *info);
+
+/**
+ * Reads up to `frames` mono samples at the source's rate_hz into out. *frames_read receives
+ * how many (fewer only at the end; 0 once it is reached). Converted audio ends at exactly the
+ * input's length at the new rate: the converter's last milliseconds are flushed, none are lost
+ * or added. Float inputs are clipped to 16 bits; NaN reads as silence. Blocks while a pipe has
+ * nothing to read. Does not allocate.
+ * @return CALLREC_OK; CALLREC_EINVAL for a NULL argument; CALLREC_EIO if decoding failed (the
+ *         samples before the failure were delivered; *frames_read is 0).
+ */
+CALLREC_API callrec_status callrec_source_read(callrec_source *src, int16_t *out, size_t frames,
+                                               size_t *frames_read);
+
+/** Closes the source and frees it. NULL does nothing. */
+CALLREC_API void callrec_source_close(callrec_source *src);
 
 /* ---- Live capture ---------------------------------------------------------------------- */
 /*

@@ -1,16 +1,24 @@
 #!/usr/bin/env bash
-# Installs the build into a scratch prefix, then builds the embedding example against it
-# twice: with pkg-config and with CMake's find_package(callrec).
+# Installs the build into a scratch prefix, then builds against the install alone: the
+# embedding example with pkg-config and with CMake's find_package(callrec), and the example
+# bot (callrec.h plus the tests' signal generators, no engine header). The installed program
+# runs too. A sanitized build ($3: address,undefined or thread) is linked with the same
+# sanitizers.
 set -euo pipefail
 build=$1
 src=$2
+sanitize=${3:-}
+flags=()
+[ -n "$sanitize" ] && flags=(-fsanitize="$sanitize" -fno-omit-frame-pointer)
 prefix=$(mktemp -d)
 trap 'rm -rf "$prefix"' EXIT
 cmake --install "$build" --prefix "$prefix" >/dev/null
 libdir=$(dirname "$(find "$prefix" -name callrec.pc)")/..
 
+"$prefix/bin/callrec" --version | grep -q "^callrec [0-9]"
+
 export PKG_CONFIG_PATH="$libdir/pkgconfig"
-cc -std=c11 "$src/tests/example_embed.c" $(pkg-config --cflags --libs callrec) \
+cc -std=c11 "${flags[@]}" "$src/tests/example_embed.c" $(pkg-config --cflags --libs callrec) \
   -Wl,-rpath,"$libdir" -o "$prefix/with-pkgconfig"
 (cd "$prefix" && ./with-pkgconfig | grep -q '"completionReason":"initialSilenceTimeout"')
 
@@ -22,7 +30,15 @@ find_package(callrec 0.1 REQUIRED)
 add_executable(with-cmake $src/tests/example_embed.c)
 target_link_libraries(with-cmake PRIVATE callrec::callrec_static)
 CMAKE
-cmake -S "$prefix/consumer" -B "$prefix/consumer/build" -DCMAKE_PREFIX_PATH="$prefix" >/dev/null
+cmake -S "$prefix/consumer" -B "$prefix/consumer/build" -DCMAKE_PREFIX_PATH="$prefix" \
+  -DCMAKE_C_FLAGS="${flags[*]}" >/dev/null
 cmake --build "$prefix/consumer/build" >/dev/null
 (cd "$prefix" && ./consumer/build/with-cmake | grep -q '"completionReason":"initialSilenceTimeout"')
-echo "install test: pkg-config and find_package consumers both ran"
+
+# Only the tests' own folder is on the include path beside the install.
+cc -std=c11 -D_DEFAULT_SOURCE "${flags[@]}" -I"$src/tests" \
+  -DCALLREC_SOURCE_DIR="\"$src\"" "$src/tests/example_bot.c" "$src/tests/signals.c" \
+  "$src/tests/support.c" $(pkg-config --cflags --libs callrec sndfile speexdsp libcjson) \
+  -lpthread -lm -Wl,-rpath,"$libdir" -o "$prefix/example-bot"
+"$prefix/example-bot" --calls 8 --threads 2 >/dev/null
+echo "install test: the program, pkg-config and find_package consumers and the example bot ran"

@@ -8,7 +8,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../dsp/tone.h"
 
 void sig_seed(sig_rng *r, uint64_t seed) { r->s = seed ? seed : 0x9E3779B97F4A7C15ull; }
 
@@ -67,13 +66,31 @@ void sig_silence(sig_buf *b, double seconds)
         memset(grow(b, n), 0, n * sizeof(int16_t));
 }
 
+/* Peak amplitude of a sine at `dbm0` in 16-bit PCM: G.711 puts 0 dBm0 3.14 dB below full
+   scale (ITU-T G.711, Table 1/G.711 and its note on the digital milliwatt). Kept apart from
+   dsp/tone.c so the tests' signals do not share the library's constants. */
+static double dbm0_to_amplitude(double dbm0) { return 22702.0 * pow(10.0, dbm0 / 20.0); }
+
+/* ITU-T Q.23: the row (low group) and column (high group) frequencies of each key. */
+static int dtmf_freqs(char key, double *lo, double *hi)
+{
+    static const char keys[] = "123A456B789C*0#D";
+    static const double rows[4] = {697, 770, 852, 941}, cols[4] = {1209, 1336, 1477, 1633};
+    const char *at = key ? strchr(keys, key) : NULL;
+    if (!at)
+        return -1;
+    *lo = rows[(at - keys) / 4];
+    *hi = cols[(at - keys) % 4];
+    return 0;
+}
+
 void sig_tones(sig_buf *b, sig_rng *r, double f1, double dbm1, double f2, double dbm2,
                double seconds)
 {
     size_t n = (size_t)lround(seconds * b->rate);
     int16_t *at = grow(b, n);
     double p1 = 6.283185307179586 * sig_uniform(r), p2 = 6.283185307179586 * sig_uniform(r);
-    double a1 = cr_dbm0_to_amplitude(dbm1), a2 = f2 > 0 ? cr_dbm0_to_amplitude(dbm2) : 0.0;
+    double a1 = dbm0_to_amplitude(dbm1), a2 = f2 > 0 ? dbm0_to_amplitude(dbm2) : 0.0;
     for (size_t i = 0; i < n; i++) {
         double t = (double)i / b->rate;
         double v = a1 * sin(6.283185307179586 * f1 * t + p1) +
@@ -85,7 +102,7 @@ void sig_tones(sig_buf *b, sig_rng *r, double f1, double dbm1, double f2, double
 void sig_dtmf(sig_buf *b, sig_rng *r, char key, double dbm0, double seconds)
 {
     double lo, hi;
-    if (cr_dtmf_key_freqs(key, &lo, &hi)) {
+    if (dtmf_freqs(key, &lo, &hi)) {
         fprintf(stderr, "signals: bad key %c\n", key);
         exit(2);
     }

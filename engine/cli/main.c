@@ -8,8 +8,6 @@
 #include <stdatomic.h>
 #include <limits.h>
 #include <signal.h>
-#include <sndfile.h>
-#include <speex/speex_resampler.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,9 +17,7 @@
 #include <unistd.h>
 
 #include "callrec.h"
-#include "prompt.h"
-#include "serve/serve.h"
-#include "source.h"
+#include "serve.h" /* the program's server, engine/serve */
 
 #define EXIT_COMPLETED 0
 #define EXIT_FAILED 1
@@ -244,6 +240,7 @@ typedef struct run {
     _Atomic int speaking;
     _Atomic int tone;           /* last key heard */
     _Atomic long long rec_start; /* samples since the operation started, -1 before */
+    _Atomic long long rec_limit; /* the recording's longest length, in samples */
 } run;
 
 
@@ -290,8 +287,10 @@ static void on_event(void *user, const callrec_event *e)
             atomic_store(&r->tone, e->tone);
         else
             atomic_store(&r->phase, (int)e->type);
-        if (e->type == CALLREC_EVENT_RECORDING_STARTED)
+        if (e->type == CALLREC_EVENT_RECORDING_STARTED) {
+            atomic_store(&r->rec_limit, (long long)e->recording_samples);
             atomic_store(&r->rec_start, (long long)e->t_samples);
+        }
     }
     if (e->type == CALLREC_EVENT_XRUN)
         atomic_store(&r->overruns, (unsigned long long)e->overruns);
@@ -446,66 +445,26 @@ static int parse_args(int argc, char **argv, options *o)
     return 0;
 }
 
-/* Reads an input file and feeds the session until the operation completes or the file ends
-   (a hang-up). Returns 0, or EXIT_USAGE for an unreadable input. */
-static int drive_file(callrec_session *s, SNDFILE *sf, const SF_INFO *info,
-                      SpeexResamplerState *rs, run *r)
+/* Feeds the session from the input until the operation completes or the input ends (a
+   hang-up). */
+static void drive_file(callrec_session *s, callrec_source *src, const char *name, run *r)
 {
-    size_t chunk = (size_t)info->samplerate * CHUNK_MS / 1000;
-    size_t conv_cap = CALLREC_INTERNAL_RATE_HZ * CHUNK_MS / 1000 * 2 + 64;
-    short *in = malloc(sizeof *in * chunk * (size_t)info->channels);
-    int16_t *mono = malloc(sizeof *mono * chunk);
-    int16_t *conv = malloc(sizeof *conv * conv_cap);
-    int64_t in_total = 0, out_total = 0;
-    int rc = 0;
-    if (!in || !mono || !conv) {
-        fprintf(stderr, "callrec: out of memory\n");
-        rc = EXIT_USAGE;
-        goto done;
-    }
+    int16_t buf[CALLREC_INTERNAL_RATE_HZ * 3 * CHUNK_MS / 1000]; /* a chunk at up to 48 kHz */
+    callrec_source_info info;
+    callrec_source_get_info(src, &info);
+    size_t chunk = (size_t)info.rate_hz * CHUNK_MS / 1000;
     while (!r->completed && !interrupted) {
-        sf_count_t got = sf_readf_short(sf, in, (sf_count_t)chunk);
-        if (got <= 0)
+        size_t got = 0;
+        if (callrec_source_read(src, buf, chunk, &got) != CALLREC_OK)
+            fprintf(stderr, "callrec: input %s: decoding failed; the call ends there\n", name);
+        if (got == 0)
             break;
-        for (sf_count_t i = 0; i < got; i++) {
-            int sum = 0;
-            for (int c = 0; c < info->channels; c++)
-                sum += in[i * info->channels + c];
-            mono[i] = (int16_t)(sum / info->channels);
-        }
-        if (rs) {
-            spx_uint32_t in_len = (spx_uint32_t)got, out_len = (spx_uint32_t)conv_cap;
-            speex_resampler_process_int(rs, 0, mono, &in_len, conv, &out_len);
-            in_total += got;
-            out_total += out_len;
-            callrec_session_process(s, conv, NULL, out_len);
-        } else {
-            callrec_session_process(s, mono, NULL, (size_t)got);
-        }
-    }
-    /* The converter's filter still holds the input's last milliseconds: push them out with
-       silence, up to exactly the 16 kHz length of the input (as the session does for the rates
-       it converts itself). */
-    int64_t due = rs ? (in_total * CALLREC_INTERNAL_RATE_HZ + info->samplerate / 2) /
-                               info->samplerate - out_total
-                     : 0;
-    memset(mono, 0, sizeof *mono * chunk);
-    for (int rounds = 0; due > 0 && !r->completed && !interrupted && rounds < 256; rounds++) {
-        spx_uint32_t in_len = (spx_uint32_t)chunk, out_len = (spx_uint32_t)conv_cap;
-        speex_resampler_process_int(rs, 0, mono, &in_len, conv, &out_len);
-        size_t take = (int64_t)out_len < due ? out_len : (size_t)due;
-        due -= (int64_t)take;
-        callrec_session_process(s, conv, NULL, take);
+        callrec_session_process(s, buf, NULL, got);
     }
     if (interrupted)
         callrec_session_cancel(s);
     else if (!r->completed)
         callrec_session_hangup(s);
-done:
-    free(in);
-    free(mono);
-    free(conv);
-    return rc;
 }
 
 static char *request_dir(const char *request)
@@ -579,7 +538,7 @@ static const char *phase_name(int phase)
 }
 
 /* One line, rewritten in place: level, speech, last key, phase, elapsed and remaining. */
-static void meter(callrec_live *l, run *r, int max_duration_s)
+static void meter(callrec_live *l, run *r)
 {
     callrec_live_stats st;
     callrec_live_get_stats(l, &st);
@@ -594,22 +553,14 @@ static void meter(callrec_live *l, run *r, int max_duration_s)
     int tone = atomic_load(&r->tone);
     char remaining[32] = "";
     if (rec >= 0) {
-        double left = max_duration_s - (elapsed - (double)rec / CALLREC_INTERNAL_RATE_HZ);
+        double left = (double)(atomic_load(&r->rec_limit) - rec) / CALLREC_INTERNAL_RATE_HZ -
+                      elapsed;
         snprintf(remaining, sizeof remaining, ", %.1f s left", left < 0 ? 0.0 : left);
     }
     fprintf(stderr, "\r[%s] %5.1f dBFS  %-7s  key %c  %-9s  %6.1f s%s   ", bar,
             st.input_peak_dbfs, atomic_load(&r->speaking) ? "speech" : "silence",
             tone ? tone : '-', phase_name(atomic_load(&r->phase)), elapsed, remaining);
     fflush(stderr);
-}
-
-static int max_duration_of(const char *req, size_t len)
-{
-    cJSON *body = cJSON_ParseWithLength(req, len);
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(body, "maxRecordDurationInSeconds");
-    int n = cJSON_IsNumber(v) ? (int)v->valuedouble : 5;
-    cJSON_Delete(body);
-    return n;
 }
 
 /* Opens the events file once the request and the input have been accepted: created, never
@@ -698,7 +649,6 @@ static int drive_live(const options *opt, const callrec_session_config *scfg, co
         return EXIT_USAGE;
     }
     int show = isatty(STDERR_FILENO);
-    int max_duration = max_duration_of(req, req_len);
     if (callrec_live_start(l)) {
         fprintf(stderr, "callrec: the audio stream would not start\n");
         callrec_session_cancel(callrec_live_session(l));
@@ -715,10 +665,10 @@ static int drive_live(const options *opt, const callrec_session_config *scfg, co
         }
         warn_overruns(r, &warned, &last_warning, show);
         if (show)
-            meter(l, r, max_duration);
+            meter(l, r);
     }
     if (show) {
-        meter(l, r, max_duration);
+        meter(l, r);
         fputc('\n', stderr);
     }
     callrec_live_destroy(l);
@@ -743,27 +693,16 @@ static void report_sink(sink *k, const char *name)
         fprintf(stderr, "callrec: %s: writing failed: %s\n", name, strerror(error));
 }
 
-/* Opens the --input file for reading as fast as it decodes. */
-static SNDFILE *open_input(const char *input, SF_INFO *info, cr_source *src)
+/* Opens the --input file for reading as fast as it decodes, at a rate the session takes. */
+static callrec_source *open_input(const char *input)
 {
-    char err[1024];
-    if (cr_source_open(src, input, info, err, sizeof err)) {
-        fprintf(stderr, "callrec: %s\n", err);
-        return NULL;
-    }
-    const char *why = NULL;
-    if (info->channels < 1 || info->channels > 64 || info->samplerate < 1000 ||
-        info->samplerate > 384000)
-        fprintf(stderr, "callrec: input %s: unsupported audio: %d Hz, %d channels\n", input,
-                info->samplerate, info->channels);
-    else if (info->frames == 0)
-        why = "contains no audio";
-    else
-        return src->sf;
-    if (why)
-        fprintf(stderr, "callrec: input %s: %s\n", input, why);
-    cr_source_close(src);
-    return NULL;
+    char err[1024] = "";
+    callrec_source *src = NULL;
+    callrec_status st = callrec_source_open(input, CALLREC_SOURCE_SESSION_RATE, &src, err,
+                                            sizeof err);
+    if (st != CALLREC_OK)
+        fprintf(stderr, "callrec: input %s\n", err[0] ? err : callrec_strerror(st));
+    return src;
 }
 
 static int cmd_record(int argc, char **argv)
@@ -778,22 +717,20 @@ static int cmd_record(int argc, char **argv)
     if (!req)
         return EXIT_USAGE;
 
-    SF_INFO info = {0};
-    SNDFILE *sf = NULL;
+    callrec_source *source = NULL;
     callrec_session *s = NULL;
-    SpeexResamplerState *rs = NULL;
     char *base = request_dir(opt.request);
     run r = {0};
     sink out, ev = {0};
-    cr_source source = {NULL, -1, -1};
     atomic_init(&r.rec_start, -1LL);
+    atomic_init(&r.rec_limit, 0LL);
     atomic_init(&r.overruns, 0ULL);
     rc = EXIT_USAGE;
     if (sink_start(&out, STDOUT_FILENO)) {
         fprintf(stderr, "callrec: no thread to write stdout\n");
         goto done;
     }
-    if (opt.input && !opt.realtime && !(sf = open_input(opt.input, &info, &source)))
+    if (opt.input && !opt.realtime && !(source = open_input(opt.input)))
         goto done;
     struct stat st;
     if (opt.recording_dir && (stat(opt.recording_dir, &st) || !S_ISDIR(st.st_mode))) {
@@ -827,19 +764,9 @@ static int cmd_record(int argc, char **argv)
         if (rc)
             goto done;
     } else {
-        int direct = info.samplerate >= 8000 && info.samplerate <= 48000;
-        cfg.sample_rate_hz = direct ? info.samplerate : CALLREC_INTERNAL_RATE_HZ;
-        if (!direct) {
-            int err = 0;
-            rs = speex_resampler_init(1, (spx_uint32_t)info.samplerate, CALLREC_INTERNAL_RATE_HZ,
-                                      5, &err);
-            if (!rs) {
-                fprintf(stderr, "callrec: input %s: cannot convert from %d Hz\n", opt.input,
-                        info.samplerate);
-                goto done;
-            }
-            speex_resampler_skip_zeros(rs); /* aligned with the input from its first sample */
-        }
+        callrec_source_info info;
+        callrec_source_get_info(source, &info);
+        cfg.sample_rate_hz = info.rate_hz;
         callrec_status cs = callrec_session_create(&cfg, &s);
         if (cs) {
             fprintf(stderr, "callrec: %s\n", callrec_strerror(cs));
@@ -855,9 +782,7 @@ static int cmd_record(int argc, char **argv)
             callrec_session_cancel(s); /* removes the unused recording */
             goto done;
         }
-        rc = drive_file(s, sf, &info, rs, &r);
-        if (rc)
-            goto done;
+        drive_file(s, source, opt.input, &r);
     }
     if (r.detail)
         fprintf(stderr, "callrec: %s\n", r.detail);
@@ -895,9 +820,7 @@ done:
                 out.error ? strerror(out.error) : "nobody is reading it");
         rc = EXIT_OUTPUT;
     }
-    if (rs)
-        speex_resampler_destroy(rs);
-    cr_source_close(&source);
+    callrec_source_close(source);
     free(r.notification);
     free(r.detail);
     free(base);

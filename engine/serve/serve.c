@@ -20,7 +20,6 @@
 #include <microhttpd.h>
 #include <pthread.h>
 #include <signal.h>
-#include <sndfile.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -614,19 +613,19 @@ static void *driver_main(void *arg)
 {
     call *c = arg;
     server *s = c->srv;
-    SF_INFO info = {0};
-    int fd = open(c->media_path, O_RDONLY | O_CLOEXEC);
-    SNDFILE *sf = fd >= 0 ? sf_open_fd(fd, SFM_READ, &info, 0) : NULL;
-    size_t chunk = sf ? (size_t)info.samplerate * CHUNK_MS / 1000 : 0;
-    short *in = sf ? malloc(sizeof *in * chunk * (size_t)info.channels) : NULL;
-    int16_t *mono = sf ? malloc(sizeof *mono * chunk) : NULL;
-    if (!sf || !in || !mono)
+    callrec_source *src = NULL;
+    callrec_source_info info = {0};
+    if (callrec_source_open(c->media_path, CALLREC_SOURCE_SESSION_RATE, &src, NULL, 0) == 0)
+        callrec_source_get_info(src, &info);
+    size_t chunk = (size_t)info.rate_hz * CHUNK_MS / 1000;
+    int16_t *mono = src ? malloc(sizeof *mono * chunk) : NULL;
+    if (!mono)
         fprintf(stderr, "callrec serve: call %s: media %s cannot be read; the call ends\n",
                 c->id, c->media_path);
     struct timespec next;
     clock_gettime(CLOCK_MONOTONIC, &next);
     pthread_mutex_lock(&c->lock);
-    while (in && mono) {
+    while (mono) {
         /* Audio starts with the first operation; read as fast as it decodes, a file pauses
            whenever no operation is waiting for it. */
         while (!c->hangup_requested && !atomic_load(&s->stopping) &&
@@ -637,15 +636,10 @@ static void *driver_main(void *arg)
         if (c->hangup_requested || atomic_load(&s->stopping))
             break;
         pthread_mutex_unlock(&c->lock);
-        sf_count_t got = sf_readf_short(sf, in, (sf_count_t)chunk);
-        for (sf_count_t i = 0; i < got; i++) {
-            int sum = 0;
-            for (int k = 0; k < info.channels; k++)
-                sum += in[i * info.channels + k];
-            mono[i] = (int16_t)(sum / info.channels);
-        }
+        size_t got = 0;
+        callrec_source_read(src, mono, chunk, &got); /* a decoding error ends the media */
         if (c->realtime && got > 0) {
-            next.tv_nsec += (long)((int64_t)got * 1000000000 / info.samplerate);
+            next.tv_nsec += (long)((int64_t)got * 1000000000 / info.rate_hz);
             while (next.tv_nsec >= 1000000000) {
                 next.tv_nsec -= 1000000000;
                 next.tv_sec++;
@@ -654,21 +648,17 @@ static void *driver_main(void *arg)
                 ;
         }
         pthread_mutex_lock(&c->lock);
-        if (got <= 0)
+        if (got == 0)
             break; /* the media ended: the caller hung up */
-        callrec_session_process(c->session, mono, NULL, (size_t)got);
+        callrec_session_process(c->session, mono, NULL, got);
     }
     callrec_session_hangup(c->session);
     c->ended = 1;
     c->ended_at = time(NULL);
     pthread_mutex_unlock(&c->lock);
     call_state_note(s, c, "terminated", "deleted");
-    free(in);
     free(mono);
-    if (sf)
-        sf_close(sf);
-    if (fd >= 0)
-        close(fd);
+    callrec_source_close(src);
     release_call(s, c); /* the driver's reference */
     return NULL;
 }
@@ -725,17 +715,24 @@ static enum MHD_Result create_call(server *s, struct MHD_Connection *conn, const
         cJSON_Delete(body);
         return send_error(conn, 400, "BadRequest", problem ? problem : why);
     }
-    SF_INFO info = {0};
+    callrec_source_info info = {0};
     if (!device) {
-        SNDFILE *probe = sf_open(path, SFM_READ, &info);
-        if (probe)
-            sf_close(probe);
-        if (!probe || info.samplerate < 8000 || info.samplerate > 48000 || info.channels < 1 ||
-            info.channels > 64 || info.frames == 0) {
+        callrec_source *probe = NULL;
+        char serr[512] = "";
+        callrec_status st = callrec_source_open(path, CALLREC_SOURCE_SESSION_RATE, &probe, serr,
+                                                sizeof serr);
+        callrec_source_get_info(probe, &info);
+        callrec_source_close(probe);
+        if (st != CALLREC_OK) {
+            /* The message names the file under --media-dir by the name the bot gave. */
+            size_t n = strlen(path);
+            const char *reason = strncmp(serr, path, n) == 0 ? serr + n : NULL;
+            char msg[600];
+            snprintf(msg, sizeof msg, "@callrec.media.file: %s%s", file,
+                     reason ? reason : ": not audio callrec can read");
             free(path);
             cJSON_Delete(body);
-            return send_error(conn, 400, "BadRequest",
-                              "@callrec.media.file: must be audio at 8 to 48 kHz with samples in it");
+            return send_error(conn, 400, "BadRequest", msg);
         }
     } else {
         /* One device is held by one call at a time. */
@@ -770,7 +767,7 @@ static enum MHD_Result create_call(server *s, struct MHD_Connection *conn, const
     pthread_cond_init(&c->wake, NULL);
     callrec_session_config cfg;
     callrec_session_config_default(&cfg);
-    cfg.sample_rate_hz = info.samplerate;
+    cfg.sample_rate_hz = info.rate_hz;
     cfg.recording_dir = s->cfg.recording_dir;
     cfg.prompt_base_dir = s->cfg.media_real;
     cfg.call_id = c->id;
