@@ -127,7 +127,8 @@ static int open_and_decode(callrec_status opened, callrec_source *src, const cha
         if (open_err[0]) /* the source's message starts with the name */
             snprintf(err, err_len, "prompt %s", open_err);
         else
-            snprintf(err, err_len, "prompt %s: %s", name, callrec_strerror(opened));
+            snprintf(err, err_len, "prompt %s: %s", name,
+                     opened == CALLREC_ENOMEM ? "out of memory" : "cannot be opened");
         return -1;
     }
     return decode(src, name, max_seconds, samples, count, err, err_len);

@@ -18,8 +18,10 @@ static long allocations, frees;
 static int counting;
 
 #ifdef CALLREC_TEST_SANITIZED
-/* The sanitizers own malloc; they report every allocation and free to these hooks. */
-#include <sanitizer/allocator_interface.h>
+/* The sanitizers own malloc; they report every allocation and free to these hooks (declared
+   in compiler-rt's sanitizer/allocator_interface.h, which GCC does not ship). */
+int __sanitizer_install_malloc_and_free_hooks(void (*on_malloc)(const volatile void *, size_t),
+                                              void (*on_free)(const volatile void *));
 
 static void on_malloc(const volatile void *p, size_t n)
 {
@@ -177,6 +179,14 @@ static void whole_operations(const char *dir)
 int main(void)
 {
     count_allocations();
+    /* The counter itself works: one allocation and one free are seen. */
+    counting = 1;
+    void *volatile probe = malloc(64);
+    free(probe);
+    counting = 0;
+    CHECK_MSG(allocations == 1 && frees == 1, "the allocator is not being counted: %ld, %ld",
+              allocations, frees);
+    allocations = frees = 0;
     char dir[64];
     if (support_scratch_dir(dir, sizeof dir, "alloc") != 0)
         return 1;
