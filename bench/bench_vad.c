@@ -20,6 +20,7 @@
 
 #include "signals.h"
 #include "support.h"
+#include "endpoint.h"
 #include "vad.h"
 
 #ifdef HAVE_WEBRTC_VAD
@@ -900,20 +901,21 @@ static void collect(const corpus *c, int draw, model_kind kind, examples *s)
             sig_buf b;
             mix(c, (noise_kind)k, snrs[snr], &nr, &b, 0);
             cr_vad v;
+            cr_vad_probe probe = {.start_model_off = kind != END};
             cr_vad_init(&v, RATE);
-            v.start_model_off = kind != END;
+            v.probe = &probe;
             cr_endpoint ep;
             cr_endpoint_init(&ep, FRAME, NULL);
             for (size_t f = 0; f < b.n / FRAME && f < c->frames; f++) {
                 cr_vad_class cls = cr_vad_frame(&v, b.x + f * FRAME, 0);
                 int64_t t;
-                if (kind == CONTINUATION && v.consulted) {
+                if (kind == CONTINUATION && probe.consulted) {
                     example *e = next_example(s);
-                    memcpy(e->x, v.features, sizeof v.features);
+                    memcpy(e->x, probe.features, sizeof probe.features);
                     e->y = c->truth[f];
-                } else if (kind == START && v.start_consulted) {
+                } else if (kind == START && probe.start_consulted) {
                     example *e = next_example(s);
-                    memcpy(e->x, v.start_features, sizeof v.start_features);
+                    memcpy(e->x, probe.start_features, sizeof probe.start_features);
                     e->y = c->truth[f];
                 } else if (kind == END && cr_endpoint_frame(&ep, cls, &t) == CR_EP_STOPPED) {
                     int64_t first;

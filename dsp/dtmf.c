@@ -1,10 +1,11 @@
 #include "dtmf.h"
+#include "dtmf_freqs.h"
+#include "dtmf_tables.h"
 
 #include <math.h>
 #include <string.h>
-#include <pthread.h>
 
-#define ANALYSIS_RATE 8000
+#define ANALYSIS_RATE CR_DTMF_ANALYSIS_RATE
 #define WINDOW (CR_DTMF_HOP * CR_DTMF_BLOCKS) /* 112 samples: 14 ms, bins 71.4 Hz apart, so
                                                   the closest rows (73 Hz) sit near a null */
 #define LANE_350 8
@@ -101,8 +102,6 @@
 #define DIAL_WINDOWS 50
 #define NOTCH_RADIUS 0.97
 
-static const double freqs[11] = {697.0, 770.0, 852.0, 941.0, 1209.0, 1336.0,
-                                 1477.0, 1633.0, 350.0, 425.0, 440.0};
 static const char keymap[4][4] = {
     {'1', '2', '3', 'A'}, {'4', '5', '6', 'B'}, {'7', '8', '9', 'C'}, {'*', '0', '#', 'D'}};
 
@@ -111,27 +110,6 @@ static float bin_power(double dbm0)
 {
     double a = 22702.0 * pow(10.0, dbm0 / 20.0) * WINDOW / 2.0;
     return (float)(a * a);
-}
-
-/* The block DFT's tables, [sample][lane] so that one sample updates every lane at once. The
-   same for every detector: built once, read-only afterwards, shared. */
-static struct {
-    _Alignas(32) float cos_tab[CR_DTMF_HOP][CR_DTMF_LANES];
-    _Alignas(32) float sin_tab[CR_DTMF_HOP][CR_DTMF_LANES];
-} dft;
-/* pthread_once rather than C11 call_once: ThreadSanitizer sees through it. */
-static pthread_once_t dft_once = PTHREAD_ONCE_INIT;
-
-static void dft_build(void)
-{
-    const double two_pi = 6.283185307179586;
-    for (int f = 0; f < 11; f++) {
-        double w = two_pi * freqs[f] / ANALYSIS_RATE;
-        for (int m = 0; m < CR_DTMF_HOP; m++) {
-            dft.cos_tab[m][f] = (float)cos(w * m);
-            dft.sin_tab[m][f] = (float)sin(w * m);
-        }
-    }
 }
 
 /* What each profile must accept and reject; the detector's limits sit between. */
@@ -158,31 +136,30 @@ int cr_dtmf_init_profile(cr_dtmf *d, int rate_hz, cr_dtmf_profile profile)
     if ((rate_hz != 8000 && rate_hz != 16000) || (profile != CR_DTMF_ATT && profile != CR_DTMF_NTT))
         return -1;
     const struct profile *pr = &profiles[profile];
-    pthread_once(&dft_once, dft_build);
     memset(d, 0, sizeof *d);
     d->in_rate = rate_hz;
     d->confirm = pr->confirm_samples;
     for (int f = 0; f < 8; f++)
-        d->freq_limit[f] = (float)(0.5 * (pr->accept_rel * freqs[f] + pr->accept_abs_hz +
-                                          pr->reject_rel * freqs[f]));
+        d->freq_limit[f] = (float)(0.5 * (pr->accept_rel * cr_dtmf_freqs[f] + pr->accept_abs_hz +
+                                          pr->reject_rel * cr_dtmf_freqs[f]));
     d->confirm_share = CONFIRM_SHARE;
 
     for (int f = 0; f < 11; f++) {
-        double w = two_pi * freqs[f] / ANALYSIS_RATE;
+        double w = two_pi * cr_dtmf_freqs[f] / ANALYSIS_RATE;
         d->rot_re[f] = 1.0f;
         d->step_re[f] = (float)cos(w * CR_DTMF_HOP);
         d->step_im[f] = (float)-sin(w * CR_DTMF_HOP);
     }
 
     for (int k = 0; k < 3; k++) {
-        double w = two_pi * freqs[LANE_350 + k] / ANALYSIS_RATE, r = NOTCH_RADIUS;
+        double w = two_pi * cr_dtmf_freqs[LANE_350 + k] / ANALYSIS_RATE, r = NOTCH_RADIUS;
         d->nb[k][0] = (float)(-2.0 * cos(w));
         d->nb[k][1] = 1.0f;
         d->na[k][0] = (float)(-2.0 * r * cos(w));
         d->na[k][1] = (float)(r * r);
     }
     for (int f = 0; f < 8; f++) {
-        double w = two_pi * freqs[f] / ANALYSIS_RATE, g2 = 1.0;
+        double w = two_pi * cr_dtmf_freqs[f] / ANALYSIS_RATE, g2 = 1.0;
         for (int k = 0; k < 3; k++) {
             /* |H(e^jw)|^2 of z^-2 + b1 z^-1 + 1 over a2 z^-2 + a1 z^-1 + 1 */
             double nr = 1.0 + d->nb[k][0] * cos(w) + cos(2 * w);
@@ -382,7 +359,7 @@ static char judge_window(cr_dtmf *d)
                   WINDOW / total;
     if (share < TONE_ENERGY_SHARE)
         return 0;
-    if (harmonic_neighbours(d, freqs[r] + off_r, freqs[c] + off_c, raw[r] < raw[c] ? raw[r] : raw[c]))
+    if (harmonic_neighbours(d, cr_dtmf_freqs[r] + off_r, cr_dtmf_freqs[c] + off_c, raw[r] < raw[c] ? raw[r] : raw[c]))
         return 0;
     d->hit_power[0] = raw[r];
     d->hit_power[1] = raw[c];
@@ -476,7 +453,7 @@ static void analyse_block(cr_dtmf *d)
     v8 *rr = (v8 *)d->rot_re, *ri = (v8 *)d->rot_im;
     const v8 *sr = (const v8 *)d->step_re, *si = (const v8 *)d->step_im;
     d->blk_energy[d->blk_pos] =
-        block_dft(d->hop, (const v8 *)dft.cos_tab, (const v8 *)dft.sin_tab, rr, ri,
+        block_dft(d->hop, (const v8 *)dtmf_cos_tab, (const v8 *)dtmf_sin_tab, rr, ri,
                   (v8 *)d->blk_re[d->blk_pos], (v8 *)d->blk_im[d->blk_pos]);
     for (int k = 0; k < NV; k++) {
         v8 r = rr[k] * sr[k] - ri[k] * si[k];

@@ -1,6 +1,7 @@
-/* Voice activity detection on 10 ms frames, and the endpointer that turns frame decisions
-   into "speech started" / "speech stopped" with their true sample times.
-   No allocation, no I/O. */
+/* Voice activity detection on 10 ms frames: a class per frame and, once speech has stopped,
+   where it ended. No allocation, no I/O, no shared mutable state. The rooms: vad.c the frame
+   rules, vad_fft.c the spectrum, vad_features.c what the rules and models read, vad_models.c
+   the three networks; endpoint.h turns the classes into "speech started" / "stopped". */
 #ifndef CR_VAD_H
 #define CR_VAD_H
 
@@ -25,6 +26,16 @@ typedef struct cr_vad_past {
     float level_db;               /* dBFS above 200 Hz */
     int cls;                      /* the frame's class */
 } cr_vad_past;
+
+/* Training's window on the detector (tools/train_vad): set cr_vad.probe after cr_vad_init() and
+   each frame leaves its models' inputs here. Never set in the engine. */
+typedef struct cr_vad_probe {
+    int start_model_off; /* in: the rules alone decide clear speech (to train the models) */
+    float features[CR_VAD_FEATURES]; /* out: the continuation model's inputs (all 0: silent) */
+    int consulted;                   /* out: the frame's class was that model's decision */
+    float start_features[CR_VAD_START_FEATURES]; /* out: the start model's inputs */
+    int start_consulted;                         /* out: the frame was put to the start model */
+} cr_vad_probe;
 
 typedef struct cr_vad {
     int rate;
@@ -55,11 +66,7 @@ typedef struct cr_vad {
     double talker_db;         /* the loudest recent clear speech, dBFS, falling 2 dB a second */
     int since_speech;         /* frames since the last clear speech frame */
     int talk_frames;          /* clear speech frames since the last 300 ms without any */
-    float features[CR_VAD_FEATURES]; /* the last frame's model inputs (all 0: not computed) */
-    int consulted;            /* the last frame's class was the model's decision */
-    float start_features[CR_VAD_START_FEATURES]; /* the last frame's start model inputs */
-    int start_consulted;      /* the last frame was put to the start model */
-    int start_model_off;      /* the rules alone decide clear speech (for training the models) */
+    struct cr_vad_probe *probe; /* NULL, or where training reads the models' inputs */
     double band_level_db[CR_VAD_BANDS]; /* last frame's level per band, dB per bin */
     cr_vad_past past[CR_VAD_HISTORY]; /* the last frames, frame n at n % CR_VAD_HISTORY */
     int64_t frames_in;        /* frames given to cr_vad_frame */
@@ -90,35 +97,9 @@ cr_vad_class cr_vad_frame(cr_vad *v, const int16_t *frame, int tone);
    decide (too few frames since, or too long ago) it returns end_ago. */
 int cr_vad_end(const cr_vad *v, int end_ago);
 
-/* The end model's inputs for the frames it weighs (see vad.c), for training it: fills
+/* The end model's inputs for the frames it weighs (see vad_features.c), for training it: fills
    x[0..n) and returns n; the first is frame *first (counting from 0 at cr_vad_init). */
 int cr_vad_end_features(const cr_vad *v, int end_ago, float (*x)[CR_VAD_END_FEATURES],
                         int64_t *first);
-
-typedef enum cr_endpoint_event { CR_EP_NONE = 0, CR_EP_STARTED, CR_EP_STOPPED } cr_endpoint_event;
-
-typedef struct cr_endpoint {
-    int frame;               /* samples per frame */
-    int state;               /* 0 silence, 1 maybe, 2 speech */
-    int acc, gap;            /* accumulated speech frames and current gap (maybe state) */
-    int run;                 /* speech frames since the last silent one (speech state) */
-    int64_t pos;             /* samples seen */
-    int64_t onset;           /* first speech frame of the current run */
-    int64_t last_speech_end; /* end of the last speech frame and the weak ones just after it */
-    int64_t last_active_end; /* end of the last frame above the continue threshold */
-    const cr_vad *vad;       /* the detector whose classes these are, or NULL */
-} cr_endpoint;
-
-/* vad: the detector whose frames' classes will be fed, every frame from its cr_vad_init on,
-   whose end model then places the end of speech (cr_vad_end); NULL for classes from elsewhere. */
-void cr_endpoint_init(cr_endpoint *e, int frame_samples, const cr_vad *vad);
-
-/* Feeds one frame's class. Returns STARTED (time in *t: the onset) or STOPPED (time in *t:
-   where speech ended), or NONE. A start needs START_FRAMES speech frames (see vad.c); weak and
-   trail frames keep a possible start alive without adding to it, and keep speech going. Speech
-   ends at the last speech frame or the weak frames that follow it with no break longer than
-   30 ms (a word decaying through the continue threshold); with a detector attached, its end
-   model then moves that end by up to 300 ms back or 200 ms on. */
-cr_endpoint_event cr_endpoint_frame(cr_endpoint *e, cr_vad_class c, int64_t *t);
 
 #endif

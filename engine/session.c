@@ -13,6 +13,7 @@
 
 #include "../dsp/dtmf.h"
 #include "../dsp/tone.h"
+#include "../dsp/endpoint.h"
 #include "../dsp/vad.h"
 #include "cache.h"
 #include "notify.h"

@@ -7,6 +7,7 @@
 
 #include "harness.h"
 #include "signals.h"
+#include "endpoint.h"
 #include "vad.h"
 
 typedef struct result {
@@ -23,8 +24,9 @@ static result run_models(const sig_buf *b, int end_model, int start_model)
     cr_vad v;
     cr_endpoint e;
     result r = {0, 0, -1, -1, -1};
+    cr_vad_probe probe = {.start_model_off = !start_model};
     CHECK(cr_vad_init(&v, b->rate) == 0);
-    v.start_model_off = !start_model;
+    v.probe = &probe;
     cr_endpoint_init(&e, v.frame, end_model ? &v : NULL);
     for (size_t i = 0; i + (size_t)v.frame <= b->n; i += (size_t)v.frame) {
         int64_t t;

@@ -1,0 +1,89 @@
+/* The VAD's spectrum: a windowed 10 ms frame, zero-padded to CR_VAD_FFT points, through a
+   real FFT computed as a complex one of half the length. Tables: vad_tables.h. */
+#include "vad_internal.h"
+#include "vad_end_model.h"
+#include "vad_tables.h"
+
+void cr_vad_window(int rate_hz, const float **even, const float **odd)
+{
+    *even = rate_hz == 8000 ? vad_win8_even : vad_win16_even;
+    *odd = rate_hz == 8000 ? vad_win8_odd : vad_win16_odd;
+}
+
+/* Radix-2 FFT of CR_VAD_FFT / 2 complex points z (zr + j zi, natural order) into re, im.
+   The first two stages (twiddles 1 and -j) run as one radix-4 pass that reads z in natural
+   order: output group q (re[4q..4q+3]) combines z[m], z[m + n/2], z[m + n/4] and
+   z[m + 3n/4] for m the bit reversal of 4q, so four consecutive m go through at once and each
+   lane stores its group. The other stages go four butterflies at a time, with each stage's
+   twiddles contiguous. */
+static void fft_half(const float *zr, const float *zi, float *re, float *im)
+{
+    const int n = CR_VAD_FFT / 2, h = n / 2, q = n / 4;
+    for (int m = 0; m < q; m += 4) {
+        v4f ar = load4(zr + m) + load4(zr + m + h), ai = load4(zi + m) + load4(zi + m + h);
+        v4f br = load4(zr + m) - load4(zr + m + h), bi = load4(zi + m) - load4(zi + m + h);
+        v4f cr = load4(zr + m + q) + load4(zr + m + 3 * q);
+        v4f ci = load4(zi + m + q) + load4(zi + m + 3 * q);
+        v4f dr = load4(zr + m + q) - load4(zr + m + 3 * q);
+        v4f di = load4(zi + m + q) - load4(zi + m + 3 * q);
+        v4f o0r = ar + cr, o0i = ai + ci, o2r = ar - cr, o2i = ai - ci;
+        v4f o1r = br + di, o1i = bi - dr, o3r = br - di, o3i = bi + dr; /* b -/+ j d */
+        for (int l = 0; l < 4; l++) {
+            float *r = re + vad_bitrev[m + l], *i = im + vad_bitrev[m + l];
+            r[0] = o0r[l], r[1] = o1r[l], r[2] = o2r[l], r[3] = o3r[l];
+            i[0] = o0i[l], i[1] = o1i[l], i[2] = o2i[l], i[3] = o3i[l];
+        }
+    }
+    for (int half = 4; half < n; half <<= 1) {
+        const float *wr = vad_stage_re + half, *wi = vad_stage_im + half;
+        for (int i = 0; i < n; i += 2 * half) {
+            for (int k = 0; k < half; k += 4) {
+                float *r0 = re + i + k, *i0 = im + i + k, *r1 = r0 + half, *i1 = i0 + half;
+                v4f w_r = load4(wr + k), w_i = load4(wi + k);
+                v4f ur = load4(r0), ui = load4(i0), yr = load4(r1), yi = load4(i1);
+                v4f xr = yr * w_r - yi * w_i, xi = yr * w_i + yi * w_r;
+                store4(r0, ur + xr);
+                store4(i0, ui + xi);
+                store4(r1, ur - xr);
+                store4(i1, ui - xi);
+            }
+        }
+    }
+}
+
+/* Power spectrum, bins 0..CR_VAD_FFT/2, of a frame (v->frame samples, windowed and
+   zero-padded to CR_VAD_FFT): the even and odd samples go in as one complex signal of half
+   the length, and the two half-spectra are separated afterwards (the usual real-FFT
+   packing), at half the cost of a full complex FFT. */
+void cr_vad_power_spectrum(const cr_vad *v, const int16_t *frame, float *power)
+{
+    const int n = CR_VAD_FFT / 2;
+    float in_re[CR_VAD_FFT / 2], in_im[CR_VAD_FFT / 2], re[CR_VAD_FFT / 2], im[CR_VAD_FFT / 2];
+    int m = 0;
+    for (; m < v->frame / 2; m++) {
+        in_re[m] = (float)frame[2 * m] * v->win_even[m];
+        in_im[m] = (float)frame[2 * m + 1] * v->win_odd[m];
+    }
+    for (; m < n; m++)
+        in_re[m] = in_im[m] = 0.0f;
+    fft_half(in_re, in_im, re, im);
+    /* Bin k needs Z[k] and Z[n-k]: a reversed copy lets four bins go at once. */
+    float rre[CR_VAD_FFT / 2], rim[CR_VAD_FFT / 2];
+    rre[0] = re[0];
+    rim[0] = im[0];
+    for (int k = 1; k < n; k++) {
+        rre[k] = re[n - k];
+        rim[k] = im[n - k];
+    }
+    const v4f half = {0.5f, 0.5f, 0.5f, 0.5f};
+    for (int k = 0; k < n; k += 4) {
+        v4f zr = load4(re + k), zi = load4(im + k), cr = load4(rre + k), ci = load4(rim + k);
+        /* E = (Z[k] + conj Z[n-k]) / 2, O = (Z[k] - conj Z[n-k]) / 2j, X = E + W^k O */
+        v4f er = half * (zr + cr), ei = half * (zi - ci);
+        v4f or_ = half * (zi + ci), oi = half * (cr - zr);
+        v4f wr = load4(vad_tw_re + k), wi = load4(vad_tw_im + k);
+        v4f xr = er + wr * or_ - wi * oi, xi = ei + wr * oi + wi * or_;
+        store4(power + k, xr * xr + xi * xi);
+    }
+    power[n] = (re[0] - im[0]) * (re[0] - im[0]); /* Nyquist */
+}
