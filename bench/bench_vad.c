@@ -18,10 +18,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "endpoint.h"
 #include "signals.h"
 #include "support.h"
-#include "endpoint.h"
 #include "vad.h"
+#include "vad_corpus.h"
 
 #ifdef HAVE_WEBRTC_VAD
 #include "webrtc_vad.h"
@@ -30,25 +31,9 @@
 #define N_DETECTORS 1
 #endif
 
-#define RATE 16000
-#define FRAME 160
 #define NEAR_MS 150.0 /* the end-of-speech target: an end within this of the truth is near */
 static const char *const det_names[5] = {"callrec", "webrtc-0", "webrtc-1", "webrtc-2", "webrtc-3"};
 
-typedef enum noise_kind {
-    WHITE, PINK, BROWN, HUM, BABBLE, CLICKS, CHORDS, MUSIC, N_NOISES
-} noise_kind;
-static const char *const noise_names[N_NOISES] = {"white", "pink",   "brown",  "hum",
-                                                  "babble", "clicks", "chords", "music"};
-/* Noise that has no structure of its own and noise that sounds like voices or music: the end
-   errors are also pooled over each family. */
-static int fluctuating(noise_kind k) { return k == BABBLE || k == CHORDS || k == MUSIC; }
-static const char *const family_names[2] = {"steady noise and clicks", "babble, chords, music"};
-
-/* Three minutes of fluidsynth music, rendered once and looped from a random offset. */
-static sig_buf music;
-static const int snrs[] = {30, 20, 15, 10, 5, 0};
-#define N_SNRS 6
 /* A mix's SNR is the speech's mean power over all utterances against the noise's; the talkers'
    levels spread over 16 dB, so each answer is heard at its own SNR (the mix's plus its
    level_db). The end errors are also told by that, in these bins: from own_snrs[i] up to the
@@ -56,217 +41,6 @@ static const int snrs[] = {30, 20, 15, 10, 5, 0};
 static const int own_snrs[] = {20, 15, 10, 5, 0, -99};
 #define N_OWN 6
 #define OWN_ENDS (N_SNRS * N_NOISES * 64) /* ends kept per bin and detector */
-
-typedef struct utterance {
-    size_t start, end; /* samples, from the clean speech's frame energies */
-    size_t from, to;   /* the span it was placed in */
-    double level_db;   /* its speech frames' mean power against the corpus's (speech_power) */
-} utterance;
-
-typedef struct corpus {
-    sig_buf clean;
-    unsigned char *truth; /* per frame */
-    size_t frames;
-    utterance utt[256];
-    int n_utt;
-    double speech_power; /* mean power of speech frames */
-} corpus;
-
-/* The utterances: real recordings (asterisk-core-sounds-en-wav) and synthetic voices
-   (espeak-ng, wideband), answers a caller gives, short and long. */
-typedef struct voice {
-    const char *voice;
-    int pitch;
-    const char *text;
-} voice;
-
-typedef struct speech_set {
-    const char *const *prompts;
-    size_t n_prompts;
-    const voice *voices;
-    size_t n_voices;
-} speech_set;
-
-static const char *const bench_prompts[] = {
-    "vm-intro", "auth-thankyou", "hello", "vm-goodbye", "one-moment-please", "digits/1", "digits/7",
-    "vm-enter-num-to-call", "vm-forwardoptions", "please-try-again", "vm-leavemsg", "vm-extension",
-    "vm-options", "dir-instr", "queue-thankyou", "vm-review", "demo-congrats", "conf-onlyperson",
-    "vm-nobodyavail", "pls-hold-while-try", "vm-savemessage", "digits/3", "digits/9", "goodbye"};
-
-static const voice bench_voices[] = {
-    {"en-us", 40, "Yes."},
-    {"en+f3", 70, "No, thank you."},
-    {"en+m3", 30, "My account number is four five six seven, eight nine."},
-    {"en-gb-x-rp+f2", 60, "I would like to speak to someone about my last bill, please."},
-    {"en-us+f4", 80, "That's right."},
-    {"en+m7", 20, "Could you call me back tomorrow morning, after ten?"},
-    {"en-us+m5", 50, "Sure."},
-    {"en+f5", 90, "I moved house in March, so the address you have is the old one."},
-    {"en-gb-scotland", 45, "Cancel it."},
-    {"en-us+f2", 65, "Two hundred and twelve dollars and fifty cents."},
-    {"en+klatt", 35, "Hello? Are you still there?"},
-    {"en-029+f1", 55, "Please leave a message for Doctor Patel, it is about the results."},
-};
-
-/* What the word-continuation model is trained on (--train): none of the benchmark's
-   recordings, texts or voices. */
-static const char *const train_prompts[] = {
-    "agent-alreadyon", "agent-incorrect", "agent-loggedoff", "agent-loginok", "agent-newlocation",
-    "all-circuits-busy-now", "at-tone-time-exactly", "auth-incorrect", "call-forwarding",
-    "call-waiting", "cancelled", "cannot-complete-as-dialed", "check-number-dial-again",
-    "conf-adminmenu", "conf-errormenu", "conf-full", "conf-getpin", "conf-hasjoin", "conf-invalid",
-    "conf-kicked", "conf-locked", "conf-muted", "conf-waitforleader", "conf-otherinparty"};
-
-static const voice train_voices[] = {
-    {"en-us+m2", 45, "Okay."},
-    {"en+f4", 75, "No, not really."},
-    {"en-gb", 50, "I'd like to cancel my order from last week."},
-    {"en-us+f3", 65, "Yes, that's fine."},
-    {"en+m4", 35, "Can you repeat the question, please?"},
-    {"en-us+m6", 40, "Perhaps."},
-    {"en+f2", 85, "My name is Sarah Jones and I live in Leeds."},
-    {"en-gb-scotland+m3", 45, "Right."},
-    {"en-us+f5", 70, "Three, nine, seven, two."},
-    {"en+klatt2", 40, "I am not sure about that."},
-    {"en-029", 55, "Send it to my office address."},
-    {"en-us", 60, "Thanks, bye."},
-};
-
-static const speech_set bench_set = {bench_prompts, sizeof bench_prompts / sizeof bench_prompts[0],
-                                     bench_voices, sizeof bench_voices / sizeof bench_voices[0]};
-static const speech_set train_set = {train_prompts, sizeof train_prompts / sizeof train_prompts[0],
-                                     train_voices, sizeof train_voices / sizeof train_voices[0]};
-
-static void label_truth(corpus *c);
-
-static void build_corpus(corpus *c, const speech_set *set, sig_rng *r, const char *tmp)
-{
-    sig_init(&c->clean, RATE);
-    c->truth = NULL;
-    c->n_utt = 0;
-    size_t n_prompts = set->n_prompts;
-    for (size_t k = 0; k < n_prompts + set->n_voices; k++) {
-        sig_silence(&c->clean, 0.6 + 1.8 * sig_uniform(r));
-        size_t at = c->clean.n;
-        double gain = -6.0 - 10.0 * sig_uniform(r);
-        if (k < n_prompts) {
-            if (sig_append_speech(&c->clean, set->prompts[k], gain) != 0)
-                continue;
-        } else {
-            char file[512], cmd[1024];
-            size_t v = k - n_prompts;
-            snprintf(file, sizeof file, "%s/voice.wav", tmp);
-            snprintf(cmd, sizeof cmd, "espeak-ng -v %s -p %d -s 160 -w '%s' \"%s\" 2>/dev/null",
-                     set->voices[v].voice, set->voices[v].pitch, file, set->voices[v].text);
-            int ok = system(cmd) == 0 && sig_append_file(&c->clean, file, gain - 6.0) == 0;
-            unlink(file);
-            if (!ok)
-                continue;
-        }
-        c->utt[c->n_utt].from = at;
-        c->utt[c->n_utt].to = c->clean.n;
-        c->n_utt++;
-    }
-    sig_silence(&c->clean, 2.0);
-    label_truth(c);
-}
-
-/* Truth: a frame is speech if the clean signal is within 35 dB of its utterance's peak frame;
-   each utterance's true start and end are its first and last such frame. */
-static void label_truth(corpus *c)
-{
-    c->frames = c->clean.n / FRAME;
-    free(c->truth);
-    c->truth = calloc(c->frames, 1);
-    double power = 0;
-    size_t speech_frames = 0;
-    for (int u = 0; u < c->n_utt; u++) {
-        double peak = -200;
-        for (size_t f = c->utt[u].from / FRAME; f < c->utt[u].to / FRAME; f++) {
-            double db = sig_rms_dbfs(c->clean.x + f * FRAME, FRAME);
-            if (db > peak)
-                peak = db;
-        }
-        size_t first = 0, last = 0, n = 0;
-        double utt_power = 0;
-        for (size_t f = c->utt[u].from / FRAME; f < c->utt[u].to / FRAME; f++) {
-            double db = sig_rms_dbfs(c->clean.x + f * FRAME, FRAME);
-            if (db > peak - 35.0) {
-                c->truth[f] = 1;
-                if (!first)
-                    first = f;
-                last = f;
-                utt_power += pow(10.0, db / 10.0);
-                n++;
-            }
-        }
-        power += utt_power;
-        speech_frames += n;
-        c->utt[u].start = first * FRAME;
-        c->utt[u].end = (last + 1) * FRAME;
-        c->utt[u].level_db = 10.0 * log10(utt_power / (double)(n ? n : 1));
-    }
-    c->speech_power = power / (double)(speech_frames ? speech_frames : 1);
-    for (int u = 0; u < c->n_utt; u++)
-        c->utt[u].level_db -= 10.0 * log10(c->speech_power);
-}
-
-/* Noise of a kind, n samples, unit-less (scaled later). */
-static void make_noise(noise_kind kind, size_t n, sig_rng *r, double *x)
-{
-    sig_colour colour = {0};
-    if (kind == BABBLE) {
-        sig_babble(x, n, RATE, r);
-        return;
-    }
-    if (kind == MUSIC) {
-        size_t off = (size_t)(sig_uniform(r) * (double)music.n);
-        for (size_t i = 0; i < n; i++)
-            x[i] = music.x[(i + off) % music.n];
-        return;
-    }
-    double chord[4] = {0};
-    for (size_t i = 0; i < n; i++) {
-        double w = sig_gauss(r), t = (double)i / RATE;
-        switch (kind) {
-        case WHITE: /* WHITE..HUM are the shared colours, in the same order */
-        case PINK:
-        case BROWN:
-        case HUM: x[i] = sig_colour_next(&colour, (sig_colour_kind)kind, w, t); break;
-        case CLICKS: x[i] = 0.05 * w + ((i % (RATE / 3)) < 32 ? 6 * w : 0); break;
-        case CHORDS: /* a new chord of harmonic tones every 400 ms */
-            if (i % (RATE * 2 / 5) == 0)
-                for (int k = 0; k < 4; k++)
-                    chord[k] = 110.0 * pow(2.0, floor(sig_uniform(r) * 24) / 12.0);
-            x[i] = 0;
-            for (int k = 0; k < 4; k++)
-                for (int h = 1; h <= 4; h++)
-                    x[i] += sin(6.2832 * chord[k] * h * t) / h;
-            break;
-        default: break;
-        }
-    }
-}
-
-/* Adds noise to a copy of `clean` at `snr` dB below the speech power (noise-only if clean is
-   NULL: noise at the level of the 5 dB case). */
-static void mix(const corpus *c, noise_kind kind, double snr, sig_rng *r, sig_buf *out, int noise_only)
-{
-    size_t n = c->clean.n;
-    double *x = malloc(n * sizeof *x), e = 0;
-    make_noise(kind, n, r, x);
-    for (size_t i = 0; i < n; i++)
-        e += x[i] * x[i];
-    double target = c->speech_power * 32768.0 * 32768.0 / pow(10.0, snr / 10.0);
-    double g = sqrt(target / (e / (double)n));
-    sig_init(out, RATE);
-    sig_silence(out, (double)n / RATE);
-    for (size_t i = 0; i < n; i++) {
-        double v = (noise_only ? 0 : c->clean.x[i]) + g * x[i];
-        out->x[i] = sig_pcm(v);
-    }
-    free(x);
-}
 
 /* An oracle's end of speech, to show how much of the true end lies under the noise: it knows
    the clean speech and the noise apart and stops at the last frame, at or before the true end,
@@ -817,319 +591,16 @@ static void noise_alone(const corpus *c, double noise_seconds, FILE *js)
     }
 }
 
-/* Training the VAD's three models (dsp/vad.c) on TRAIN_DRAWS draws of the training corpus mixed
-   with every noise at 30 to 5 dB (other noise seeds and other music than the benchmark's):
-   - the word-continuation model, on the frames where the detector consults it (not clear
-     speech, within its span after clear speech, once speech has started), each with its truth;
-   - the start model, on the frames the margins for fluctuating noise and music hold back from
-     clear speech, each with its truth;
-   - the end model, on the frames it weighs at each end the endpointer finds, each labelled
-     with whether speech goes on at or after it within those frames.
-   Each a network of tanh units fitted by Adam on the cross-entropy, every random choice
-   seeded. The first two learn from the detector with the rules alone deciding clear speech, so
-   neither depends on the start model's weights; the end model learns from the detector as
-   built, both models included: after retraining either, rebuild before training the end model. */
-#define TRAIN_CORPUS_SEED 5001
-#define TRAIN_DRAWS 3
-#define EPOCHS 40
-#define BATCH 256
-#define CONTINUATION_HIDDEN 24
-#define START_HIDDEN 16
-#define END_HIDDEN 32
-#define MAX_IN CR_VAD_END_FEATURES
-#define MAX_HIDDEN END_HIDDEN
-_Static_assert(CR_VAD_FEATURES <= MAX_IN && CONTINUATION_HIDDEN <= MAX_HIDDEN, "net sizes");
-_Static_assert(CR_VAD_START_FEATURES <= MAX_IN && START_HIDDEN <= MAX_HIDDEN, "net sizes");
-
-typedef enum model_kind { CONTINUATION, START, END } model_kind;
-
-/* What tells the three apart: the option that trains one, its inputs and hidden units, the
-   prefix and input count of its header's arrays, what its examples are and what their label
-   says. */
-static const struct model_info {
-    const char *option, *name, *prefix, *inputs_name, *examples, *label;
-    int inputs, hidden;
-} models[] = {
-    [CONTINUATION] = {"--train", "word-continuation", "vad_model", "CR_VAD_FEATURES",
-                      "frames the model decides", "still speech", CR_VAD_FEATURES,
-                      CONTINUATION_HIDDEN},
-    [START] = {"--train-start", "start", "vad_start", "CR_VAD_START_FEATURES",
-               "frames the margins hold back", "speech", CR_VAD_START_FEATURES, START_HIDDEN},
-    [END] = {"--train-end", "end", "vad_end", "CR_VAD_END_FEATURES",
-             "frames around the ends the endpointer found", "with speech at or after them",
-             CR_VAD_END_FEATURES, END_HIDDEN},
-};
-#define N_MODELS (int)(sizeof models / sizeof models[0])
-
-typedef struct example {
-    float x[MAX_IN];
-    float y;
-} example;
-
-typedef struct net {
-    int in, hidden;
-    double w1[MAX_HIDDEN][MAX_IN], b1[MAX_HIDDEN], w2[MAX_HIDDEN], b2;
-} net;
-
-typedef struct examples {
-    example *ex;
-    size_t n, cap;
-} examples;
-
-static example *next_example(examples *s)
-{
-    if (s->n == s->cap) {
-        s->cap = s->cap ? 2 * s->cap : 1 << 16;
-        s->ex = realloc(s->ex, s->cap * sizeof *s->ex);
-        if (!s->ex) {
-            fprintf(stderr, "bench_vad: out of memory for %zu training examples\n", s->cap);
-            exit(1);
-        }
-    }
-    memset(&s->ex[s->n], 0, sizeof s->ex[s->n]);
-    return &s->ex[s->n++];
-}
-
-/* Appends the examples of one draw of the training corpus for the model of that kind. */
-static void collect(const corpus *c, int draw, model_kind kind, examples *s)
-{
-    static float x[CR_VAD_END_SPAN][CR_VAD_END_FEATURES];
-    for (int k = 0; k < N_NOISES; k++) {
-        for (int snr = 0; snr < N_SNRS - 1; snr++) {
-            sig_rng nr;
-            sig_seed(&nr, 50100 + 1000 * (uint64_t)draw + (uint64_t)k * 10 + (uint64_t)snr);
-            sig_buf b;
-            mix(c, (noise_kind)k, snrs[snr], &nr, &b, 0);
-            cr_vad v;
-            cr_vad_probe probe = {.start_model_off = kind != END};
-            cr_vad_init(&v, RATE);
-            v.probe = &probe;
-            cr_endpoint ep;
-            cr_endpoint_init(&ep, FRAME, NULL);
-            for (size_t f = 0; f < b.n / FRAME && f < c->frames; f++) {
-                cr_vad_class cls = cr_vad_frame(&v, b.x + f * FRAME, 0);
-                int64_t t;
-                if (kind == CONTINUATION && probe.consulted) {
-                    example *e = next_example(s);
-                    memcpy(e->x, probe.features, sizeof probe.features);
-                    e->y = c->truth[f];
-                } else if (kind == START && probe.start_consulted) {
-                    example *e = next_example(s);
-                    memcpy(e->x, probe.start_features, sizeof probe.start_features);
-                    e->y = c->truth[f];
-                } else if (kind == END && cr_endpoint_frame(&ep, cls, &t) == CR_EP_STOPPED) {
-                    int64_t first;
-                    int n = cr_vad_end_features(&v, (int)((ep.pos - t) / FRAME), x, &first);
-                    int later = 0; /* speech at or after frame first + i, within the span */
-                    for (int i = n - 1; i >= 0; i--) {
-                        later |= c->truth[first + i];
-                        example *e = next_example(s);
-                        memcpy(e->x, x[i], sizeof x[i]);
-                        e->y = (float)later;
-                    }
-                }
-            }
-            sig_free(&b);
-        }
-    }
-}
-
-static double forward(const net *m, const float *x, double *a)
-{
-    double z = m->b2;
-    for (int h = 0; h < m->hidden; h++) {
-        double u = m->b1[h];
-        for (int i = 0; i < m->in; i++)
-            u += m->w1[h][i] * x[i];
-        a[h] = tanh(u);
-        z += m->w2[h] * a[h];
-    }
-    return 1.0 / (1.0 + exp(-z));
-}
-
-/* One Adam step on parameter p with gradient g (moments m, v; step t). */
-static void adam(double *p, double g, double *m, double *v, int t)
-{
-    const double rate = 3e-3, b1 = 0.9, b2 = 0.999;
-    *m = b1 * *m + (1 - b1) * g;
-    *v = b2 * *v + (1 - b2) * g * g;
-    *p -= rate * (*m / (1 - pow(b1, t))) / (sqrt(*v / (1 - pow(b2, t))) + 1e-8);
-}
-
-static void fit(net *m, example *ex, size_t n)
-{
-    sig_rng r;
-    sig_seed(&r, 7);
-    for (int h = 0; h < m->hidden; h++) {
-        m->b1[h] = 0;
-        m->w2[h] = sig_uniform(&r) * 0.5 - 0.25;
-        for (int i = 0; i < m->in; i++)
-            m->w1[h][i] = sig_uniform(&r) * 0.5 - 0.25;
-    }
-    m->b2 = 0;
-    static net mom, var, grad;
-    memset(&mom, 0, sizeof mom);
-    memset(&var, 0, sizeof var);
-    int t = 0;
-    for (int epoch = 0; epoch < EPOCHS; epoch++) {
-        for (size_t i = n - 1; i > 0; i--) {
-            size_t j = (size_t)(sig_uniform(&r) * (double)(i + 1));
-            example e = ex[i];
-            ex[i] = ex[j];
-            ex[j] = e;
-        }
-        double loss = 0;
-        for (size_t start = 0; start < n; start += BATCH) {
-            size_t end = start + BATCH < n ? start + BATCH : n;
-            memset(&grad, 0, sizeof grad);
-            for (size_t q = start; q < end; q++) {
-                double a[MAX_HIDDEN], p = forward(m, ex[q].x, a), g = p - ex[q].y;
-                loss -= ex[q].y > 0.5f ? log(p + 1e-12) : log(1 - p + 1e-12);
-                grad.b2 += g;
-                for (int h = 0; h < m->hidden; h++) {
-                    double gh = g * m->w2[h] * (1 - a[h] * a[h]);
-                    grad.w2[h] += g * a[h];
-                    grad.b1[h] += gh;
-                    for (int i = 0; i < m->in; i++)
-                        grad.w1[h][i] += gh * ex[q].x[i];
-                }
-            }
-            double scale = 1.0 / (double)(end - start);
-            t++;
-            for (int h = 0; h < m->hidden; h++) {
-                adam(&m->w2[h], grad.w2[h] * scale, &mom.w2[h], &var.w2[h], t);
-                adam(&m->b1[h], grad.b1[h] * scale, &mom.b1[h], &var.b1[h], t);
-                for (int i = 0; i < m->in; i++)
-                    adam(&m->w1[h][i], grad.w1[h][i] * scale, &mom.w1[h][i], &var.w1[h][i], t);
-            }
-            adam(&m->b2, grad.b2 * scale, &mom.b2, &var.b2, t);
-        }
-        if (epoch == 0 || epoch == EPOCHS - 1)
-            printf("epoch %2d: cross-entropy %.4f\n", epoch + 1, loss / (double)n);
-    }
-}
-
-/* Writes m as the C header path (beside it first, then renamed into place). prefix: the
-   arrays' prefix; what: the comment's description of the model and its examples. */
-static int write_model(const char *path, const net *m, const char *prefix, const char *inputs,
-                       const char *what)
-{
-    char part[4096], guard[64], upper[32];
-    size_t len = strlen(prefix);
-    for (size_t i = 0; i <= len && i < sizeof upper; i++)
-        upper[i] = (char)toupper((unsigned char)prefix[i]);
-    snprintf(guard, sizeof guard, "CR_%s_H", upper);
-    snprintf(part, sizeof part, "%s.part", path);
-    FILE *f = fopen(part, "w");
-    if (!f) {
-        fprintf(stderr, "bench_vad: cannot write %s\n", part);
-        return 1;
-    }
-    fprintf(f, "/* %s. Do not edit: retrain. */\n#ifndef %s\n#define %s\n\n#define %s_HIDDEN %d\n\n"
-               "static const float %s_w1[%s_HIDDEN][%s] = {\n",
-            what, guard, guard, upper, m->hidden, prefix, upper, inputs);
-    for (int h = 0; h < m->hidden; h++) {
-        fprintf(f, "    {");
-        for (int i = 0; i < m->in; i++)
-            fprintf(f, "%.8ef%s", m->w1[h][i], i + 1 < m->in ? ", " : "},\n");
-    }
-    fprintf(f, "};\nstatic const float %s_b1[%s_HIDDEN] = {\n", prefix, upper);
-    for (int h = 0; h < m->hidden; h++)
-        fprintf(f, "    %.8ef,\n", m->b1[h]);
-    fprintf(f, "};\nstatic const float %s_w2[%s_HIDDEN] = {\n", prefix, upper);
-    for (int h = 0; h < m->hidden; h++)
-        fprintf(f, "    %.8ef,\n", m->w2[h]);
-    fprintf(f, "};\nstatic const float %s_b2 = %.8ef;\n\n#endif\n", prefix, m->b2);
-    if (ferror(f) | fclose(f) || rename(part, path) != 0) {
-        fprintf(stderr, "bench_vad: cannot write %s\n", path);
-        remove(part);
-        return 1;
-    }
-    printf("weights written to %s\n", path);
-    return 0;
-}
-
-/* Trains one of the three models (kind: word continuation, start or end) and writes its weights
-   header to path. */
-static int train(const char *path, model_kind kind, const char *tmp)
-{
-    const struct model_info *info = &models[kind];
-    examples s = {0};
-    for (int draw = 0; draw < TRAIN_DRAWS; draw++) {
-        sig_rng rng;
-        sig_seed(&rng, TRAIN_CORPUS_SEED + (uint64_t)draw);
-        corpus c;
-        build_corpus(&c, &train_set, &rng, tmp);
-        int made = c.n_utt;
-        if (made == (int)(train_set.n_prompts + train_set.n_voices))
-            collect(&c, draw, kind, &s);
-        sig_free(&c.clean);
-        free(c.truth);
-        if (made < (int)(train_set.n_prompts + train_set.n_voices)) {
-            fprintf(stderr, "bench_vad: %d utterances made; asterisk-core-sounds-en-wav and "
-                            "espeak-ng are needed (scripts/setup.sh installs them)\n", made);
-            free(s.ex);
-            return 1;
-        }
-    }
-    size_t carried = 0;
-    for (size_t i = 0; i < s.n; i++)
-        carried += s.ex[i].y > 0.5f;
-    static net m;
-    m.in = info->inputs;
-    m.hidden = info->hidden;
-    printf("training: %zu %s, %zu of them %s\n", s.n, info->examples, carried, info->label);
-    fit(&m, s.ex, s.n);
-    size_t right = 0, rules = 0;
-    for (size_t i = 0; i < s.n; i++) {
-        double a[MAX_HIDDEN];
-        int y = s.ex[i].y > 0.5f;
-        right += (forward(&m, s.ex[i].x, a) > 0.5) == y;
-        /* without the model: WEAK is the rules' "still speech"; the margins', that none of
-           their frames is; the endpointer's end, that speech goes on at the frames before it
-           (their offset from it is negative) */
-        rules += kind == CONTINUATION ? (s.ex[i].x[19] * 3 > 1.5f) == y
-                 : kind == START      ? !y
-                                      : (s.ex[i].x[21] < 0) == y;
-    }
-    printf("right on the training frames: model %.1f %%, %s %.1f %%\n",
-           100.0 * (double)right / (double)s.n,
-           kind == END ? "the endpointer's end" : "the threshold rules",
-           100.0 * (double)rules / (double)s.n);
-    free(s.ex);
-    char what[256];
-    snprintf(what, sizeof what, "The %s model of vad.c, written by `bench_vad %s` from %zu frames\n"
-                                "   of its training corpus",
-             info->name, info->option, s.n);
-    return write_model(path, &m, info->prefix, info->inputs_name, what);
-}
-
-/* The model the training option opt names, or N_MODELS for none. */
-static int model_named(const char *opt)
-{
-    int k = 0;
-    while (k < N_MODELS && strcmp(opt, models[k].option) != 0)
-        k++;
-    return k;
-}
-
 static const char usage[] =
     "usage: bench_vad [--seed N] [--noise-minutes M] [--json FILE]\n"
-    "       bench_vad --train FILE.h | --train-start FILE.h | --train-end FILE.h\n"
     "  --seed N              the corpus's draw: levels, pauses, order (default 2026)\n"
     "  --noise-minutes M     minutes of each noise alone for false starts per hour (default 60)\n"
     "  --json FILE           also write the results as JSON\n"
-    "  --train FILE.h        instead, train the VAD's word-continuation model on its own corpus\n"
-    "                        and write its weights (dsp/vad_model.h)\n"
-    "  --train-start FILE.h  instead, train its start model for fluctuating noise and music\n"
-    "                        (dsp/vad_start_model.h)\n"
-    "  --train-end FILE.h    instead, train its end model (dsp/vad_end_model.h) with the\n"
-    "                        detector as built\n";
+    "(tools/train_vad trains the detector's models.)\n";
 
 int main(int argc, char **argv)
 {
-    const char *json_path = NULL, *train_path = NULL;
-    int train_kind = N_MODELS;
+    const char *json_path = NULL;
     double noise_minutes = 60.0, seed = 2026;
     for (int i = 1; i < argc; i++) {
         const char *value = i + 1 < argc ? argv[i + 1] : NULL;
@@ -1138,9 +609,6 @@ int main(int argc, char **argv)
             return 0;
         } else if (strcmp(argv[i], "--json") == 0 && value) {
             json_path = argv[++i];
-        } else if (value && model_named(argv[i]) < N_MODELS) {
-            train_kind = model_named(argv[i]);
-            train_path = argv[++i];
         } else if (strcmp(argv[i], "--noise-minutes") == 0 && value) {
             if (support_number_arg("bench_vad", argv[i++], value, 0.1, 6000, 0, &noise_minutes))
                 return 2;
@@ -1153,20 +621,14 @@ int main(int argc, char **argv)
         }
     }
     double noise_seconds = 60.0 * noise_minutes;
-    support_check_output("bench_vad", train_path ? train_path : json_path);
+    support_check_output("bench_vad", json_path);
     char tmp[] = "/tmp/callrec-bench-vad-XXXXXX";
     sig_init(&music, RATE);
-    if (!mkdtemp(tmp) || sig_append_music(&music, tmp, train_path ? 78 : 77, 8) != 0 ||
+    if (!mkdtemp(tmp) || sig_append_music(&music, tmp, 77, 8) != 0 ||
         music.n == 0) {
         fprintf(stderr, "bench_vad: could not render the music noise (fluidsynth and "
                         "fluid-soundfont-gm are needed; scripts/setup.sh installs them)\n");
         return 1;
-    }
-    if (train_path) {
-        int status = train(train_path, (model_kind)train_kind, tmp);
-        rmdir(tmp);
-        sig_free(&music);
-        return status;
     }
     sig_rng rng;
     sig_seed(&rng, (uint64_t)seed);

@@ -160,7 +160,11 @@ typedef struct callrec_prompt_cache_stats {
     size_t entries, bytes; /**< decoded prompts held, and their size (16 kHz 16-bit) */
 } callrec_prompt_cache_stats;
 
-/** Creates a cache holding up to max_bytes of decoded audio (1 MiB = 32.8 s at 16 kHz). */
+/**
+ * Creates a cache holding up to max_bytes of decoded audio (1 MiB = 32.8 s at 16 kHz). On
+ * success *out owns it; destroy it with callrec_prompt_cache_destroy(). Any thread.
+ * @return CALLREC_OK; CALLREC_EINVAL for a NULL out; CALLREC_ENOMEM (*out is NULL).
+ */
 CALLREC_API callrec_status callrec_prompt_cache_create(size_t max_bytes,
                                                        callrec_prompt_cache **out);
 /** Destroys the cache. Every session using it must be destroyed first. NULL is fine. */
@@ -202,7 +206,7 @@ typedef struct callrec_session_config {
 
 typedef struct callrec_session callrec_session;
 
-/** Fills cfg with the defaults listed above. */
+/** Fills cfg with the defaults listed above. Any thread. */
 CALLREC_API void callrec_session_config_default(callrec_session_config *cfg);
 
 /**
@@ -307,7 +311,7 @@ CALLREC_API callrec_status callrec_session_hangup(callrec_session *s);
  */
 CALLREC_API callrec_status callrec_session_media_timeout(callrec_session *s, int silent_ms);
 
-/** Number of operations queued or running. */
+/** Number of operations queued or running; 0 for NULL. The session's thread. */
 CALLREC_API int callrec_session_pending(const callrec_session *s);
 
 /* ---- Audio sources --------------------------------------------------------------------- */
@@ -421,6 +425,7 @@ typedef struct callrec_device_info {
     double default_rate_hz;
 } callrec_device_info;
 
+/** Fills cfg with the defaults listed above. Any thread. */
 CALLREC_API void callrec_live_config_default(callrec_live_config *cfg);
 
 /**
@@ -441,9 +446,14 @@ CALLREC_API callrec_status callrec_live_devices(callrec_device_info *out, int ma
 CALLREC_API callrec_status callrec_live_create(const callrec_live_config *cfg,
                                                const callrec_session_config *session_cfg,
                                                callrec_live **out, char *err, size_t err_len);
-/** The session, for queueing operations before start (and after stop). */
+/** The session (owned by the driver), for queueing operations before start and after stop;
+    while running, use callrec_live_with_session(). NULL for NULL. */
 CALLREC_API callrec_session *callrec_live_session(callrec_live *l);
-/** Starts the worker and the stream. CALLREC_EDEVICE if the stream will not start. */
+/**
+ * Starts the worker and the stream (or the file pacer). The thread that created the driver.
+ * @return CALLREC_OK; CALLREC_EINVAL for NULL or a driver already started; CALLREC_ENOMEM if no
+ *         thread could be started; CALLREC_EDEVICE if the stream will not start.
+ */
 CALLREC_API callrec_status callrec_live_start(callrec_live *l);
 /**
  * Waits until no operation is pending (all completed) or timeout_ms passes (-1: forever).
@@ -467,9 +477,11 @@ CALLREC_API void callrec_live_cancel(callrec_live *l);
 CALLREC_API void callrec_live_hangup(callrec_live *l);
 /** Current counters. Any thread. */
 CALLREC_API void callrec_live_get_stats(callrec_live *l, callrec_live_stats *stats);
-/** Stops the stream and the worker (samples already captured are processed first). */
+/** Stops the stream and the worker (samples already captured are processed first). The
+    thread that created the driver; not from an event callback. NULL does nothing. */
 CALLREC_API void callrec_live_stop(callrec_live *l);
-/** Stops if needed and frees everything, the session included. NULL is fine. */
+/** Stops if needed and frees everything, the session included. The thread that created the
+    driver; not from an event callback. NULL does nothing. */
 CALLREC_API void callrec_live_destroy(callrec_live *l);
 
 #ifdef __cplusplus
