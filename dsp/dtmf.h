@@ -30,14 +30,15 @@ typedef struct cr_dtmf {
     int confirm;             /* duration that confirms a digit, 8 kHz samples */
     float confirm_share;     /* talk-off limit (see dtmf.c) */
     /* 16 -> 8 kHz half-band decimator */
-    float hb_hist[8];        /* the last 8 inputs, a ring */
+    float hb_hist[8];        /* [0..3] the filter's state between calls, [4] an input that
+                                waits for its pair */
     unsigned hb_idx;
     /* dial-tone notches (350, 425, 440 Hz), latched on once dial tone is heard */
     int notch_on, dial_windows;
     float dial_last;         /* dial-tone power of the previous window */
     float nb[3][2], na[3][2], nz[3][2];
     float gain_comp[8];      /* 1 / |H_notch|^2 at each DTMF frequency */
-    /* block DFT phase references (the tables themselves are shared, in dtmf.c) */
+    /* block DFT phase references (the tables are static const data, dtmf_tables.h) */
     _Alignas(32) float rot_re[CR_DTMF_LANES], rot_im[CR_DTMF_LANES]; /* e^{-j w b} */
     _Alignas(32) float step_re[CR_DTMF_LANES], step_im[CR_DTMF_LANES];
     int hops_since_norm;

@@ -36,8 +36,9 @@ void sig_add_noise(sig_buf *b, sig_rng *r, size_t from, size_t n, double dbfs);
 typedef enum sig_colour_kind { SIG_WHITE, SIG_PINK, SIG_BROWN, SIG_HUM } sig_colour_kind;
 typedef struct sig_colour { double p0, p1, p2, brown; } sig_colour;
 double sig_colour_next(sig_colour *c, sig_colour_kind kind, double w, double t);
-/* Six-talker babble, n samples at `rate` into x (unscaled): six prompts from SPEECH_DIR that
-   no test or benchmark uses as speech, each looped from a random offset, summed. */
+/* Six-talker babble, n samples at `rate` into x (unscaled): six prompts from SPEECH_DIR, each
+   looped from a random offset, summed. No test and no benchmark uses them as an answer; the VAD
+   trainer's corpus has one of them (conf-adminmenu) among its answers. */
 void sig_babble(double *x, size_t n, int rate, sig_rng *r);
 /* Appends a sound file, converted to b's rate and mono, scaled by gain_db. 0 or -1. */
 int sig_append_file(sig_buf *b, const char *path, double gain_db);
