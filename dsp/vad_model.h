@@ -1,5 +1,11 @@
-/* The word-continuation model of vad.c, written by `bench_vad --train` from 231933 frames
-   of its training corpus. Do not edit: retrain. */
+/* The word-continuation model of dsp/vad_models.c, written by `tools/train_vad --train`
+   (callrec 0.1.0) from 231933 frames of its training corpus, made with
+   asterisk-core-sounds-en-wav 1.6.1-1
+   espeak-ng-data 1.51+dfsg-10+deb12u2
+   fluid-soundfont-gm 3.1-5.3
+   fluidsynth 2.3.1-2
+   libsndfile1 1.2.0-1+deb12u1.
+   Do not edit: retrain (scripts/train-vad.sh). */
 #ifndef CR_VAD_MODEL_H
 #define CR_VAD_MODEL_H
 

@@ -246,7 +246,7 @@ static int write_model(const char *path, const net *m, const char *prefix, const
         fprintf(stderr, "train_vad: cannot write %s\n", part);
         return 1;
     }
-    fprintf(f, "/* %s. Do not edit: retrain. */\n#ifndef %s\n#define %s\n\n#define %s_HIDDEN %d\n\n"
+    fprintf(f, "/* %s.\n   Do not edit: retrain (scripts/train-vad.sh). */\n#ifndef %s\n#define %s\n\n#define %s_HIDDEN %d\n\n"
                "static const float %s_w1[%s_HIDDEN][%s] = {\n",
             what, guard, guard, upper, m->hidden, prefix, upper, inputs);
     for (int h = 0; h < m->hidden; h++) {
