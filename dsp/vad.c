@@ -181,8 +181,8 @@ static cr_vad_class classify(cr_vad *v, const int16_t *frame, int tone)
 
     if (!tone && db < ABSOLUTE_MIN_DB && v->burst && v->hang > 0 && v->snr_db > CONTINUE_SNR_DB) {
         /* Too quiet to be speech on its own, but the end of a word under way: it may decay
-           below the absolute floor for as long as the trail would last. In bench_vad this
-           took the end-of-speech p95 at 30 dB SNR from 170 to 140 ms (quiet talkers). */
+           below the absolute floor for as long as the trail would last. It keeps a quiet
+           talker's word ends (bench_vad's end-of-speech p95 at 30 dB SNR measures it). */
         return weak_in_trail(v);
     }
     if (tone || db < ABSOLUTE_MIN_DB) {
