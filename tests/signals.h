@@ -49,6 +49,9 @@ int sig_append_speech(sig_buf *b, const char *name, double gain_db);
    16 kHz by fluidsynth with the FluidR3 GM soundfont through files in `tmp` (removed after),
    converted to b's rate. 0, or -1 if fluidsynth or the soundfont is missing. */
 int sig_append_music(sig_buf *b, const char *tmp, uint64_t seed, int sections);
+/* Music beds like hold music: `sections` of about 15 s, each with its own tempo (60-160 BPM),
+   two melodic GM programs drawn from all of them, a bass line and, in most, drums. 0 or -1. */
+int sig_append_music_bed(sig_buf *b, const char *tmp, uint64_t seed, int sections);
 /* Writes a 16-bit WAV. 0 or -1. */
 int sig_write_wav(const sig_buf *b, const char *path);
 /* Reads a mono 16-bit file into b (any rate, converted to `rate`). 0 or -1. */
