@@ -39,6 +39,10 @@
    within 4.5 ms of the true onset, its mean between 3 ms early and 1 ms late: cut 3 ms ahead,
    a late estimate can leave at most 1.5 ms of the tone's rise in the file. */
 #define TRIM_MARGIN (RATE * 3 / 1000)
+/* After this many silent frames the playout converter's filter holds only zeros, and silence
+   goes out without it: at quality 5 SpeexDSP's filter spans 80 input samples, scaled by the
+   ratio when it downsamples, so at most 160 (10 ms) down to 8 kHz (resample.c, quality_map). */
+#define OUT_QUIET_FRAMES 2
 
 typedef enum op_phase { PHASE_QUEUED, PHASE_PROMPT, PHASE_BEEP, PHASE_RECORDING } op_phase;
 
@@ -89,6 +93,8 @@ struct callrec_session {
     size_t fifo_silent;        /* the last fifo_silent samples are silence, not yet written */
     int16_t *out_conv;
     size_t out_conv_cap;
+    int out_quiet;             /* frames of silence out_rs has been fed in a row */
+    int64_t out_frac;          /* skipped silence, in 16 kHz samples times the rate, not yet out */
 
     cr_dtmf dtmf;
     cr_vad vad;
@@ -484,9 +490,17 @@ static int fill_playout(callrec_session *s)
     return 0;
 }
 
+/* When a key confirmed at `at` (the detector's clock, the session's) is known: not before the
+   frame it was found in, nor after it. */
+static int64_t decided_at(const callrec_session *s, int64_t at)
+{
+    return at < s->now ? s->now : at > s->now + FRAME ? s->now + FRAME : at;
+}
+
 /* Runs the detectors on the current frame and reports what they found. Returns the stop tone
-   that ends the running operation, or 0; *onset receives the stop tone's onset. */
-static char run_detectors(callrec_session *s, const int16_t *x, int64_t *onset)
+   that ends the running operation, or 0; *onset receives the stop tone's onset and *confirmed
+   where the detector confirmed it. */
+static char run_detectors(callrec_session *s, const int16_t *x, int64_t *onset, int64_t *confirmed)
 {
     op *o = s->n_ops ? s->ops[0] : NULL;
     int active = o && o->phase != PHASE_QUEUED;
@@ -505,7 +519,7 @@ static char run_detectors(callrec_session *s, const int16_t *x, int64_t *onset)
             ev.type = CALLREC_EVENT_TONE_DETECTED;
             ev.operation_id = o->id;
             ev.t_samples = e->onset - o->start;
-            ev.detected_samples = s->now + FRAME - o->start;
+            ev.detected_samples = decided_at(s, e->at) - o->start;
             ev.tone = e->key;
             ev.is_stop_tone = is_stop;
             deliver(s, &ev);
@@ -513,6 +527,7 @@ static char run_detectors(callrec_session *s, const int16_t *x, int64_t *onset)
         if (is_stop && !stop) {
             stop = e->key;
             *onset = e->onset;
+            *confirmed = decided_at(s, e->at);
         }
     }
 
@@ -539,8 +554,10 @@ static char run_detectors(callrec_session *s, const int16_t *x, int64_t *onset)
     return stop;
 }
 
-/* Records the frame and applies the operation's rules at the frame's end. */
-static void run_recording(callrec_session *s, const int16_t *x, char stop, int64_t tone_onset)
+/* Records the frame and applies the operation's rules at the frame's end; a stop tone ends the
+   operation where it was confirmed (tone_confirmed, within the frame). */
+static void run_recording(callrec_session *s, const int16_t *x, char stop, int64_t tone_onset,
+                          int64_t tone_confirmed)
 {
     op *o = s->ops[0];
     int64_t end = s->now + FRAME;
@@ -556,7 +573,7 @@ static void run_recording(callrec_session *s, const int16_t *x, char stop, int64
             keep = 0;
         int64_t trimmed = cr_recorder_frames(&o->rec) - keep;
         cr_recorder_truncate(&o->rec, keep);
-        complete(s, 0, end, CR_REASON_STOP_TONE, NULL, stop, trimmed);
+        complete(s, 0, tone_confirmed, CR_REASON_STOP_TONE, NULL, stop, trimmed);
     } else if (!o->speech_heard && elapsed >= (int64_t)o->req.initial_silence_s * RATE) {
         /* Ahead of the duration limit when both fall due: "the caller said nothing" is the
            more useful answer. */
@@ -626,14 +643,21 @@ static void step(callrec_session *s, const int16_t *x)
 {
     advance_phases(s);
     int sound = fill_playout(s);
-    int64_t onset = 0;
-    char stop = run_detectors(s, x, &onset);
+    int64_t onset = 0, confirmed = 0;
+    char stop = run_detectors(s, x, &onset, &confirmed);
     if (s->n_ops && s->ops[0]->phase == PHASE_RECORDING)
-        run_recording(s, x, stop, onset);
+        run_recording(s, x, stop, onset, confirmed);
 
-    if (s->out_rs) { /* the resampler's filter runs on, silence or not */
+    if (s->out_rs && !sound && s->out_quiet >= OUT_QUIET_FRAMES) {
+        /* The converter's filter holds nothing but silence, so its output would be zeros:
+           push that many zeros (the rate's share of the frame, fractions carried) without it. */
+        s->out_frac += (int64_t)FRAME * s->cfg.sample_rate_hz;
+        fifo_push(s, NULL, (size_t)(s->out_frac / RATE));
+        s->out_frac %= RATE;
+    } else if (s->out_rs) {
         if (!sound)
             memset(s->play, 0, sizeof s->play);
+        s->out_quiet = sound ? 0 : s->out_quiet + 1;
         spx_uint32_t in_len = FRAME, out_len = (spx_uint32_t)s->out_conv_cap;
         speex_resampler_process_int(s->out_rs, 0, s->play, &in_len, s->out_conv, &out_len);
         fifo_push(s, s->out_conv, out_len);

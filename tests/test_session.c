@@ -372,6 +372,14 @@ static void test_stop_tone(int rate)
         }
     }
     CHECK(tones == 2 && stops == 1);
+    /* The operation ends where the stop tone was confirmed, not at the end of its frame. */
+    const rec_event *done = find(&l, CALLREC_EVENT_COMPLETED);
+    int64_t confirmed = -1;
+    for (int i = 0; i < l.n; i++)
+        if (l.ev[i].type == CALLREC_EVENT_TONE_DETECTED && l.ev[i].stop)
+            confirmed = l.ev[i].detected;
+    CHECK_MSG(done && done->t == confirmed, "rate %d: completed at %lld, the tone confirmed at %lld",
+              rate, done ? (long long)done->t : -1LL, (long long)confirmed);
     sig_buf w;
     int64_t frames = wav_frames(l.recording, &w);
     double cut_err = ((double)frames - (double)onset) / SEC * 1000.0;

@@ -25,6 +25,7 @@
 #define EXIT_OUTPUT 3 /* the operation ran, but its notification could not be written */
 #define MAX_REQUEST_BYTES (1 << 20)
 #define CHUNK_MS 20
+#define FILE_BLOCK_FRAMES 16384 /* about 1 s at 16 kHz */
 #define SINK_MAX_LINES 4096   /* events waiting for a slow reader; more are dropped, counted */
 #define GIVE_UP_MS 1000       /* after Ctrl-C, how long stdout may stay unread */
 
@@ -449,10 +450,13 @@ static int parse_args(int argc, char **argv, options *o)
    hang-up). */
 static void drive_file(callrec_session *s, callrec_source *src, const char *name, run *r)
 {
-    int16_t buf[CALLREC_INTERNAL_RATE_HZ * 3 * CHUNK_MS / 1000]; /* a chunk at up to 48 kHz */
+    /* A file is read in large blocks (few system calls, the session takes any length); a
+       stream in 20 ms chunks, so that what arrives is heard at once. */
+    static int16_t buf[FILE_BLOCK_FRAMES];
     callrec_source_info info;
     callrec_source_get_info(src, &info);
-    size_t chunk = (size_t)info.rate_hz * CHUNK_MS / 1000;
+    size_t chunk = info.input_frames >= 0 ? FILE_BLOCK_FRAMES
+                                          : (size_t)info.rate_hz * CHUNK_MS / 1000;
     while (!r->completed && !interrupted) {
         size_t got = 0;
         if (callrec_source_read(src, buf, chunk, &got) != CALLREC_OK)
