@@ -207,17 +207,87 @@ static void reference_close(reference_run *r)
 }
 #endif
 
+/* What a call costs at each input rate: `n` sessions fed the same speech converted to the
+   rate, 20 ms buffers, the rates taking turns slice by slice. Returns 0. */
+static const int cost_rates[] = {8000, 11025, 16000, 22050, 32000, 44100, 48000};
+#define N_COST_RATES (int)(sizeof cost_rates / sizeof cost_rates[0])
+
+static void rate_costs(const sig_buf *audio16, int n, double seconds, const char *parent,
+                       double *us_per_10ms)
+{
+    callrec_session **s = calloc((size_t)(n * N_COST_RATES), sizeof *s);
+    sig_buf audio[N_COST_RATES];
+    size_t pos[N_COST_RATES];
+    char folder[4096];
+    snprintf(folder, sizeof folder, "%s/callrec-rates-XXXXXX", parent);
+    if (!mkdtemp(folder)) {
+        perror("bench_scale: scratch folder");
+        exit(1);
+    }
+    for (int r = 0; r < N_COST_RATES; r++) {
+        audio[r] = *audio16;
+        audio[r].x = malloc(audio16->n * sizeof *audio16->x);
+        memcpy(audio[r].x, audio16->x, audio16->n * sizeof *audio16->x);
+        audio[r].cap = audio16->n;
+        if (cost_rates[r] != 16000)
+            sig_resample(&audio[r], cost_rates[r]);
+        pos[r] = 0;
+        for (int i = 0; i < n; i++) {
+            callrec_session_config cfg;
+            callrec_session_config_default(&cfg);
+            cfg.sample_rate_hz = cost_rates[r];
+            cfg.recording_dir = folder;
+            callrec_session **me = &s[r * n + i];
+            if (callrec_session_create(&cfg, me)) {
+                fprintf(stderr, "bench_scale: session at %d Hz\n", cost_rates[r]);
+                exit(1);
+            }
+            callrec_session_record(*me, request, sizeof request - 1, NULL, NULL, NULL, 0);
+        }
+    }
+    double spent[N_COST_RATES] = {0};
+    size_t frames = (size_t)(seconds * 50.0), per_slice = frames / SLICES ? frames / SLICES : 1;
+    int16_t out[960];
+    for (int sl = 0; sl < SLICES; sl++) {
+        for (int r = 0; r < N_COST_RATES; r++) {
+            size_t chunk = (size_t)cost_rates[r] / 50;
+            double c0 = cpu_s();
+            for (size_t f = 0; f < per_slice; f++) {
+                if (pos[r] + chunk > audio[r].n)
+                    pos[r] = 0;
+                for (int i = 0; i < n; i++)
+                    callrec_session_process(s[r * n + i], audio[r].x + pos[r], out, chunk);
+                pos[r] += chunk;
+            }
+            spent[r] += cpu_s() - c0;
+        }
+    }
+    for (int r = 0; r < N_COST_RATES; r++) {
+        us_per_10ms[r] = spent[r] * 1e6 / ((double)per_slice * SLICES * 2.0 * n);
+        for (int i = 0; i < n; i++) {
+            callrec_session_hangup(s[r * n + i]);
+            callrec_session_destroy(s[r * n + i]);
+        }
+        sig_free(&audio[r]);
+    }
+    free(s);
+    support_empty_folder(folder);
+    rmdir(folder);
+}
+
 static const char usage[] =
     "usage: bench_scale [--sessions N] [--seconds S] [--dir DIR] [--json FILE]\n"
     "  --sessions N   concurrent calls on one core, 1 to 100000 (default 500)\n"
     "  --seconds S    audio per call, 1 to 3600 (default 20)\n"
     "  --dir DIR      where the scratch folder for the WAV files goes (default /tmp)\n"
+    "  --rates        instead, the cost of a call at each input rate, 8 to 48 kHz\n"
     "  --json FILE    also write the results as JSON\n";
 
 int main(int argc, char **argv)
 {
     double sessions = 500, seconds = 20.0;
     const char *json_path = NULL, *parent = "/tmp";
+    int rates = 0;
     for (int i = 1; i < argc; i++) {
         const char *value = i + 1 < argc ? argv[i + 1] : NULL;
         if (strcmp(argv[i], "--help") == 0) {
@@ -233,6 +303,8 @@ int main(int argc, char **argv)
             json_path = argv[++i];
         } else if (strcmp(argv[i], "--dir") == 0 && value) {
             parent = argv[++i];
+        } else if (strcmp(argv[i], "--rates") == 0) {
+            rates = 1;
         } else {
             fprintf(stderr, "bench_scale: unknown option or missing value: %s\n%s", argv[i], usage);
             return 2;
@@ -253,6 +325,31 @@ int main(int argc, char **argv)
             sig_dtmf(&audio, &rng, '#', -12, 0.08);
             sig_silence(&audio, 0.5);
         }
+    }
+    if (rates) {
+        double us[N_COST_RATES];
+        int per_rate = n < 200 ? n : 200;
+        rate_costs(&audio, per_rate, seconds, parent, us);
+        printf("cost of a call by input rate: %d sessions per rate, %.0f s of speech each, 20 ms "
+               "buffers, the rates taking turns in %d slices\n", per_rate, seconds, SLICES);
+        printf("%8s %14s %10s\n", "rate", "us per 10 ms", "x 16 kHz");
+        double ref = us[2];
+        for (int r = 0; r < N_COST_RATES; r++)
+            printf("%8d %14.2f %10.2f\n", cost_rates[r], us[r], us[r] / ref);
+        if (json_path) {
+            FILE *js = fopen(json_path, "w");
+            if (js) {
+                fprintf(js, "{\"sessions_per_rate\":%d,\"seconds\":%.0f,\"rates\":[", per_rate,
+                        seconds);
+                for (int r = 0; r < N_COST_RATES; r++)
+                    fprintf(js, "%s{\"rate\":%d,\"us_per_10ms\":%.3f,\"vs_16k\":%.3f}",
+                            r ? "," : "", cost_rates[r], us[r], us[r] / ref);
+                fprintf(js, "]}\n");
+                fclose(js);
+            }
+        }
+        sig_free(&audio);
+        return 0;
     }
     char folder[4096];
     snprintf(folder, sizeof folder, "%s/callrec-scale-XXXXXX", parent);
