@@ -881,6 +881,22 @@ static callrec_status enqueue(callrec_session *s, op *o, char id_out[CALLREC_ID_
     return CALLREC_OK;
 }
 
+callrec_status callrec_request_check(const char *request_json, size_t len, char *err,
+                                     size_t err_len)
+{
+    if (!request_json)
+        return CALLREC_EINVAL;
+    cr_request req;
+    char msg[MSG_LEN];
+    if (cr_request_parse(request_json, len, &req, msg, sizeof msg)) {
+        if (err && err_len)
+            snprintf(err, err_len, "%s", msg);
+        return CALLREC_EINVAL;
+    }
+    cr_request_free(&req);
+    return CALLREC_OK;
+}
+
 callrec_status callrec_session_record(callrec_session *s, const char *request_json, size_t len,
                                       const char *recording_path, char id_out[CALLREC_ID_LEN],
                                       char *err, size_t err_len)

@@ -247,6 +247,15 @@ CALLREC_API callrec_status callrec_session_record(callrec_session *s, const char
                                                   size_t err_len);
 
 /**
+ * Checks a record request body by the rules callrec_session_record() applies, without a
+ * session: a front end can refuse a bad request before it opens any audio. Any thread.
+ * @return CALLREC_OK; CALLREC_EINVAL for a refused body (err names the field, what was given
+ *         and what is accepted) or a NULL request_json; CALLREC_ENOMEM.
+ */
+CALLREC_API callrec_status callrec_request_check(const char *request_json, size_t len, char *err,
+                                                 size_t err_len);
+
+/**
  * Queues a playPrompt operation from a request body: {"prompts": [mediaPrompt, ...] (1 to
  * 16, played one after another), "clientContext": "..."}. Prompts are loaded here (through
  * the prompt cache, if any). It completes with completionReason "completedSuccessfully" when

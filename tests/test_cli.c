@@ -189,8 +189,8 @@ static void test_usage(void)
     run(&r, (const char *[]){NULL});
     CHECK(r.status == 2 && strstr(r.err, "no command given") && strstr(r.err, "usage:"));
     done(&r);
-    run(&r, (const char *[]){"record", "--input", "x.wav", NULL});
-    CHECK(r.status == 2 && strstr(r.err, "callrec: record needs --request"));
+    run(&r, (const char *[]){"record", "--max-duration", "20", NULL});
+    CHECK(r.status == 2 && strstr(r.err, "record needs exactly one of --input and --device"));
     done(&r);
     run(&r, (const char *[]){"record", "--request", "r.json", "--bogus", NULL});
     CHECK(r.status == 2 && strstr(r.err, "callrec: unknown option --bogus"));
@@ -677,6 +677,79 @@ static void test_semantics(void)
               (long long)kept);
 }
 
+/* The request's fields as options, without a request file or over one. */
+static void test_request_options(void)
+{
+    double key_at = 0;
+    char *speech_key = make_caller("opt-key.wav", 0.5, "vm-intro", '#', 3.0, 16000, 1, &key_at);
+    char *wav = path_in("opt-stop.wav"), *events = path_in("opt-stop.jsonl");
+    result r;
+    /* No --request: the options make the whole request. */
+    run(&r, (const char *[]){"record", "--input", speech_key, "--stop-tones", "*#", "--no-beep",
+                             "--max-duration", "60", "--client-context", "opt \"ctx\"",
+                             "--output", wav, "--events", events, NULL});
+    CHECK_MSG(r.status == 0, "exit %d: %s", r.status, r.err);
+    CHECK_STR(field(&r, "completionReason"), "stopToneDetected");
+    CHECK_STR(field(&r, "clientContext"), "opt \"ctx\"");
+    char text[65536];
+    support_slurp(events, text, sizeof text);
+    CHECK_MSG(strstr(text, "beepStarted") == NULL && strstr(text, "\"recordingStarted\"") &&
+                  strstr(text, "\"recording\":"),
+              "%s", text);
+    char why[256] = "";
+    CHECK_MSG(support_wav_strict(wav, NULL, why, sizeof why) == 0, "%s", why);
+    done(&r);
+
+    /* Over a request file: the options win; the file alone would stop at 2 s. */
+    char *req = path_in("opt-req.json"), *prompt = path_in("opt-prompt.wav");
+    support_write_file(req, "{\"maxRecordDurationInSeconds\": 2, \"stopTones\": [\"1\"]}");
+    char *beep = make_caller("opt-prompt.wav", 0.0, "hello", 0, 0.0, 16000, 1, NULL);
+    (void)beep;
+    wav = path_in("opt-over.wav");
+    events = path_in("opt-over.jsonl");
+    /* --prompt is relative to the working folder: give it as the scratch folder's file name
+       from there. */
+    char cwd[4096];
+    CHECK(getcwd(cwd, sizeof cwd) != NULL);
+    CHECK(chdir(dir) == 0);
+    run(&r, (const char *[]){"record", "--request", req, "--input", speech_key, "--prompt",
+                             "opt-prompt.wav", "--stop-tones", "#", "--max-duration", "30",
+                             "--output", wav, "--events", events, NULL});
+    CHECK(chdir(cwd) == 0);
+    CHECK_MSG(r.status == 0, "exit %d: %s", r.status, r.err);
+    CHECK_STR(field(&r, "completionReason"), "stopToneDetected");
+    support_slurp(events, text, sizeof text);
+    CHECK_MSG(strstr(text, "promptStarted") && strstr(text, "beepStarted"), "%s", text);
+    done(&r);
+    (void)prompt;
+
+    /* The same rules as a request: each refusal names what was wrong, nothing is recorded. */
+    const char *bad[][3] = {
+        {"--initial-silence", "0", "--initial-silence: must be an integer from 1 to 300"},
+        {"--max-silence", "2.5", "--max-silence: must be an integer from 1 to 300"},
+        {"--stop-tones", "#x", "stopTones[1]: must be one DTMF key"},
+        {"--output", "answer.mp3", "callrec writes 16 kHz WAV files; name it .wav"},
+        {"--prompt", "https://example.com/p.wav", "callrec cannot fetch this URI itself"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char *out = path_in("opt-bad.wav");
+        run(&r, (const char *[]){"record", "--input", speech_key, bad[i][0], bad[i][1],
+                                 "--recording-dir", dir, NULL});
+        int refused = r.status == 2 || (r.status == 1 && strstr(bad[i][2], "fetch"));
+        CHECK_MSG(refused && strstr(r.err, bad[i][2]), "%s %s: exit %d: %s", bad[i][0],
+                  bad[i][1], r.status, r.err);
+        CHECK(access(out, F_OK) != 0);
+        done(&r);
+    }
+    /* A request that breaks a rule is refused before the options are applied. */
+    support_write_file(req, "{\"stopTones\": [\"#\"], \"stopTones\": [\"*\"]}");
+    run(&r, (const char *[]){"record", "--request", req, "--input", speech_key, "--stop-tones",
+                             "#", NULL});
+    CHECK_MSG(r.status == 2 && strstr(r.err, "\"stopTones\" appears more than once"),
+              "exit %d: %s", r.status, r.err);
+    done(&r);
+}
+
 int main(void)
 {
     if (support_scratch_dir(dir, sizeof dir, "cli") != 0)
@@ -686,6 +759,7 @@ int main(void)
     test_bad_input();
     test_demo();
     test_semantics();
+    test_request_options();
     support_remove_dir(dir);
     return harness_finish("test_cli");
 }

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <pthread.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -30,9 +31,11 @@
 #define GIVE_UP_MS 1000       /* after Ctrl-C, how long stdout may stay unread */
 
 static const char usage_text[] =
-    "usage: callrec record --request REQ.json|- (--input FILE | --device NAME|INDEX)\n"
-    "                      [--output FILE.wav] [--events FILE|-] [--realtime]\n"
-    "                      [--recording-dir DIR] [--recording-url URL]\n"
+    "usage: callrec record [--request REQ.json|-] (--input FILE | --device NAME|INDEX)\n"
+    "                      [--prompt FILE] [--no-beep] [--stop-tones KEYS] [--barge-in]\n"
+    "                      [--initial-silence S] [--max-silence S] [--max-duration S]\n"
+    "                      [--client-context TEXT] [--output FILE.wav] [--events FILE|-]\n"
+    "                      [--realtime] [--recording-dir DIR] [--recording-url URL] [-q]\n"
     "       callrec devices\n"
     "       callrec serve --api-token-file FILE --recording-dir DIR --media-dir DIR ...\n"
     "                     (callrec serve --help)\n"
@@ -45,7 +48,18 @@ static const char help_text[] =
     "prints the completion notification (a commsNotifications JSON document) on stdout.\n"
     "\n"
     "  --request FILE|-      the request body (JSON), from a file or stdin; relative prompt\n"
-    "                        paths are resolved against the request file's folder\n"
+    "                        paths are resolved against the request file's folder. Without\n"
+    "                        it the request is {} (the API's defaults) and the options below\n"
+    "  --prompt FILE         the prompt to play (mediaInfo.uri), relative to the working folder\n"
+    "  --no-beep             no beep after the prompt (playBeep: false)\n"
+    "  --stop-tones KEYS     keys that end the recording, e.g. '#*' (stopTones)\n"
+    "  --barge-in            end whatever else runs first (bargeInAllowed: true)\n"
+    "  --initial-silence S   seconds of silence before speech that end it (1-300, default 5)\n"
+    "  --max-silence S       seconds of silence after speech that end it (1-300, default 5)\n"
+    "  --max-duration S      the longest recording, seconds (1-300, default 5)\n"
+    "  --client-context TEXT echoed in the notification (clientContext)\n"
+    "                        Each of these overrides the same field of --request; the result\n"
+    "                        is checked by the request's rules.\n"
     "  --input FILE          caller audio: any file libsndfile reads, any rate and channel\n"
     "                        count (channels are mixed down); its end is a hang-up\n"
     "  --device NAME|INDEX   caller audio from a sound card (see `callrec devices`)\n"
@@ -73,14 +87,18 @@ static const char help_text[] =
     "bad input or usage (message on stderr, nothing recorded), 3 the notification could not\n"
     "be written to stdout. Ctrl-C or SIGTERM cancels the operation: the notification says\n"
     "operationCanceled and the audio so far is kept.\n"
-    "On a terminal, live runs show a one-line meter on stderr.\n"
+    "On a terminal, live runs show a one-line meter on stderr, and every run ends with a\n"
+    "one-line summary there (reason, length, file); -q silences both.\n"
     "\n"
     "`callrec devices` lists sound devices: index, name, host API, channels, default rate.\n";
 
 typedef struct options {
     const char *request, *input, *device, *output, *events, *recording_dir, *recording_url;
     const char *media_timeout_ms, *buffer_frames, *playout_guard_ms, *dtmf_profile;
-    int realtime;
+    /* request fields from the command line */
+    const char *prompt, *stop_tones, *initial_silence, *max_silence, *max_duration,
+        *client_context;
+    int no_beep, barge_in, realtime, quiet;
 } options;
 
 /* ---- output that never holds up the recording -------------------------------------------
@@ -242,6 +260,11 @@ typedef struct run {
     _Atomic int tone;           /* last key heard */
     _Atomic long long rec_start; /* samples since the operation started, -1 before */
     _Atomic long long rec_limit; /* the recording's longest length, in samples */
+    /* for the summary */
+    char reason[40];
+    char *recording;            /* the WAV kept, or NULL */
+    int64_t recorded;           /* its length, 16 kHz samples */
+    int spoke_in_prompt;        /* the caller spoke while the prompt played */
 } run;
 
 
@@ -303,7 +326,16 @@ static void on_event(void *user, const callrec_event *e)
         free(r->detail);
         r->detail = e->detail ? strdup(e->detail) : NULL;
         snprintf(r->operation_id, sizeof r->operation_id, "%s", e->operation_id);
+        snprintf(r->reason, sizeof r->reason, "%s",
+                 callrec_completion_reason_name(e->completion_reason));
+        free(r->recording);
+        r->recording = e->recording_path ? strdup(e->recording_path) : NULL;
+        r->recorded = e->recording_samples;
     }
+    if (e->type == CALLREC_EVENT_SPEECH_STARTED &&
+        (atomic_load(&r->phase) == CALLREC_EVENT_PROMPT_STARTED ||
+         atomic_load(&r->phase) == CALLREC_EVENT_BEEP_STARTED))
+        r->spoke_in_prompt = 1;
     if (!r->events)
         return;
     cJSON *o = cJSON_CreateObject();
@@ -377,6 +409,20 @@ static char *read_request(const char *path, size_t *len)
     return buf;
 }
 
+/* An output name whose extension says another audio format than the WAV callrec writes. */
+static int wrong_extension(const char *path)
+{
+    static const char *const other[] = {".mp3", ".flac", ".ogg", ".oga", ".opus", ".aif", ".aiff",
+                                        ".au", ".m4a", ".aac", ".caf", ".w64", ".raw", ".wma"};
+    const char *dot = strrchr(path, '.'), *slash = strrchr(path, '/');
+    if (!dot || (slash && slash > dot))
+        return 0;
+    for (size_t i = 0; i < sizeof other / sizeof other[0]; i++)
+        if (strcasecmp(dot, other[i]) == 0)
+            return 1;
+    return 0;
+}
+
 static int parse_args(int argc, char **argv, options *o)
 {
     memset(o, 0, sizeof *o);
@@ -405,8 +451,27 @@ static int parse_args(int argc, char **argv, options *o)
             slot = &o->playout_guard_ms;
         else if (strcmp(a, "--dtmf-profile") == 0)
             slot = &o->dtmf_profile;
-        else if (strcmp(a, "--realtime") == 0) {
-            o->realtime = 1;
+        else if (strcmp(a, "--prompt") == 0)
+            slot = &o->prompt;
+        else if (strcmp(a, "--stop-tones") == 0)
+            slot = &o->stop_tones;
+        else if (strcmp(a, "--initial-silence") == 0)
+            slot = &o->initial_silence;
+        else if (strcmp(a, "--max-silence") == 0)
+            slot = &o->max_silence;
+        else if (strcmp(a, "--max-duration") == 0)
+            slot = &o->max_duration;
+        else if (strcmp(a, "--client-context") == 0)
+            slot = &o->client_context;
+        else if (strcmp(a, "--realtime") == 0 || strcmp(a, "--no-beep") == 0 ||
+                 strcmp(a, "--barge-in") == 0 || strcmp(a, "-q") == 0 ||
+                 strcmp(a, "--quiet") == 0) {
+            int *flag = a[2] == 'r' ? &o->realtime : a[2] == 'n' ? &o->no_beep
+                        : a[2] == 'b'                ? &o->barge_in
+                                                     : &o->quiet;
+            if (*flag)
+                return usage_error("%s given twice", a);
+            *flag = 1;
             continue;
         } else
             return usage_error("unknown option %s", a);
@@ -416,8 +481,9 @@ static int parse_args(int argc, char **argv, options *o)
             return usage_error("%s given twice", a);
         *slot = argv[++i];
     }
-    if (!o->request)
-        return usage_error("%s", "record needs --request");
+    if (o->output && wrong_extension(o->output))
+        return usage_error("--output %s: callrec writes 16 kHz WAV files; name it .wav (and "
+                           "convert it afterwards, e.g. with sox)", o->output);
     if (!o->input == !o->device)
         return usage_error("%s", "record needs exactly one of --input and --device");
     if (o->recording_url && o->output)
@@ -431,7 +497,7 @@ static int parse_args(int argc, char **argv, options *o)
         return usage_error("%s", "--realtime paces an --input file");
     if (o->input && strcmp(o->input, "-") == 0 && o->realtime)
         return usage_error("%s", "--realtime needs a file, not stdin");
-    if (o->input && strcmp(o->input, "-") == 0 && strcmp(o->request, "-") == 0)
+    if (o->input && strcmp(o->input, "-") == 0 && o->request && strcmp(o->request, "-") == 0)
         return usage_error("%s", "--request and --input cannot both read stdin");
     if (!o->device && !o->realtime) {
         /* a file read as fast as it decodes has no audio callbacks, media timeout or echo */
@@ -504,6 +570,88 @@ static long int_option(const char *name, const char *value, long lo, long hi)
         return -1;
     }
     return v;
+}
+
+/* The request fields given as options, written over the request's own (which is checked first
+   by the request's rules, so nothing in it escapes them). Returns 0, or -1 with a message. */
+static int apply_request_options(const options *o, char **req, size_t *len)
+{
+    if (!o->prompt && !o->stop_tones && !o->initial_silence && !o->max_silence &&
+        !o->max_duration && !o->client_context && !o->no_beep && !o->barge_in)
+        return 0;
+    char err[1024] = "";
+    if (callrec_request_check(*req, *len, err, sizeof err) != CALLREC_OK) {
+        fprintf(stderr, "callrec: request %s: %s\n", o->request ? o->request : "{}", err);
+        return -1;
+    }
+    const struct {
+        const char *flag, *value, *field;
+    } numbers[] = {{"--initial-silence", o->initial_silence, "initialSilenceTimeoutInSeconds"},
+                   {"--max-silence", o->max_silence, "maxSilenceTimeoutInSeconds"},
+                   {"--max-duration", o->max_duration, "maxRecordDurationInSeconds"}};
+    long seconds[3];
+    for (int i = 0; i < 3; i++)
+        if ((seconds[i] = int_option(numbers[i].flag, numbers[i].value, 1, 300)) < 0)
+            return -1;
+    cJSON *body = cJSON_ParseWithLength(*req, *len);
+    if (!body)
+        return -1;
+    for (int i = 0; i < 3; i++)
+        if (numbers[i].value) {
+            cJSON_DeleteItemFromObjectCaseSensitive(body, numbers[i].field);
+            cJSON_AddNumberToObject(body, numbers[i].field, (double)seconds[i]);
+        }
+    if (o->no_beep || o->barge_in) {
+        const char *field = o->no_beep ? "playBeep" : NULL;
+        if (field) {
+            cJSON_DeleteItemFromObjectCaseSensitive(body, field);
+            cJSON_AddFalseToObject(body, field);
+        }
+        if (o->barge_in) {
+            cJSON_DeleteItemFromObjectCaseSensitive(body, "bargeInAllowed");
+            cJSON_AddTrueToObject(body, "bargeInAllowed");
+        }
+    }
+    if (o->stop_tones) {
+        cJSON *keys = cJSON_CreateArray();
+        for (const char *k = o->stop_tones; *k; k++) {
+            char one[2] = {*k, '\0'};
+            cJSON_AddItemToArray(keys, cJSON_CreateString(one));
+        }
+        cJSON_DeleteItemFromObjectCaseSensitive(body, "stopTones");
+        cJSON_AddItemToObject(body, "stopTones", keys);
+    }
+    if (o->client_context) {
+        cJSON_DeleteItemFromObjectCaseSensitive(body, "clientContext");
+        cJSON_AddStringToObject(body, "clientContext", o->client_context);
+    }
+    if (o->prompt) {
+        /* Relative to the working folder, where the user typed it (a request's own prompts are
+           relative to the request's folder). */
+        char cwd[PATH_MAX], *path = NULL;
+        const char *colon = strchr(o->prompt, ':'), *slash = strchr(o->prompt, '/');
+        int uri = colon && colon - o->prompt > 1 && (!slash || colon < slash);
+        if (o->prompt[0] == '/' || uri || !getcwd(cwd, sizeof cwd))
+            path = strdup(o->prompt);
+        else if ((path = malloc(strlen(cwd) + strlen(o->prompt) + 2)))
+            sprintf(path, "%s/%s", cwd, o->prompt);
+        cJSON *prompts = cJSON_CreateArray(), *prompt = cJSON_CreateObject(),
+              *media = cJSON_CreateObject();
+        cJSON_AddStringToObject(media, "uri", path ? path : o->prompt);
+        cJSON_AddItemToObject(prompt, "mediaInfo", media);
+        cJSON_AddItemToArray(prompts, prompt);
+        cJSON_DeleteItemFromObjectCaseSensitive(body, "prompts");
+        cJSON_AddItemToObject(body, "prompts", prompts);
+        free(path);
+    }
+    char *text = cJSON_PrintUnformatted(body);
+    cJSON_Delete(body);
+    if (!text)
+        return -1;
+    free(*req);
+    *req = text;
+    *len = strlen(text);
+    return 0;
 }
 
 /* PortAudio's host APIs print start-up chatter on stderr (JACK without a server, ALSA
@@ -697,6 +845,25 @@ static void report_sink(sink *k, const char *name)
         fprintf(stderr, "callrec: %s: writing failed: %s\n", name, strerror(error));
 }
 
+/* One line for the person at the terminal: how it ended, how long, where the file is. */
+static void summarise(const run *r, const options *o)
+{
+    if (r->spoke_in_prompt)
+        fprintf(stderr, "callrec: the caller spoke while the prompt played; by the operation's "
+                        "rules that is not recorded (--barge-in does not change it)\n");
+    char where[PATH_MAX];
+    const char *path = r->recording && realpath(r->recording, where) ? where : r->recording;
+    if (path)
+        fprintf(stderr, "callrec: %s after %.1f s of recording: %s\n", r->reason,
+                (double)r->recorded / CALLREC_INTERNAL_RATE_HZ, path);
+    else
+        fprintf(stderr, "callrec: %s; nothing recorded\n", r->reason);
+    if (strcmp(r->reason, "maxRecordDurationReached") == 0 && !o->max_duration &&
+        atomic_load(&((run *)r)->rec_limit) == 5LL * CALLREC_INTERNAL_RATE_HZ)
+        fprintf(stderr, "callrec: that is the default limit of 5 s; --max-duration S (up to "
+                        "300) records longer\n");
+}
+
 /* Opens the --input file for reading as fast as it decodes, at a rate the session takes. */
 static callrec_source *open_input(const char *input)
 {
@@ -717,13 +884,19 @@ static int cmd_record(int argc, char **argv)
         return rc;
 
     size_t req_len = 0;
-    char *req = read_request(opt.request, &req_len);
+    char *req = opt.request ? read_request(opt.request, &req_len) : strdup("{}");
+    if (req && !opt.request)
+        req_len = 2;
+    if (req && apply_request_options(&opt, &req, &req_len)) {
+        free(req);
+        return EXIT_USAGE;
+    }
     if (!req)
         return EXIT_USAGE;
 
     callrec_source *source = NULL;
     callrec_session *s = NULL;
-    char *base = request_dir(opt.request);
+    char *base = opt.request ? request_dir(opt.request) : NULL;
     run r = {0};
     sink out, ev = {0};
     atomic_init(&r.rec_start, -1LL);
@@ -744,8 +917,10 @@ static int cmd_record(int argc, char **argv)
 
     callrec_session_config cfg;
     callrec_session_config_default(&cfg);
-    if (opt.recording_dir)
-        cfg.recording_dir = opt.recording_dir;
+    char recording_dir[PATH_MAX];
+    if (opt.recording_dir) /* a clean path in the notification: no "/./" or "../" */
+        cfg.recording_dir = realpath(opt.recording_dir, recording_dir) ? recording_dir
+                                                                       : opt.recording_dir;
     cfg.prompt_base_dir = base;
     if (opt.dtmf_profile && strcmp(opt.dtmf_profile, "ntt") == 0) {
         cfg.dtmf_profile = CALLREC_DTMF_NTT;
@@ -819,6 +994,9 @@ done:
     int unwritten = sink_finish(&out);
     if (r.events == &out)
         report_sink(&out, "events on stdout");
+    if ((rc == EXIT_COMPLETED || rc == EXIT_FAILED) && !unwritten && !opt.quiet &&
+        isatty(STDERR_FILENO))
+        summarise(&r, &opt); /* after the notification, where a reader looks last */
     if (unwritten && (rc == EXIT_COMPLETED || rc == EXIT_FAILED)) {
         fprintf(stderr, "callrec: stdout: the notification could not be written: %s\n",
                 out.error ? strerror(out.error) : "nobody is reading it");
@@ -827,6 +1005,7 @@ done:
     callrec_source_close(source);
     free(r.notification);
     free(r.detail);
+    free(r.recording);
     free(base);
     free(req);
     return rc;
