@@ -276,9 +276,11 @@ static int rate_ok(int rate_hz)
 }
 
 /* fd is the source's (or stdin, not owned: src->fd stays -1). */
+/* raw: NULL, or the format of headerless audio (then nothing is sniffed or relayed: libsndfile
+   reads raw audio from a pipe as it comes). */
 static callrec_status open_descriptor(callrec_source *src, int fd, const char *name,
-                                      const char *path, int rate_hz, callrec_source **out,
-                                      char *err, size_t err_len)
+                                      const char *path, int rate_hz, const SF_INFO *raw,
+                                      callrec_source **out, char *err, size_t err_len)
 {
     struct stat st;
     if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
@@ -287,7 +289,7 @@ static callrec_status open_descriptor(callrec_source *src, int fd, const char *n
         return CALLREC_EIO;
     }
     int seekable = !(lseek(fd, 0, SEEK_CUR) < 0 && errno == ESPIPE);
-    if (!seekable) {
+    if (!seekable && !raw) {
         callrec_status why = CALLREC_EFORMAT;
         src->relay_fd = start_relay(fd, name, &why, err, err_len);
         if (src->relay_fd < 0) {
@@ -297,9 +299,12 @@ static callrec_status open_descriptor(callrec_source *src, int fd, const char *n
         fd = src->relay_fd;
     }
     SF_INFO sfi = {0};
+    if (raw)
+        sfi = *raw;
     src->sf = sf_open_fd(fd, SFM_READ, &sfi, SF_FALSE);
     if (!src->sf) {
-        set_err(err, err_len, "%s: %s", name, seekable ? open_error(path) : sf_strerror(NULL));
+        set_err(err, err_len, "%s: %s", name,
+                seekable && !raw ? open_error(path) : sf_strerror(NULL));
         callrec_source_close(src);
         return CALLREC_EFORMAT;
     }
@@ -323,7 +328,35 @@ callrec_status callrec_source_open(const char *path, int rate_hz, callrec_source
         return CALLREC_EIO;
     }
     return open_descriptor(src, from_stdin ? STDIN_FILENO : src->fd, path,
-                           from_stdin ? NULL : path, rate_hz, out, err, err_len);
+                           from_stdin ? NULL : path, rate_hz, NULL, out, err, err_len);
+}
+
+callrec_status callrec_source_open_raw(const char *path, callrec_raw_format format,
+                                       int input_rate_hz, int channels, int rate_hz,
+                                       callrec_source **out, char *err, size_t err_len)
+{
+    static const int subformat[] = {[CALLREC_RAW_S16LE] = SF_FORMAT_PCM_16 | SF_ENDIAN_LITTLE,
+                                     [CALLREC_RAW_ULAW] = SF_FORMAT_ULAW,
+                                     [CALLREC_RAW_ALAW] = SF_FORMAT_ALAW};
+    if (out)
+        *out = NULL;
+    if (!path || !out || !rate_ok(rate_hz) || (unsigned)format > CALLREC_RAW_ALAW ||
+        input_rate_hz < 1000 || input_rate_hz > 384000 || channels < 1 ||
+        channels > MAX_CHANNELS)
+        return CALLREC_EINVAL;
+    callrec_source *src = new_source();
+    if (!src)
+        return CALLREC_ENOMEM;
+    int from_stdin = strcmp(path, "-") == 0;
+    if (!from_stdin && (src->fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+        set_err(err, err_len, "%s: %s", path, strerror(errno));
+        callrec_source_close(src);
+        return CALLREC_EIO;
+    }
+    SF_INFO raw = {.samplerate = input_rate_hz, .channels = channels,
+                   .format = SF_FORMAT_RAW | subformat[format]};
+    return open_descriptor(src, from_stdin ? STDIN_FILENO : src->fd, path,
+                           from_stdin ? NULL : path, rate_hz, &raw, out, err, err_len);
 }
 
 callrec_status cr_source_open_fd(int fd, const char *name, int rate_hz, callrec_source **out,
@@ -336,7 +369,7 @@ callrec_status cr_source_open_fd(int fd, const char *name, int rate_hz, callrec_
         return CALLREC_ENOMEM;
     }
     src->fd = fd;
-    return open_descriptor(src, fd, name, name, rate_hz, out, err, err_len);
+    return open_descriptor(src, fd, name, name, rate_hz, NULL, out, err, err_len);
 }
 
 callrec_status callrec_source_open_memory(const void *data, size_t size, const char *name,

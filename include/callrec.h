@@ -369,6 +369,24 @@ CALLREC_API callrec_status callrec_source_open_memory(const void *data, size_t s
                                                       callrec_source **out, char *err,
                                                       size_t err_len);
 
+/** Headerless audio: 16-bit little-endian PCM, or G.711 µ-law or A-law bytes. */
+typedef enum callrec_raw_format {
+    CALLREC_RAW_S16LE,
+    CALLREC_RAW_ULAW,
+    CALLREC_RAW_ALAW
+} callrec_raw_format;
+
+/**
+ * callrec_source_open() for headerless audio, such as a telephony media stream on a pipe:
+ * `format` samples at input_rate_hz (1000..384000), `channels` interleaved (1..64). Any thread.
+ * @return as callrec_source_open(); CALLREC_EINVAL also for a format, rate or channel count out
+ *         of range.
+ */
+CALLREC_API callrec_status callrec_source_open_raw(const char *path, callrec_raw_format format,
+                                                   int input_rate_hz, int channels, int rate_hz,
+                                                   callrec_source **out, char *err,
+                                                   size_t err_len);
+
 /** What the source holds and delivers. */
 CALLREC_API void callrec_source_get_info(const callrec_source *src, callrec_source_info *info);
 

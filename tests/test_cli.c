@@ -741,6 +741,41 @@ static void test_request_options(void)
         CHECK(access(out, F_OK) != 0);
         done(&r);
     }
+    /* Headerless input: the same samples as 16-bit little-endian PCM give the same operation
+       and the same recording as the WAV. */
+    sig_buf pcm;
+    sig_init(&pcm, 16000);
+    CHECK(sig_append_file(&pcm, speech_key, 0.0) == 0);
+    char *raw = path_in("opt-key.s16");
+    FILE *f = fopen(raw, "wb");
+    CHECK(f && fwrite(pcm.x, 2, pcm.n, f) == pcm.n); /* this machine is little-endian */
+    if (f)
+        fclose(f);
+    sig_free(&pcm);
+    char *wav_a = path_in("opt-wav.wav"), *wav_b = path_in("opt-raw.wav");
+    run(&r, (const char *[]){"record", "--input", speech_key, "--stop-tones", "#",
+                             "--max-duration", "60", "--output", wav_a, NULL});
+    CHECK_STR(field(&r, "completionReason"), "stopToneDetected");
+    done(&r);
+    run(&r, (const char *[]){"record", "--input", raw, "--input-format", "s16le",
+                             "--input-rate", "16000", "--stop-tones", "#", "--max-duration", "60",
+                             "--output", wav_b, NULL});
+    CHECK_MSG(r.status == 0, "exit %d: %s", r.status, r.err);
+    CHECK_STR(field(&r, "completionReason"), "stopToneDetected");
+    done(&r);
+    sig_buf a, b;
+    int64_t na = wav_read(wav_a, &a), nb = wav_read(wav_b, &b);
+    CHECK(na > 16000 && na == nb && memcmp(a.x, b.x, (size_t)na * 2) == 0);
+    sig_free(&a);
+    sig_free(&b);
+    run(&r, (const char *[]){"record", "--input", raw, "--input-format", "mp3", "--input-rate",
+                             "8000", NULL});
+    CHECK(r.status == 2 && strstr(r.err, "--input-format: must be s16le, ulaw or alaw"));
+    done(&r);
+    run(&r, (const char *[]){"record", "--input", raw, "--input-format", "ulaw", NULL});
+    CHECK(r.status == 2 && strstr(r.err, "--input-format needs --input-rate"));
+    done(&r);
+
     /* A request that breaks a rule is refused before the options are applied. */
     support_write_file(req, "{\"stopTones\": [\"#\"], \"stopTones\": [\"*\"]}");
     run(&r, (const char *[]){"record", "--request", req, "--input", speech_key, "--stop-tones",

@@ -269,6 +269,53 @@ static void test_memory_and_pipe(void)
     free(data);
 }
 
+/* Headerless input: 16-bit little-endian samples come back exactly; G.711 bytes decode to the
+   standard's values; a bad format, rate or channel count is refused. */
+static void test_raw(void)
+{
+    char path[600];
+    snprintf(path, sizeof path, "%s/raw.s16", dir);
+    unsigned char bytes[8] = {0x34, 0x12, 0xCC, 0xED, 0xFF, 0x7F, 0x00, 0x80};
+    FILE *f = fopen(path, "wb");
+    CHECK(f && fwrite(bytes, 1, sizeof bytes, f) == sizeof bytes);
+    if (f)
+        fclose(f);
+    callrec_source *src = NULL;
+    CHECK(callrec_source_open_raw(path, CALLREC_RAW_S16LE, 16000, 1, 16000, &src, NULL, 0) ==
+          CALLREC_OK);
+    int16_t y[8] = {0};
+    size_t got = 0;
+    CHECK(callrec_source_read(src, y, 8, &got) == CALLREC_OK && got == 4);
+    CHECK_MSG(y[0] == 0x1234 && y[1] == -0x1234 && y[2] == 32767 && y[3] == -32768,
+              "%d %d %d %d", y[0], y[1], y[2], y[3]);
+    callrec_source_info info;
+    callrec_source_get_info(src, &info);
+    CHECK(info.input_frames == 4 && info.channels == 1 && info.input_rate_hz == 16000);
+    callrec_source_close(src);
+    /* u-law: 0xFF and 0x7F are zero, 0x80 the largest positive (32124), 0x00 the largest
+       negative; A-law 0xD5 is the smallest positive step (8) (ITU-T G.711 tables). */
+    snprintf(path, sizeof path, "%s/raw.g711", dir);
+    unsigned char g711[4] = {0xFF, 0x80, 0x00, 0xD5};
+    f = fopen(path, "wb");
+    CHECK(f && fwrite(g711, 1, sizeof g711, f) == sizeof g711);
+    if (f)
+        fclose(f);
+    CHECK(callrec_source_open_raw(path, CALLREC_RAW_ULAW, 8000, 1, 8000, &src, NULL, 0) == 0);
+    CHECK(callrec_source_read(src, y, 8, &got) == CALLREC_OK && got == 4);
+    CHECK_MSG(y[0] == 0 && y[1] == 32124 && y[2] == -32124, "%d %d %d", y[0], y[1], y[2]);
+    callrec_source_close(src);
+    CHECK(callrec_source_open_raw(path, CALLREC_RAW_ALAW, 8000, 1, 8000, &src, NULL, 0) == 0);
+    CHECK(callrec_source_read(src, y, 8, &got) == CALLREC_OK && got == 4);
+    CHECK_MSG(y[3] == 8, "A-law 0xD5: %d", y[3]);
+    callrec_source_close(src);
+    CHECK(callrec_source_open_raw(path, (callrec_raw_format)7, 8000, 1, 8000, &src, NULL, 0) ==
+          CALLREC_EINVAL && !src);
+    CHECK(callrec_source_open_raw(path, CALLREC_RAW_ULAW, 999, 1, 8000, &src, NULL, 0) ==
+          CALLREC_EINVAL);
+    CHECK(callrec_source_open_raw(path, CALLREC_RAW_ULAW, 8000, 65, 8000, &src, NULL, 0) ==
+          CALLREC_EINVAL);
+}
+
 int main(void)
 {
     if (support_scratch_dir(dir, sizeof dir, "source")) {
@@ -285,6 +332,7 @@ int main(void)
     check_conversion(44100, 8000, 8000);
     test_float();
     test_memory_and_pipe();
+    test_raw();
     support_remove_dir(dir);
     return harness_finish("test_source");
 }

@@ -62,6 +62,9 @@ static const char help_text[] =
     "                        is checked by the request's rules.\n"
     "  --input FILE          caller audio: any file libsndfile reads, any rate and channel\n"
     "                        count (channels are mixed down); its end is a hang-up\n"
+    "  --input-format s16le|ulaw|alaw  --input is headerless audio in that encoding (such as\n"
+    "                        a telephony stream on stdin), with --input-rate N (Hz) and\n"
+    "                        --input-channels N (default 1)\n"
     "  --device NAME|INDEX   caller audio from a sound card (see `callrec devices`)\n"
     "  --output FILE.wav     where to write the recording (must not exist); default\n"
     "                        <recording dir>/<operation id>.wav\n"
@@ -98,6 +101,7 @@ typedef struct options {
     /* request fields from the command line */
     const char *prompt, *stop_tones, *initial_silence, *max_silence, *max_duration,
         *client_context;
+    const char *input_format, *input_rate, *input_channels; /* headerless input */
     int no_beep, barge_in, realtime, quiet;
 } options;
 
@@ -453,6 +457,12 @@ static int parse_args(int argc, char **argv, options *o)
             slot = &o->dtmf_profile;
         else if (strcmp(a, "--prompt") == 0)
             slot = &o->prompt;
+        else if (strcmp(a, "--input-format") == 0)
+            slot = &o->input_format;
+        else if (strcmp(a, "--input-rate") == 0)
+            slot = &o->input_rate;
+        else if (strcmp(a, "--input-channels") == 0)
+            slot = &o->input_channels;
         else if (strcmp(a, "--stop-tones") == 0)
             slot = &o->stop_tones;
         else if (strcmp(a, "--initial-silence") == 0)
@@ -495,6 +505,17 @@ static int parse_args(int argc, char **argv, options *o)
                            o->recording_url);
     if (o->realtime && !o->input)
         return usage_error("%s", "--realtime paces an --input file");
+    if ((o->input_rate || o->input_channels) && !o->input_format)
+        return usage_error("%s", "--input-rate and --input-channels describe headerless input: "
+                                 "give --input-format too");
+    if (o->input_format && (!o->input || o->realtime))
+        return usage_error("%s", "--input-format applies to an --input read as it comes (not "
+                                 "with --device or --realtime)");
+    if (o->input_format && !o->input_rate)
+        return usage_error("%s", "--input-format needs --input-rate");
+    if (o->input_format && strcmp(o->input_format, "s16le") && strcmp(o->input_format, "ulaw") &&
+        strcmp(o->input_format, "alaw"))
+        return usage_error("--input-format: must be s16le, ulaw or alaw, got %s", o->input_format);
     if (o->input && strcmp(o->input, "-") == 0 && o->realtime)
         return usage_error("%s", "--realtime needs a file, not stdin");
     if (o->input && strcmp(o->input, "-") == 0 && o->request && strcmp(o->request, "-") == 0)
@@ -865,12 +886,25 @@ static void summarise(const run *r, const options *o)
 }
 
 /* Opens the --input file for reading as fast as it decodes, at a rate the session takes. */
-static callrec_source *open_input(const char *input)
+static callrec_source *open_input(const options *o)
 {
     char err[1024] = "";
     callrec_source *src = NULL;
-    callrec_status st = callrec_source_open(input, CALLREC_SOURCE_SESSION_RATE, &src, err,
-                                            sizeof err);
+    callrec_status st;
+    if (o->input_format) {
+        long rate = int_option("--input-rate", o->input_rate, 1000, 384000);
+        long channels = o->input_channels ? int_option("--input-channels", o->input_channels, 1, 64)
+                                          : 1;
+        if (rate < 0 || channels < 0)
+            return NULL;
+        callrec_raw_format f = strcmp(o->input_format, "ulaw") == 0   ? CALLREC_RAW_ULAW
+                               : strcmp(o->input_format, "alaw") == 0 ? CALLREC_RAW_ALAW
+                                                                      : CALLREC_RAW_S16LE;
+        st = callrec_source_open_raw(o->input, f, (int)rate, (int)channels,
+                                     CALLREC_SOURCE_SESSION_RATE, &src, err, sizeof err);
+    } else {
+        st = callrec_source_open(o->input, CALLREC_SOURCE_SESSION_RATE, &src, err, sizeof err);
+    }
     if (st != CALLREC_OK)
         fprintf(stderr, "callrec: input %s\n", err[0] ? err : callrec_strerror(st));
     return src;
@@ -907,7 +941,7 @@ static int cmd_record(int argc, char **argv)
         fprintf(stderr, "callrec: no thread to write stdout\n");
         goto done;
     }
-    if (opt.input && !opt.realtime && !(source = open_input(opt.input)))
+    if (opt.input && !opt.realtime && !(source = open_input(&opt)))
         goto done;
     struct stat st;
     if (opt.recording_dir && (stat(opt.recording_dir, &st) || !S_ISDIR(st.st_mode))) {
