@@ -13,6 +13,7 @@ packages=(
   sox espeak-ng asterisk-core-sounds-en-wav python3
   jackd2 libjack-jackd2-dev alsa-utils
   libspandsp-dev libwebrtc-audio-processing-dev fluidsynth fluid-soundfont-gm
+  libcairo2-dev
 )
 
 missing=()

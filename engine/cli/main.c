@@ -19,6 +19,9 @@
 
 #include "callrec.h"
 #include "serve.h" /* the program's server, engine/serve */
+#ifdef CALLREC_HAVE_CAIRO
+#include "timeline.h"
+#endif
 
 #define EXIT_COMPLETED 0
 #define EXIT_FAILED 1
@@ -36,6 +39,8 @@ static const char usage_text[] =
     "                      [--initial-silence S] [--max-silence S] [--max-duration S]\n"
     "                      [--client-context TEXT] [--output FILE.wav] [--events FILE|-]\n"
     "                      [--realtime] [--recording-dir DIR] [--recording-url URL] [-q]\n"
+    "                      [--timeline FILE.png|.svg|.pdf]\n"
+    "       callrec timeline EVENTS.jsonl [REC.wav] -o FILE [--request REQ.json]\n"
     "       callrec devices\n"
     "       callrec serve --api-token-file FILE --recording-dir DIR --media-dir DIR ...\n"
     "                     (callrec serve --help)\n"
@@ -58,6 +63,9 @@ static const char help_text[] =
     "  --max-silence S       seconds of silence after speech that end it (1-300, default 5)\n"
     "  --max-duration S      the longest recording, seconds (1-300, default 5)\n"
     "  --client-context TEXT echoed in the notification (clientContext)\n"
+    "  --timeline FILE       draw the operation (.png, .svg or .pdf): waveform, spectrum,\n"
+    "                        phases, speech, keys, timers, the cut; after the fact:\n"
+    "                        callrec timeline EVENTS.jsonl [REC.wav] -o FILE\n"
     "                        Each of these overrides the same field of --request; the result\n"
     "                        is checked by the request's rules.\n"
     "  --input FILE          caller audio: any file libsndfile reads, any rate and channel\n"
@@ -102,6 +110,7 @@ typedef struct options {
     const char *prompt, *stop_tones, *initial_silence, *max_silence, *max_duration,
         *client_context;
     const char *input_format, *input_rate, *input_channels; /* headerless input */
+    const char *timeline; /* a picture of the operation */
     int no_beep, barge_in, realtime, quiet;
 } options;
 
@@ -269,6 +278,11 @@ typedef struct run {
     char *recording;            /* the WAV kept, or NULL */
     int64_t recorded;           /* its length, 16 kHz samples */
     int spoke_in_prompt;        /* the caller spoke while the prompt played */
+#ifdef CALLREC_HAVE_CAIRO
+    tl_event *timeline;         /* every event, for --timeline (the worker adds, main reads
+                                   after the driver has stopped) */
+    int n_timeline, cap_timeline;
+#endif
 } run;
 
 
@@ -336,6 +350,22 @@ static void on_event(void *user, const callrec_event *e)
         r->recording = e->recording_path ? strdup(e->recording_path) : NULL;
         r->recorded = e->recording_samples;
     }
+#ifdef CALLREC_HAVE_CAIRO
+    if (e->type != CALLREC_EVENT_XRUN && r->cap_timeline >= 0) {
+        if (r->n_timeline == r->cap_timeline) {
+            int cap = r->cap_timeline ? 2 * r->cap_timeline : 64;
+            tl_event *more = realloc(r->timeline, (size_t)cap * sizeof *more);
+            if (more) {
+                r->timeline = more;
+                r->cap_timeline = cap;
+            }
+        }
+        if (r->n_timeline < r->cap_timeline)
+            r->timeline[r->n_timeline++] = (tl_event){(tl_kind)e->type, seconds(e->t_samples),
+                                                       seconds(e->detected_samples), e->tone,
+                                                       e->is_stop_tone};
+    }
+#endif
     if (e->type == CALLREC_EVENT_SPEECH_STARTED &&
         (atomic_load(&r->phase) == CALLREC_EVENT_PROMPT_STARTED ||
          atomic_load(&r->phase) == CALLREC_EVENT_BEEP_STARTED))
@@ -350,6 +380,9 @@ static void on_event(void *user, const callrec_event *e)
     if (e->processing_latency_ms > 0)
         cJSON_AddNumberToObject(o, "processingLatencyMs", e->processing_latency_ms);
     switch (e->type) {
+    case CALLREC_EVENT_RECORDING_STARTED:
+        cJSON_AddNumberToObject(o, "maxDuration", seconds(e->recording_samples));
+        break;
     case CALLREC_EVENT_TONE_DETECTED: {
         char tone[2] = {e->tone, '\0'};
         cJSON_AddStringToObject(o, "tone", tone);
@@ -457,6 +490,8 @@ static int parse_args(int argc, char **argv, options *o)
             slot = &o->dtmf_profile;
         else if (strcmp(a, "--prompt") == 0)
             slot = &o->prompt;
+        else if (strcmp(a, "--timeline") == 0)
+            slot = &o->timeline;
         else if (strcmp(a, "--input-format") == 0)
             slot = &o->input_format;
         else if (strcmp(a, "--input-rate") == 0)
@@ -491,6 +526,13 @@ static int parse_args(int argc, char **argv, options *o)
             return usage_error("%s given twice", a);
         *slot = argv[++i];
     }
+#ifdef CALLREC_HAVE_CAIRO
+    if (o->timeline && !tl_supported(o->timeline))
+        return usage_error("--timeline %s: must end in .png, .svg or .pdf", o->timeline);
+#else
+    if (o->timeline)
+        return usage_error("--timeline %s: this callrec was built without cairo", o->timeline);
+#endif
     if (o->output && wrong_extension(o->output))
         return usage_error("--output %s: callrec writes 16 kHz WAV files; name it .wav (and "
                            "convert it afterwards, e.g. with sox)", o->output);
@@ -866,6 +908,31 @@ static void report_sink(sink *k, const char *name)
         fprintf(stderr, "callrec: %s: writing failed: %s\n", name, strerror(error));
 }
 
+#ifdef CALLREC_HAVE_CAIRO
+/* --timeline: the operation's picture, from its events, its recording and the request's
+   timers. Returns 0, or -1 with a message. */
+static int draw_timeline(const run *r, const options *o, const char *req, size_t req_len)
+{
+    cJSON *body = cJSON_ParseWithLength(req, req_len);
+    const char *fields[3] = {"initialSilenceTimeoutInSeconds", "maxSilenceTimeoutInSeconds",
+                             "maxRecordDurationInSeconds"};
+    double seconds_of[3];
+    for (int i = 0; i < 3; i++) {
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(body, fields[i]);
+        seconds_of[i] = cJSON_IsNumber(v) ? v->valuedouble : 5.0; /* the API's default */
+    }
+    cJSON_Delete(body);
+    tl_input in = {r->timeline, r->n_timeline, r->recording, r->reason[0] ? r->reason : NULL,
+                   seconds_of[0], seconds_of[1], seconds_of[2]};
+    char err[1024];
+    if (tl_render(&in, o->timeline, err, sizeof err)) {
+        fprintf(stderr, "callrec: %s\n", err);
+        return -1;
+    }
+    return 0;
+}
+#endif
+
 /* One line for the person at the terminal: how it ended, how long, where the file is. */
 static void summarise(const run *r, const options *o)
 {
@@ -1028,6 +1095,12 @@ done:
     int unwritten = sink_finish(&out);
     if (r.events == &out)
         report_sink(&out, "events on stdout");
+#ifdef CALLREC_HAVE_CAIRO
+    if ((rc == EXIT_COMPLETED || rc == EXIT_FAILED) && opt.timeline &&
+        draw_timeline(&r, &opt, req, req_len))
+        rc = EXIT_OUTPUT;
+    free(r.timeline);
+#endif
     if ((rc == EXIT_COMPLETED || rc == EXIT_FAILED) && !unwritten && !opt.quiet &&
         isatty(STDERR_FILENO))
         summarise(&r, &opt); /* after the notification, where a reader looks last */
@@ -1107,5 +1180,9 @@ int main(int argc, char **argv)
         return cmd_devices();
     if (strcmp(cmd, "serve") == 0)
         return callrec_serve_main(argc - 1, argv + 1);
+#ifdef CALLREC_HAVE_CAIRO
+    if (strcmp(cmd, "timeline") == 0)
+        return tl_main(argc - 1, argv + 1);
+#endif
     return usage_error("unknown command %s", cmd);
 }
