@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Draws the benchmarks' figures from their raw JSON (bench/results/*.json) into docs/plots/:
+# Draws the benchmarks' figures from their raw JSON (bench/results/raw/*.json) into docs/plots/:
 #   dtmf-latency.png   tone onset -> report, CDF of every onset, callrec beside spandsp
 #   dtmf-detection.png detection rate of each receiver test (Q.24 plan)
 #   vad-end-error.png  |end error| CDF at 20, 10 and 5 dB SNR, callrec beside WebRTC's modes
@@ -11,7 +11,7 @@
 #   bash scripts/plot-benchmarks.sh [RESULTS_DIR] [OUT_DIR]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-results=${1:-bench/results}
+results=${1:-bench/results/raw}
 out=${2:-docs/plots}
 command -v gnuplot >/dev/null || { echo "plot-benchmarks: gnuplot is needed (bash scripts/setup.sh --bench)" >&2; exit 2; }
 mkdir -p "$out"

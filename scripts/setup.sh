@@ -15,7 +15,7 @@ packages=(
   sox espeak-ng asterisk-core-sounds-en-wav python3
   jackd2 libjack-jackd2-dev alsa-utils
   libspandsp-dev libwebrtc-audio-processing-dev fluidsynth fluid-soundfont-gm
-  libcairo2-dev
+  libcairo2-dev python3-pytest python3-numpy
 )
 
 missing=()
