@@ -43,7 +43,7 @@ if d:
     open(os.path.join(data, "lat_names"), "w").write(" ".join(names))
     with open(os.path.join(data, "plan"), "w") as f:
         cols = [k for k in d["plan"][0] if k not in ("id", "what")]
-        f.write("test " + " ".join(cols) + "\n")
+        f.write("test " + " ".join(c.replace(" ", "-") for c in cols) + "\n")
         for t in d["plan"]:
             f.write(t["id"] + " " + " ".join(str(t.get(c, 0)) for c in cols) + "\n")
 
@@ -98,14 +98,14 @@ if s and "pipelines" in s:
         for i in range(len(pipes[0]["slices_x_realtime"])):
             f.write("%d %s\n" % (i + 1, " ".join(str(p["slices_x_realtime"][i]) for p in pipes)))
 PY
-plot() { gnuplot -e "set terminal pngcairo size 900,560 font 'sans,11'; set output '$out/$1'; $2"; }
+plot() { gnuplot -e "set terminal pngcairo noenhanced size 900,560 font 'sans,11'; set output '$out/$1'; $2"; }
 if [ -s "$data/lat_names" ]; then
   cmd="set title 'DTMF: tone onset to report ($(basename "$results")/dtmf.json)'; set xlabel 'ms'; set ylabel 'share of onsets'; set key bottom right; set grid; plot"
   sep=""
   for n in $(cat "$data/lat_names"); do cmd="$cmd$sep '$data/lat_$n' using 1:2 with lines lw 2 title '${n//_/ }'"; sep=","; done
   plot dtmf-latency.png "$cmd"
   cols=$(head -1 "$data/plan" | wc -w)
-  cmd="set title 'DTMF receiver tests: detection rate'; set style data histograms; set style fill solid 0.8; set yrange [0:1.05]; set xtics rotate by -45; set key outside right; plot"
+  cmd="set title 'DTMF receiver tests (ITU-T Q.24): detection rate by path'; set style data histograms; set style fill solid 0.8; set yrange [0:1.05]; set xtics rotate by -45; set key outside right; plot"
   sep=""
   for c in $(seq 2 "$cols"); do cmd="$cmd$sep '$data/plan' using $c:xtic(1) title columnheader($c)"; sep=","; done
   plot dtmf-detection.png "$cmd"
