@@ -1066,6 +1066,11 @@ static int cmd_record(int argc, char **argv)
     }
     if (r.detail)
         fprintf(stderr, "callrec: %s\n", r.detail);
+    if (r.completed && strcmp(r.reason, "mediaReceiveTimeout") == 0)
+        fprintf(stderr, "callrec: no audio arrived for %s ms: the %s stopped delivering; the "
+                        "recording keeps what came before\n",
+                opt.media_timeout_ms ? opt.media_timeout_ms : "3000",
+                opt.device ? "sound device" : "input");
     if (!r.completed || !r.notification) {
         fprintf(stderr, "callrec: the operation ended without a notification\n");
         rc = EXIT_FAILED;
