@@ -7,8 +7,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <liburing.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -69,88 +67,6 @@ static size_t write_at(int fd, const void *p, size_t n, off_t offset, int *e)
     return done;
 }
 
-/* A batch and the header that states it go to the kernel in one io_uring submission, the
-   header linked after the data: a SIGKILL cannot land between two system calls of ours, so the
-   header and the bytes present never disagree (with two pwrite() calls a kill between them
-   left the header a batch short). One ring per thread, in thread-local storage (writing from
-   process() allocates nothing from the heap), made on first use and closed when the thread
-   ends; where io_uring is unavailable (an old kernel, a sandbox) the two pwrite() calls are
-   used. */
-static pthread_key_t ring_key;
-static pthread_once_t ring_once = PTHREAD_ONCE_INIT;
-static int ring_key_ok;
-static _Thread_local struct io_uring thread_ring_storage;
-static _Thread_local int thread_ring_state; /* 0 not tried, 1 ready, -1 unavailable */
-
-/* Runs as the thread ends, while its thread-local storage is still there. */
-static void ring_close(void *ring) { io_uring_queue_exit(ring); }
-
-static void ring_key_make(void) { ring_key_ok = pthread_key_create(&ring_key, ring_close) == 0; }
-
-static struct io_uring *thread_ring(void)
-{
-    if (thread_ring_state == 0) {
-        pthread_once(&ring_once, ring_key_make);
-        thread_ring_state = ring_key_ok && io_uring_queue_init(4, &thread_ring_storage, 0) == 0
-                                ? 1
-                                : -1;
-        if (thread_ring_state == 1)
-            pthread_setspecific(ring_key, &thread_ring_storage);
-    }
-    return thread_ring_state == 1 ? &thread_ring_storage : NULL;
-}
-
-/* Writes data (n bytes at offset) then, only if all of it landed, the header: one submission.
-   Returns the data bytes written (*e its error) and sets *header_ok; -1 if io_uring cannot be
-   used here (nothing was written). */
-static ssize_t write_linked(int fd, const void *data, size_t n, off_t offset,
-                            const unsigned char *header, int *header_ok, int *e)
-{
-    struct io_uring *ring = thread_ring();
-    if (!ring)
-        return -1;
-    struct io_uring_sqe *a = io_uring_get_sqe(ring), *b = a ? io_uring_get_sqe(ring) : NULL;
-    if (!a || !b)
-        return -1;
-    io_uring_prep_write(a, fd, data, (unsigned)n, (uint64_t)offset);
-    a->flags |= IOSQE_IO_LINK; /* a short or failed data write cancels the header's */
-    a->user_data = 1;
-    io_uring_prep_write(b, fd, header, HEADER_BYTES, 0);
-    b->user_data = 2;
-    int rc;
-    do
-        rc = io_uring_submit_and_wait(ring, 2);
-    while (rc == -EINTR);
-    if (rc != 2)
-        return -1; /* not submitted: the ring is unusable, nothing went to the file */
-    ssize_t data_res = 0;
-    *header_ok = 0;
-    *e = 0;
-    for (int got = 0; got < 2;) {
-        struct io_uring_cqe *cqe;
-        rc = io_uring_wait_cqe(ring, &cqe);
-        if (rc == -EINTR)
-            continue;
-        if (rc < 0) {
-            *e = -rc;
-            break;
-        }
-        if (cqe->user_data == 1)
-            data_res = cqe->res;
-        else
-            *header_ok = cqe->res == HEADER_BYTES;
-        io_uring_cqe_seen(ring, cqe);
-        got++;
-    }
-    if (data_res < 0) {
-        *e = (int)-data_res;
-        data_res = 0;
-    } else if ((size_t)data_res < n && !*e) {
-        *e = ENOSPC; /* a short write: the device or a limit had no more room */
-    }
-    return data_res;
-}
-
 static int write_header(cr_recorder *r, int64_t frames, int *e)
 {
     unsigned char h[HEADER_BYTES];
@@ -191,8 +107,13 @@ static int write_failed(cr_recorder *r, int e, char *err, size_t err_len)
     return -1;
 }
 
-/* Appends the batch and states the new length in the header, in one submission (see
-   write_linked). A short write keeps the whole frames that landed, with a header that says so. */
+/* Appends the batch, then states the new length in the header. Two writes: no system call
+   writes both places at once (an io_uring submission linking them was tried: on ext4 its
+   buffered writes run in a kernel worker, cost three times as much, and a SIGKILL during the
+   data write still cancels the header's). So a kill that lands while the data is being written
+   can leave the header stating the length before the batch: the file then holds up to one batch
+   more than its header says, and every reader plays the audio the header states. A short write
+   keeps the whole frames that landed, with a header that says so. */
 static int flush(cr_recorder *r, char *err, size_t err_len)
 {
     size_t n = r->batched;
@@ -206,16 +127,8 @@ static int flush(cr_recorder *r, char *err, size_t err_len)
         r->batch[i] = (int16_t)__builtin_bswap16((uint16_t)r->batch[i]);
 #endif
     off_t at = HEADER_BYTES + (off_t)r->written * BYTES_PER_FRAME;
-    int e = 0, e2 = 0, header_ok = 0;
-    unsigned char h[HEADER_BYTES];
-    make_header(h, r->written + (int64_t)n);
-    ssize_t linked = write_linked(r->fd, r->batch, n * BYTES_PER_FRAME, at, h, &header_ok, &e);
-    if (linked >= 0 && header_ok && (size_t)linked == n * BYTES_PER_FRAME) {
-        r->written += (int64_t)n;
-        return 0;
-    }
-    size_t bytes = linked >= 0 ? (size_t)linked : write_at(r->fd, r->batch, n * BYTES_PER_FRAME,
-                                                           at, &e);
+    int e = 0, e2 = 0;
+    size_t bytes = write_at(r->fd, r->batch, n * BYTES_PER_FRAME, at, &e);
     int64_t frames = (int64_t)(bytes / BYTES_PER_FRAME);
     if (bytes % BYTES_PER_FRAME && ftruncate(r->fd, at + (off_t)frames * BYTES_PER_FRAME))
         frames = 0, e2 = errno; /* half a frame stays: fall back to the length before */

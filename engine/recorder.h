@@ -1,14 +1,15 @@
 /* The recording: a 16 kHz mono 16-bit WAV written while it is made. Its header states exactly
-   the bytes the file holds after every batch, so a crash, a kill or a full disk leaves a file
-   that every reader takes at its word. */
+   the bytes the file holds after every batch, a cut and a failed or short write; a kill that
+   lands while a batch is being written can leave that batch beyond the header's length (see
+   flush() in recorder.c). */
 #ifndef CR_RECORDER_H
 #define CR_RECORDER_H
 
 #include <stddef.h>
 #include <stdint.h>
 
-/* Audio is written in 50 ms batches, each with its header in one io_uring submission: a crash
-   loses at most that much, and never leaves the header and the bytes present at odds. */
+/* Audio is written in 50 ms batches, each followed by its header: a crash loses at most that
+   much of what reached the recorder. */
 #define CR_RECORDER_BATCH 800
 
 typedef struct cr_recorder {

@@ -9,7 +9,7 @@ set -euo pipefail
 
 packages=(
   build-essential cmake pkg-config
-  portaudio19-dev libsndfile1-dev libspeexdsp-dev libcjson-dev liburing-dev
+  portaudio19-dev libsndfile1-dev libspeexdsp-dev libcjson-dev
   libmicrohttpd-dev libcurl4-openssl-dev libgnutls28-dev curl openssl
   clang libclang-rt-dev
   sox espeak-ng asterisk-core-sounds-en-wav python3

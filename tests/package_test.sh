@@ -28,6 +28,16 @@ holds "$bin" '/bin/callrec$'
 holds "$bin" '/man1/callrec\.1'
 grep -q 'libcallrec0 (= ' <<<"$(dpkg-deb -f "$dev" Depends)"
 grep -q 'libsndfile1' <<<"$(dpkg-deb -f "$lib" Depends)"
+# Installable here: dpkg checks the three against this system's packages (their dependencies
+# are what scripts/setup.sh installs on Debian 12) without changing anything.
+dpkg --dry-run -i "$lib" "$dev" "$bin" >"$root/dry-run.log" 2>&1 || {
+  cat "$root/dry-run.log" >&2
+  exit 1
+}
+if grep -q "dependency problems\|error" "$root/dry-run.log"; then
+  cat "$root/dry-run.log" >&2
+  exit 1
+fi
 for d in "$lib" "$dev" "$bin"; do dpkg-deb -x "$d" "$root/fs"; done
 
 "$root/fs/usr/bin/callrec" --version | grep -q '^callrec [0-9]'

@@ -299,3 +299,49 @@ int support_wav_strict_folder(const char *folder, int *files, char *why, size_t 
     }
     return 0;
 }
+
+int support_wav_after_kill(const char *path, size_t batch_bytes, int64_t *frames,
+                           int64_t *beyond, char *why, size_t why_len)
+{
+    unsigned char h[44] = {0};
+    FILE *f = fopen(path, "rb");
+    long size = -1;
+    if (f && fread(h, 1, sizeof h, f) == sizeof h && fseek(f, 0, SEEK_END) == 0)
+        size = ftell(f);
+    if (f)
+        fclose(f);
+    if (size < 44) {
+        snprintf(why, why_len, "%s: no WAV header", path);
+        return -1;
+    }
+    int64_t riff = h[4] | h[5] << 8 | h[6] << 16 | (int64_t)h[7] << 24;
+    int64_t data = h[40] | h[41] << 8 | h[42] << 16 | (int64_t)h[43] << 24;
+    int64_t present = size - 44;
+    *frames = data / 2;
+    *beyond = present - data;
+    if (memcmp(h, "RIFF", 4) != 0 || riff != 36 + data || present % 2 || *beyond < 0 ||
+        *beyond > (int64_t)batch_bytes) {
+        snprintf(why, why_len, "%s: header states %lld bytes, %lld present", path,
+                 (long long)data, (long long)present);
+        return -1;
+    }
+    if (*beyond == 0) {
+        int64_t strict = -1;
+        if (support_wav_strict(path, &strict, why, why_len) != 0)
+            return -1;
+        return strict == *frames ? 0 : -1;
+    }
+    char cmd[1400];
+    snprintf(cmd, sizeof cmd,
+             "/usr/bin/python3 -c \"import sys, wave; w = wave.open(sys.argv[1]); n = "
+             "w.getnframes(); sys.exit(0 if n == %lld and len(w.readframes(n)) == 2 * n else 1)\" "
+             "'%s'",
+             (long long)*frames, path);
+    if (system(cmd) != 0) {
+        snprintf(why, why_len, "%s: Python's wave does not read the %lld frames the header states",
+                 path, (long long)*frames);
+        return -1;
+    }
+    return 0;
+}
+

@@ -34,6 +34,12 @@ int support_number_arg(const char *prog, const char *flag, const char *text, dou
 int support_wav_strict(const char *path, int64_t *frames, char *why, size_t why_len);
 /* The same without Python (RIFF walk and libsndfile): for many files, with a folder check. */
 int support_wav_walk(const char *path, int64_t *frames, char *why, size_t why_len);
+/* A recording after a kill -9: either strict-valid (support_wav_strict), or its header states
+   all the bytes present but the last batch of at most batch_bytes (the kill landed while that
+   batch was written), and Python's wave reads exactly the frames the header states. *frames:
+   the frames the header states; *beyond: the bytes present beyond them. 0, or -1 with why. */
+int support_wav_after_kill(const char *path, size_t batch_bytes, int64_t *frames,
+                           int64_t *beyond, char *why, size_t why_len);
 /* support_wav_strict() over every *.wav of a folder, Python's wave run once; *files counts them. */
 int support_wav_strict_folder(const char *folder, int *files, char *why, size_t why_len);
 

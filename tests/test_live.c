@@ -259,7 +259,10 @@ static void test_jack(void)
     kill(cr, SIGKILL);
     finish(cr, &o, 10);
     jf_close(&k);
-    int64_t kept9 = wav_read(wav, NULL);
+    int64_t kept9 = 0, beyond9 = 0;
+    char why9[512];
+    CHECK_MSG(support_wav_after_kill(wav, 1600, &kept9, &beyond9, why9, sizeof why9) == 0, "%s",
+              why9);
     CHECK_MSG(kept9 > 0 && (double)kept9 >= (double)played - 1600,
               "kill -9: %lld samples kept of %zu played", (long long)kept9, played);
     printf("jack, kill -9: valid WAV with %.3f s; the feeder had played %.3f s\n", kept9 / 16000.0,
@@ -554,7 +557,22 @@ static void test_kill(void)
         outcome o;
         finish(cr, &o, 10);
         sig_buf rec;
-        int64_t frames = wav_read(wav, &rec);
+        int64_t frames, beyond = 0;
+        char why[512];
+        if (sig_no == 0) { /* after a kill the header may lag one batch (recorder.c) */
+            CHECK_MSG(support_wav_after_kill(wav, 1600, &frames, &beyond, why, sizeof why) == 0,
+                      "%s", why);
+            SF_INFO si = {0};
+            SNDFILE *sf = sf_open(wav, SFM_READ, &si);
+            sig_init(&rec, 16000);
+            sig_silence(&rec, (double)frames / 16000.0);
+            if (sf) {
+                sf_read_short(sf, rec.x, frames);
+                sf_close(sf);
+            }
+        } else {
+            frames = wav_read(wav, &rec);
+        }
         double kept = frames / 16000.0;
         if (sig_no == 0) {
             CHECK(o.status == 128 + SIGKILL);

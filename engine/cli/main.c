@@ -952,6 +952,29 @@ static void summarise(const run *r, const options *o)
                         "300) records longer\n");
 }
 
+/* --output with its folder resolved (no "/./" or "../" in the notification), or as given when
+   the folder cannot be resolved (the library then says why it cannot create the file). */
+static const char *clean_output(const char *path, char buf[PATH_MAX])
+{
+    if (!path)
+        return NULL;
+    const char *slash = strrchr(path, '/');
+    char folder[PATH_MAX], resolved[PATH_MAX];
+    if (!slash)
+        snprintf(folder, sizeof folder, ".");
+    else if (slash == path)
+        snprintf(folder, sizeof folder, "/");
+    else if ((size_t)(slash - path) < sizeof folder)
+        snprintf(folder, sizeof folder, "%.*s", (int)(slash - path), path);
+    else
+        return path;
+    const char *name = slash ? slash + 1 : path;
+    if (!*name || !realpath(folder, resolved))
+        return path;
+    int n = snprintf(buf, PATH_MAX, "%s/%s", strcmp(resolved, "/") ? resolved : "", name);
+    return n > 0 && n < PATH_MAX ? buf : path;
+}
+
 /* Opens the --input file for reading as fast as it decodes, at a rate the session takes. */
 static callrec_source *open_input(const options *o)
 {
@@ -1018,7 +1041,7 @@ static int cmd_record(int argc, char **argv)
 
     callrec_session_config cfg;
     callrec_session_config_default(&cfg);
-    char recording_dir[PATH_MAX];
+    char recording_dir[PATH_MAX], output[PATH_MAX];
     if (opt.recording_dir) /* a clean path in the notification: no "/./" or "../" */
         cfg.recording_dir = realpath(opt.recording_dir, recording_dir) ? recording_dir
                                                                        : opt.recording_dir;
@@ -1053,7 +1076,8 @@ static int cmd_record(int argc, char **argv)
             goto done;
         }
         char err[1024] = "";
-        cs = callrec_session_record(s, req, req_len, opt.output, NULL, err, sizeof err);
+        cs = callrec_session_record(s, req, req_len, clean_output(opt.output, output), NULL, err,
+                                    sizeof err);
         if (cs) {
             fprintf(stderr, "callrec: %s\n", err[0] ? err : callrec_strerror(cs));
             goto done;
