@@ -127,7 +127,7 @@ static void check_picture(const char *png, const char *events)
     int n = read_events(events, ev, 256, &speech_from, &speech_to, &key, &end);
     CHECK_MSG(n >= 5 && !isnan(speech_from) && !isnan(key) && !isnan(end),
               "%d events, speech %.2f, key %.2f, end %.2f", n, speech_from, key, end);
-    tl_input in = {ev, n, NULL, NULL, 0, 0, 0};
+    tl_input in = {ev, n, NULL, NULL, 0, 0.0, NULL, 0, 0, 0};
     double t0, spp;
     tl_scale(&in, &t0, &spp);
     picture p = {0};
@@ -215,6 +215,57 @@ int main(void)
     CHECK(strncmp(head, "<?xml", 5) == 0);
     support_slurp(pdf, head, sizeof head);
     CHECK(strncmp(head, "%PDF", 4) == 0);
+
+    /* A caller who talks while the prompt plays: not in the recording, but in the picture's
+       input level (grey, no waveform ink) where the prompt was playing. */
+    sig_init(&b, 16000);
+    sig_tones(&b, &rng, 440.0, -20.0, 0.0, -99.0, 1.5);
+    char *prompt = path_in("prompt.wav");
+    CHECK(sig_write_wav(&b, prompt) == 0);
+    sig_free(&b);
+    sig_init(&b, 16000);
+    sig_silence(&b, 0.1);
+    CHECK(sig_append_speech(&b, "hello", -6.0) == 0);
+    double hello_end = (double)b.n / 16000.0;
+    sig_silence(&b, 2.0);
+    CHECK(sig_append_speech(&b, "vm-intro", -6.0) == 0);
+    sig_silence(&b, 0.8);
+    sig_dtmf(&b, &rng, '#', -12.0, 0.12);
+    sig_silence(&b, 1.0);
+    sig_add_noise(&b, &rng, 0, b.n, -70.0);
+    char *talker = path_in("talker.wav");
+    CHECK(sig_write_wav(&b, talker) == 0);
+    sig_free(&b);
+    char *png2 = path_in("talker.png"), *events2 = path_in("talker.jsonl");
+    const char *talk[] = {CALLREC_BIN, "record", "--input", talker, "--prompt", prompt,
+                          "--no-beep", "--stop-tones", "#", "--max-duration", "60",
+                          "--recording-dir", dir, "--events", events2, "--timeline", png2,
+                          "-q", NULL};
+    CHECK(run(talk) == 0);
+    tl_event ev2[256];
+    double sf2 = NAN, st2 = NAN, key2 = NAN, end2 = NAN;
+    int n2 = read_events(events2, ev2, 256, &sf2, &st2, &key2, &end2);
+    tl_input in2 = {ev2, n2, NULL, NULL, 0, 0.0, NULL, 0, 0, 0};
+    double t0, spp;
+    tl_scale(&in2, &t0, &spp);
+    picture p = {0};
+    if (load(&p, png2) == 0) {
+        int grey = 0, ink = 0;
+        for (double t = 0.2; t < hello_end - 0.1; t += 0.02) {
+            int x = (int)(TL_LEFT + (t - t0) / spp);
+            for (int y = TL_WAVE_Y; y < TL_WAVE_Y + TL_WAVE_H; y++) {
+                int r, g, bl;
+                pixel(&p, x, y, &r, &g, &bl);
+                grey += r > 190 && r < 208 && abs(r - g) < 4 && abs(g - bl) < 4; /* 0.78: the level */
+            }
+            ink += dark_in_column(&p, x, TL_WAVE_Y, TL_WAVE_Y + TL_WAVE_H);
+        }
+        CHECK_MSG(grey > 100 && ink == 0, "speech during the prompt: %d grey pixels, %d inked",
+                  grey, ink);
+    } else {
+        CHECK_MSG(0, "%s is not a PNG cairo reads", png2);
+    }
+    cairo_surface_destroy(p.s);
 
     /* refused: a picture format cairo is not asked to write, a missing events file */
     const char *bad_ext[] = {CALLREC_BIN, "record", "--input", caller, "--timeline",

@@ -282,6 +282,9 @@ typedef struct run {
     tl_event *timeline;         /* every event, for --timeline (the worker adds, main reads
                                    after the driver has stopped) */
     int n_timeline, cap_timeline;
+    float *level_db;            /* --timeline: the input's level per 10 ms, from a file */
+    size_t n_levels, cap_levels;
+    double level_frame_s;
 #endif
 } run;
 
@@ -577,6 +580,32 @@ static int parse_args(int argc, char **argv, options *o)
 
 /* Feeds the session from the input until the operation completes or the input ends (a
    hang-up). */
+#ifdef CALLREC_HAVE_CAIRO
+/* The input's level, dBFS per 10 ms, for the timeline (whole frames; the rest waits). */
+static void keep_levels(run *r, const int16_t *x, size_t n, int rate)
+{
+    static double sum;
+    static size_t in_frame;
+    size_t frame = (size_t)rate / 100;
+    r->level_frame_s = (double)frame / rate;
+    for (size_t i = 0; i < n; i++) {
+        sum += (double)x[i] * x[i];
+        if (++in_frame < frame)
+            continue;
+        if (r->n_levels == r->cap_levels) {
+            float *more = realloc(r->level_db, 2 * r->cap_levels * sizeof *more);
+            if (!more)
+                return;
+            r->level_db = more;
+            r->cap_levels *= 2;
+        }
+        r->level_db[r->n_levels++] = (float)(10.0 * log10(sum / (double)frame / (32768.0 * 32768.0) + 1e-12));
+        sum = 0;
+        in_frame = 0;
+    }
+}
+#endif
+
 static void drive_file(callrec_session *s, callrec_source *src, const char *name, run *r)
 {
     /* A file is read in large blocks (few system calls, the session takes any length); a
@@ -592,7 +621,12 @@ static void drive_file(callrec_session *s, callrec_source *src, const char *name
             fprintf(stderr, "callrec: input %s: decoding failed; the call ends there\n", name);
         if (got == 0)
             break;
-        callrec_session_process(s, buf, NULL, got);
+        size_t used = got;
+        callrec_session_process_frames(s, buf, NULL, got, &used);
+#ifdef CALLREC_HAVE_CAIRO
+        if (r->cap_levels)
+            keep_levels(r, buf, used, info.rate_hz);
+#endif
     }
     if (interrupted)
         callrec_session_cancel(s);
@@ -922,8 +956,10 @@ static int draw_timeline(const run *r, const options *o, const char *req, size_t
         seconds_of[i] = cJSON_IsNumber(v) ? v->valuedouble : 5.0; /* the API's default */
     }
     cJSON_Delete(body);
-    tl_input in = {r->timeline, r->n_timeline, r->recording, r->reason[0] ? r->reason : NULL,
-                   seconds_of[0], seconds_of[1], seconds_of[2]};
+    tl_input in = {r->timeline,     r->n_timeline,   r->recording,
+                   r->level_db,     r->n_levels,     r->level_frame_s,
+                   r->reason[0] ? r->reason : NULL,  seconds_of[0],
+                   seconds_of[1],   seconds_of[2]};
     char err[1024];
     if (tl_render(&in, o->timeline, err, sizeof err)) {
         fprintf(stderr, "callrec: %s\n", err);
@@ -1025,6 +1061,12 @@ static int cmd_record(int argc, char **argv)
     sink out, ev = {0};
     atomic_init(&r.rec_start, -1LL);
     atomic_init(&r.rec_limit, 0LL);
+#ifdef CALLREC_HAVE_CAIRO
+    if (opt.timeline && opt.input && !opt.realtime) { /* a file's level is known sample by sample */
+        r.level_db = malloc(1024 * sizeof *r.level_db);
+        r.cap_levels = r.level_db ? 1024 : 0;
+    }
+#endif
     atomic_init(&r.overruns, 0ULL);
     rc = EXIT_USAGE;
     if (sink_start(&out, STDOUT_FILENO)) {
@@ -1129,6 +1171,7 @@ done:
         draw_timeline(&r, &opt, req, req_len))
         rc = EXIT_OUTPUT;
     free(r.timeline);
+    free(r.level_db);
 #endif
     if ((rc == EXIT_COMPLETED || rc == EXIT_FAILED) && !unwritten && !opt.quiet &&
         isatty(STDERR_FILENO))

@@ -163,6 +163,23 @@ static void draw_phases(cairo_t *cr, const frame *f, const tl_input *in, double 
     }
 }
 
+/* The input's level through the whole operation, as a grey envelope behind the recording's
+   waveform: what the caller sent while the prompt played shows here and nowhere else. */
+static void draw_level(cairo_t *cr, const frame *f, const tl_input *in)
+{
+    double mid = TL_WAVE_Y + TL_WAVE_H / 2.0;
+    cairo_set_source_rgb(cr, 0.78, 0.78, 0.78);
+    for (size_t i = 0; i < in->n_levels; i++) {
+        double a = pow(10.0, in->level_db[i] / 20.0) * 1.41421356; /* RMS to a sine's peak */
+        a = a > 1.0 ? 1.0 : a;
+        double x0 = xt(f, (double)i * in->level_frame_s), x1 = xt(f, (double)(i + 1) * in->level_frame_s);
+        double h = a * TL_WAVE_H / 2.0;
+        if (h >= 0.5)
+            cairo_rectangle(cr, x0, mid - h, x1 - x0 + 0.3, 2 * h);
+    }
+    cairo_fill(cr);
+}
+
 static void draw_audio(cairo_t *cr, const frame *f, const int16_t *x, size_t n, double start)
 {
     if (!x || n == 0)
@@ -376,6 +393,7 @@ int tl_render(const tl_input *in, const char *path, char *err, size_t err_len)
     int16_t *x = read_recording(in->recording, &n);
     double start = event_time(in, TL_RECORDING_STARTED, 0);
     draw_phases(cr, &f, in, end);
+    draw_level(cr, &f, in);
     draw_audio(cr, &f, x, n, isnan(start) ? 0.0 : start);
     free(x);
     draw_speech(cr, &f, in, end);
@@ -517,8 +535,8 @@ int tl_main(int argc, char **argv)
         fprintf(stderr, "callrec timeline: %s: no events of an operation in it\n", events);
         return 2;
     }
-    tl_input in = {ev, n, wav ? wav : recording[0] ? recording : NULL, reason[0] ? reason : NULL,
-                   0, 0, max_duration};
+    tl_input in = {ev, n, wav ? wav : recording[0] ? recording : NULL, NULL, 0, 0.0,
+                   reason[0] ? reason : NULL, 0, 0, max_duration};
     if (request) {
         FILE *rf = fopen(request, "r");
         size_t len = rf ? fread(line, 1, sizeof line - 1, rf) : 0;

@@ -48,6 +48,11 @@ typedef struct tl_input {
     const tl_event *events;
     int n_events;
     const char *recording; /* the WAV, or NULL */
+    /* the caller's input level through the whole operation (the prompt included), dBFS per
+       frame of level_frame_s seconds from time 0; NULL when not known */
+    const float *level_db;
+    size_t n_levels;
+    double level_frame_s;
     const char *reason;    /* the completionReason, or NULL */
     /* the request's timers, seconds; 0 when not known */
     double initial_silence, max_silence, max_duration;
