@@ -311,13 +311,11 @@ static callrec_status open_descriptor(callrec_source *src, int fd, const char *n
     return finish_open(src, &sfi, name, rate_hz, seekable, out, err, err_len);
 }
 
-callrec_status callrec_source_open(const char *path, int rate_hz, callrec_source **out, char *err,
-                                   size_t err_len)
+/* Opens path ("-": stdin) for callrec_source_open() and _open_raw() (raw: NULL, or the
+   headerless format); the arguments are checked. */
+static callrec_status open_path(const char *path, int rate_hz, const SF_INFO *raw,
+                                callrec_source **out, char *err, size_t err_len)
 {
-    if (out)
-        *out = NULL;
-    if (!path || !out || !rate_ok(rate_hz))
-        return CALLREC_EINVAL;
     callrec_source *src = new_source();
     if (!src)
         return CALLREC_ENOMEM;
@@ -328,7 +326,17 @@ callrec_status callrec_source_open(const char *path, int rate_hz, callrec_source
         return CALLREC_EIO;
     }
     return open_descriptor(src, from_stdin ? STDIN_FILENO : src->fd, path,
-                           from_stdin ? NULL : path, rate_hz, NULL, out, err, err_len);
+                           from_stdin ? NULL : path, rate_hz, raw, out, err, err_len);
+}
+
+callrec_status callrec_source_open(const char *path, int rate_hz, callrec_source **out, char *err,
+                                   size_t err_len)
+{
+    if (out)
+        *out = NULL;
+    if (!path || !out || !rate_ok(rate_hz))
+        return CALLREC_EINVAL;
+    return open_path(path, rate_hz, NULL, out, err, err_len);
 }
 
 callrec_status callrec_source_open_raw(const char *path, callrec_raw_format format,
@@ -344,19 +352,9 @@ callrec_status callrec_source_open_raw(const char *path, callrec_raw_format form
         input_rate_hz < 1000 || input_rate_hz > 384000 || channels < 1 ||
         channels > MAX_CHANNELS)
         return CALLREC_EINVAL;
-    callrec_source *src = new_source();
-    if (!src)
-        return CALLREC_ENOMEM;
-    int from_stdin = strcmp(path, "-") == 0;
-    if (!from_stdin && (src->fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
-        set_err(err, err_len, "%s: %s", path, strerror(errno));
-        callrec_source_close(src);
-        return CALLREC_EIO;
-    }
     SF_INFO raw = {.samplerate = input_rate_hz, .channels = channels,
                    .format = SF_FORMAT_RAW | subformat[format]};
-    return open_descriptor(src, from_stdin ? STDIN_FILENO : src->fd, path,
-                           from_stdin ? NULL : path, rate_hz, &raw, out, err, err_len);
+    return open_path(path, rate_hz, &raw, out, err, err_len);
 }
 
 callrec_status cr_source_open_fd(int fd, const char *name, int rate_hz, callrec_source **out,

@@ -322,14 +322,41 @@ void sig_resample(sig_buf *b, int rate)
     b->rate = rate;
 }
 
-int sig_append_music(sig_buf *b, const char *tmp, uint64_t seed, int sections)
+#define SOUNDFONT "/usr/share/sounds/sf2/FluidR3_GM.sf2"
+
+/* Writes the MIDI track ev[0..n) (480 ticks a beat; freed here) as a file in tmp, renders it at
+   16 kHz with fluidsynth and appends it to b. 0, or -1. */
+static int render_track(sig_buf *b, const char *tmp, unsigned char *ev, size_t n)
 {
-    const char *sf2 = "/usr/share/sounds/sf2/FluidR3_GM.sf2";
-    if (access(sf2, R_OK) != 0)
-        return -1;
     char mid[512], wav[600], cmd[2048];
     snprintf(mid, sizeof mid, "%s/music.mid", tmp);
     snprintf(wav, sizeof wav, "%s/music.wav", tmp);
+    FILE *f = fopen(mid, "wb");
+    if (!f) {
+        free(ev);
+        return -1;
+    }
+    const unsigned char header[] = {'M', 'T', 'h', 'd', 0, 0, 0, 6, 0, 0, 0, 1, 480 >> 8, 480 & 255,
+                                    'M', 'T', 'r', 'k'};
+    fwrite(header, 1, sizeof header, f);
+    unsigned char len[4] = {(unsigned char)(n >> 24), (unsigned char)(n >> 16),
+                            (unsigned char)(n >> 8), (unsigned char)n};
+    fwrite(len, 1, 4, f);
+    fwrite(ev, 1, n, f);
+    fclose(f);
+    free(ev);
+    snprintf(cmd, sizeof cmd, "fluidsynth -ni -g 0.8 -r 16000 -F '%s' '%s' '%s' >/dev/null 2>&1",
+             wav, SOUNDFONT, mid);
+    int rc = system(cmd) == 0 ? sig_append_file(b, wav, 0.0) : -1;
+    unlink(mid);
+    unlink(wav);
+    return rc;
+}
+
+int sig_append_music(sig_buf *b, const char *tmp, uint64_t seed, int sections)
+{
+    if (access(SOUNDFONT, R_OK) != 0)
+        return -1;
     unsigned char *ev = malloc(1 << 20);
     size_t n = 0;
     sig_rng r;
@@ -382,38 +409,15 @@ int sig_append_music(sig_buf *b, const char *tmp, uint64_t seed, int sections)
     ev[n++] = 0x2F;
     ev[n++] = 0x00;
 #undef VARLEN
-    FILE *f = fopen(mid, "wb");
-    if (!f) {
-        free(ev);
-        return -1;
-    }
-    const unsigned char header[] = {'M', 'T', 'h', 'd', 0, 0, 0, 6, 0, 0, 0, 1, 480 >> 8, 480 & 255,
-                                    'M', 'T', 'r', 'k'};
-    fwrite(header, 1, sizeof header, f);
-    unsigned char len[4] = {(unsigned char)(n >> 24), (unsigned char)(n >> 16),
-                            (unsigned char)(n >> 8), (unsigned char)n};
-    fwrite(len, 1, 4, f);
-    fwrite(ev, 1, n, f);
-    fclose(f);
-    free(ev);
-    snprintf(cmd, sizeof cmd, "fluidsynth -ni -g 0.8 -r 16000 -F '%s' '%s' '%s' >/dev/null 2>&1",
-             wav, sf2, mid);
-    int rc = system(cmd) == 0 ? sig_append_file(b, wav, 0.0) : -1;
-    unlink(mid);
-    unlink(wav);
-    return rc;
+    return render_track(b, tmp, ev, n);
 }
 
 /* A MIDI file of `sections` sections, each with its own tempo, two melodic GM programs, a bass
    and (in most) drums, rendered by fluidsynth like sig_append_music(). */
 int sig_append_music_bed(sig_buf *b, const char *tmp, uint64_t seed, int sections)
 {
-    const char *sf2 = "/usr/share/sounds/sf2/FluidR3_GM.sf2";
-    if (access(sf2, R_OK) != 0)
+    if (access(SOUNDFONT, R_OK) != 0)
         return -1;
-    char mid[512], wav[600], cmd[2048];
-    snprintf(mid, sizeof mid, "%s/bed.mid", tmp);
-    snprintf(wav, sizeof wav, "%s/bed.wav", tmp);
     unsigned char *ev = malloc(1 << 21);
     size_t n = 0;
     sig_rng r;
@@ -489,25 +493,6 @@ int sig_append_music_bed(sig_buf *b, const char *tmp, uint64_t seed, int section
     ev[n++] = 0xFF, ev[n++] = 0x2F, ev[n++] = 0x00;
 #undef VARLEN
 #undef EVENT3
-    FILE *f = fopen(mid, "wb");
-    if (!f) {
-        free(ev);
-        return -1;
-    }
-    const unsigned char header[] = {'M', 'T', 'h', 'd', 0, 0, 0, 6, 0, 0, 0, 1, 480 >> 8, 480 & 255,
-                                    'M', 'T', 'r', 'k'};
-    fwrite(header, 1, sizeof header, f);
-    unsigned char len[4] = {(unsigned char)(n >> 24), (unsigned char)(n >> 16),
-                            (unsigned char)(n >> 8), (unsigned char)n};
-    fwrite(len, 1, 4, f);
-    fwrite(ev, 1, n, f);
-    fclose(f);
-    free(ev);
-    snprintf(cmd, sizeof cmd, "fluidsynth -ni -g 0.8 -r 16000 -F '%s' '%s' '%s' >/dev/null 2>&1",
-             wav, sf2, mid);
-    int rc = system(cmd) == 0 ? sig_append_file(b, wav, 0.0) : -1;
-    unlink(mid);
-    unlink(wav);
-    return rc;
+    return render_track(b, tmp, ev, n);
 }
 

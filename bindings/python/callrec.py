@@ -115,8 +115,31 @@ def check_request(request):
         raise Error(status, err.value.decode(errors="replace"))
 
 
-class Session:
+class _Owned:
+    """A library object this Python object owns: freed by close(), `with` or the collector."""
+
+    _free = None
+    _handle = None
+
+    def close(self):
+        if self._handle:
+            self._free(self._handle)
+            self._handle = _P()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def __del__(self):
+        self.close()
+
+
+class Session(_Owned):
     """One call. rate: of the buffers given to process(), 8000..48000."""
+
+    _free = staticmethod(_destroy)
 
     def __init__(self, rate=16000, recording_dir=".", on_event=None, prompt_base_dir=None,
                  call_id=None):
@@ -204,24 +227,13 @@ class Session:
     def pending(self):
         return _pending(self._ready())
 
-    def close(self):
-        if self._handle:
-            _destroy(self._handle)
-            self._handle = _P()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    def __del__(self):
-        self.close()
 
 
-class Source:
+class Source(_Owned):
     """Audio from a file or "-" (stdin): any format libsndfile reads, mono, at `rate`
     (0: the file's own rate when 8..48 kHz, else 16 kHz)."""
+
+    _free = staticmethod(_src_close)
 
     def __init__(self, path, rate=0):
         self._handle = _P()
@@ -250,16 +262,3 @@ class Source:
                 return
             yield chunk
 
-    def close(self):
-        if self._handle:
-            _src_close(self._handle)
-            self._handle = _P()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    def __del__(self):
-        self.close()

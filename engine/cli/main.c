@@ -285,6 +285,8 @@ typedef struct run {
     float *level_db;            /* --timeline: the input's level per 10 ms, from a file */
     size_t n_levels, cap_levels;
     double level_frame_s;
+    double level_sum;           /* the frame being summed ... */
+    size_t level_fill;          /* ... and its samples so far */
 #endif
 } run;
 
@@ -584,13 +586,11 @@ static int parse_args(int argc, char **argv, options *o)
 /* The input's level, dBFS per 10 ms, for the timeline (whole frames; the rest waits). */
 static void keep_levels(run *r, const int16_t *x, size_t n, int rate)
 {
-    static double sum;
-    static size_t in_frame;
     size_t frame = (size_t)rate / 100;
     r->level_frame_s = (double)frame / rate;
     for (size_t i = 0; i < n; i++) {
-        sum += (double)x[i] * x[i];
-        if (++in_frame < frame)
+        r->level_sum += (double)x[i] * x[i];
+        if (++r->level_fill < frame)
             continue;
         if (r->n_levels == r->cap_levels) {
             float *more = realloc(r->level_db, 2 * r->cap_levels * sizeof *more);
@@ -599,9 +599,10 @@ static void keep_levels(run *r, const int16_t *x, size_t n, int rate)
             r->level_db = more;
             r->cap_levels *= 2;
         }
-        r->level_db[r->n_levels++] = (float)(10.0 * log10(sum / (double)frame / (32768.0 * 32768.0) + 1e-12));
-        sum = 0;
-        in_frame = 0;
+        r->level_db[r->n_levels++] =
+            (float)(10.0 * log10(r->level_sum / (double)frame / (32768.0 * 32768.0) + 1e-12));
+        r->level_sum = 0;
+        r->level_fill = 0;
     }
 }
 #endif
@@ -947,19 +948,9 @@ static void report_sink(sink *k, const char *name)
    timers. Returns 0, or -1 with a message. */
 static int draw_timeline(const run *r, const options *o, const char *req, size_t req_len)
 {
-    cJSON *body = cJSON_ParseWithLength(req, req_len);
-    const char *fields[3] = {"initialSilenceTimeoutInSeconds", "maxSilenceTimeoutInSeconds",
-                             "maxRecordDurationInSeconds"};
-    double seconds_of[3];
-    for (int i = 0; i < 3; i++) {
-        const cJSON *v = cJSON_GetObjectItemCaseSensitive(body, fields[i]);
-        seconds_of[i] = cJSON_IsNumber(v) ? v->valuedouble : 5.0; /* the API's default */
-    }
-    cJSON_Delete(body);
-    tl_input in = {r->timeline,     r->n_timeline,   r->recording,
-                   r->level_db,     r->n_levels,     r->level_frame_s,
-                   r->reason[0] ? r->reason : NULL,  seconds_of[0],
-                   seconds_of[1],   seconds_of[2]};
+    tl_input in = {r->timeline, r->n_timeline, r->recording, r->level_db, r->n_levels,
+                   r->level_frame_s, r->reason[0] ? r->reason : NULL, 0, 0, 0};
+    tl_request_timers(req, req_len, &in); /* the library accepted it: it is JSON */
     char err[1024];
     if (tl_render(&in, o->timeline, err, sizeof err)) {
         fprintf(stderr, "callrec: %s\n", err);

@@ -460,6 +460,18 @@ static double request_seconds(const cJSON *body, const char *field)
     return cJSON_IsNumber(v) ? v->valuedouble : 5.0; /* the API's default */
 }
 
+int tl_request_timers(const char *json, size_t len, tl_input *in)
+{
+    cJSON *body = cJSON_ParseWithLength(json, len);
+    if (!body)
+        return -1;
+    in->initial_silence = request_seconds(body, "initialSilenceTimeoutInSeconds");
+    in->max_silence = request_seconds(body, "maxSilenceTimeoutInSeconds");
+    in->max_duration = request_seconds(body, "maxRecordDurationInSeconds");
+    cJSON_Delete(body);
+    return 0;
+}
+
 int tl_main(int argc, char **argv)
 {
     const char *events = NULL, *wav = NULL, *out = NULL, *request = NULL;
@@ -542,16 +554,10 @@ int tl_main(int argc, char **argv)
         size_t len = rf ? fread(line, 1, sizeof line - 1, rf) : 0;
         if (rf)
             fclose(rf);
-        line[len] = '\0';
-        cJSON *body = cJSON_Parse(line);
-        if (!body) {
+        if (tl_request_timers(line, len, &in)) {
             fprintf(stderr, "callrec timeline: --request %s: not JSON\n", request);
             return 2;
         }
-        in.initial_silence = request_seconds(body, "initialSilenceTimeoutInSeconds");
-        in.max_silence = request_seconds(body, "maxSilenceTimeoutInSeconds");
-        in.max_duration = request_seconds(body, "maxRecordDurationInSeconds");
-        cJSON_Delete(body);
     }
     char err[1024];
     if (tl_render(&in, out, err, sizeof err)) {

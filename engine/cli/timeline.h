@@ -58,6 +58,10 @@ typedef struct tl_input {
     double initial_silence, max_silence, max_duration;
 } tl_input;
 
+/* The request's three timers (JSON text, len bytes) into in: initial silence, max silence and
+   duration, the API's 5 s where a field is absent. Returns 0, or -1 if it is not JSON. */
+int tl_request_timers(const char *json, size_t len, tl_input *in);
+
 /* Draws the picture into path (.png, .svg or .pdf). Returns 0, or -1 with a message. */
 int tl_render(const tl_input *in, const char *path, char *err, size_t err_len);
 
