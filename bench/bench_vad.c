@@ -20,6 +20,7 @@
 
 #include "endpoint.h"
 #include "signals.h"
+#include "session_convert.h"
 #include "support.h"
 #include "vad.h"
 #include "vad_corpus.h"
@@ -269,6 +270,9 @@ typedef struct tally {
 /* Runs every detector over every mix of c's speech into t (zeroed by the caller), scored
    against truth's labels. phone: the mix goes over a phone line first: down to 8 kHz, through
    G.711 u-law and back up to 16 kHz, as a session takes a narrowband call. */
+/* --rate: the mixes reach the detectors from a device at this rate. */
+static int device_rate = RATE;
+
 static void evaluate(const corpus *c, const corpus *truth, int phone, tally *t, FILE *js,
                      int *first)
 {
@@ -289,6 +293,12 @@ static void evaluate(const corpus *c, const corpus *truth, int phone, tally *t, 
                 for (int u = 0; u < c->n_utt; u++)
                     for (int m = 0; m < N_MARGINS; m++)
                         t->oracle_err[s][m][t->n_oracle[s][m]++] = oracle[u][m];
+                if (device_rate != RATE) {
+                    /* As a sound card at that rate delivers it, through a session's converter. */
+                    sig_resample(&b, device_rate);
+                    if (bench_session_convert(&b, RATE))
+                        abort();
+                }
             }
             for (int d = 0; d < N_DETECTORS; d++) {
                 result r;
@@ -608,6 +618,8 @@ static void noise_alone(const corpus *c, double noise_seconds, FILE *js)
 static const char usage[] =
     "usage: bench_vad [--seed N] [--noise-minutes M] [--json FILE]\n"
     "  --seed N              the corpus's draw: levels, pauses, order (default 2026)\n"
+    "  --rate HZ             the mixes come from a device at HZ (converted there and back\n"
+    "                        by a session's converter), to show the rate changes nothing\n"
     "  --noise-minutes M     minutes of each noise alone for false starts per hour (default 60)\n"
     "  --json FILE           also write the results as JSON\n"
     "  --hard                instead, the hard answers (music and babble beds, one word, a pause\n"
@@ -632,6 +644,11 @@ int main(int argc, char **argv)
         } else if (strcmp(argv[i], "--noise-minutes") == 0 && value) {
             if (support_number_arg("bench_vad", argv[i++], value, 0.1, 6000, 0, &noise_minutes))
                 return 2;
+        } else if (strcmp(argv[i], "--rate") == 0 && value) {
+            double hz = 0;
+            if (support_number_arg("bench_vad", argv[i++], value, 8000, 48000, 1, &hz))
+                return 2;
+            device_rate = (int)hz;
         } else if (strcmp(argv[i], "--seed") == 0 && value) {
             if (support_number_arg("bench_vad", argv[i++], value, 0, 4294967295.0, 1, &seed))
                 return 2;
@@ -686,6 +703,9 @@ int main(int argc, char **argv)
     printf("VAD benchmark, %s: corpus seed %.0f, %d utterances, %.1f s of audio, %.0f%% speech "
            "frames\n", date, seed, c.n_utt, (double)c.clean.n / RATE,
            100.0 * (double)speech_frames / (double)c.frames);
+    if (device_rate != RATE)
+        printf("mixes delivered at %d Hz and converted to %d Hz by a session's converter\n",
+               device_rate, RATE);
     if (js)
         fprintf(js, "{\"date\":\"%s\",\"seed\":%.0f,\"utterances\":%d,\"seconds\":%.1f,\"cases\":[",
                 date, seed, c.n_utt, (double)c.clean.n / RATE);

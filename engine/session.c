@@ -4,7 +4,6 @@
 
 #include <errno.h>
 #include <limits.h>
-#include <speex/speex_resampler.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,10 +11,12 @@
 #include <unistd.h>
 
 #include "../dsp/dtmf.h"
+#include "../dsp/resample.h"
 #include "../dsp/tone.h"
 #include "../dsp/endpoint.h"
 #include "../dsp/vad.h"
 #include "cache.h"
+#include "filters.h"
 #include "notify.h"
 #include "prompt.h"
 #include "random.h"
@@ -33,7 +34,6 @@
 #define BEEP_RAMP (RATE / 200)
 /* Input arrives at the configured rate; it is converted in chunks of this many samples. */
 #define CONVERT_CHUNK 480
-#define RESAMPLER_QUALITY 5
 #define MSG_LEN 512
 /* The stop tone is cut this far ahead of its estimated onset. The dtmf test holds the estimate
    within 4.5 ms of the true onset, its mean between 3 ms early and 1 ms late: cut 3 ms ahead,
@@ -81,7 +81,9 @@ struct callrec_session {
     op *ops[MAX_OPS];          /* ops[0] runs; the others wait */
     int n_ops;
 
-    SpeexResamplerState *in_rs, *out_rs;
+    cr_rs *in_rs, *out_rs;     /* the converters below, or NULL at 16 kHz */
+    cr_rs in_conv, out_conv_rs;
+    const cr_rs_filter *in_filter, *out_filter;
     int64_t in_frames;         /* input received at the configured rate (with in_rs) */
     int64_t converted;         /* 16 kHz samples in_rs has produced from it */
     int16_t convert[2 * CONVERT_CHUNK];
@@ -208,16 +210,18 @@ callrec_status callrec_session_create(const callrec_session_config *cfg, callrec
         goto fail;
 
     /* Rates were validated above, so from here on only allocation can fail. */
-    int rate = cfg->sample_rate_hz, err = 0;
+    int rate = cfg->sample_rate_hz;
     if (rate != RATE) {
-        s->in_rs = speex_resampler_init(1, (spx_uint32_t)rate, RATE, RESAMPLER_QUALITY, &err);
-        s->out_rs = speex_resampler_init(1, RATE, (spx_uint32_t)rate, RESAMPLER_QUALITY, &err);
-        if (!s->in_rs || !s->out_rs)
+        /* The converters are aligned with their input, so the call clock matches the
+           caller's audio sample for sample: event times and tone onsets are exact. */
+        s->in_filter = cr_filter_acquire(rate, RATE);
+        s->out_filter = cr_filter_acquire(RATE, rate);
+        if (!s->in_filter || !s->out_filter)
             goto fail;
-        /* Drop the converters' start-up delay so the call clock matches the caller's
-           audio sample for sample: event times and tone onsets are exact. */
-        speex_resampler_skip_zeros(s->in_rs);
-        speex_resampler_skip_zeros(s->out_rs);
+        cr_rs_init(&s->in_conv, s->in_filter);
+        cr_rs_init(&s->out_conv_rs, s->out_filter);
+        s->in_rs = &s->in_conv;
+        s->out_rs = &s->out_conv_rs;
     }
     /* One frame of playout at the device rate, plus slack for the resampler's varying
        output count. The FIFO starts with one frame of silence so output is never short. */
@@ -263,10 +267,8 @@ void callrec_session_destroy(callrec_session *s)
         return;
     for (int i = 0; i < s->n_ops; i++)
         op_free(s, s->ops[i]);
-    if (s->in_rs)
-        speex_resampler_destroy(s->in_rs);
-    if (s->out_rs)
-        speex_resampler_destroy(s->out_rs);
+    cr_filter_release(s->in_filter);
+    cr_filter_release(s->out_filter);
     free(s->out_conv);
     free(s->out_fifo);
     free(s->recording_dir);
@@ -658,8 +660,8 @@ static void step(callrec_session *s, const int16_t *x)
         if (!sound)
             memset(s->play, 0, sizeof s->play);
         s->out_quiet = sound ? 0 : s->out_quiet + 1;
-        spx_uint32_t in_len = FRAME, out_len = (spx_uint32_t)s->out_conv_cap;
-        speex_resampler_process_int(s->out_rs, 0, s->play, &in_len, s->out_conv, &out_len);
+        size_t in_len = FRAME, out_len = s->out_conv_cap;
+        cr_rs_process(s->out_rs, s->play, &in_len, s->out_conv, &out_len);
         fifo_push(s, s->out_conv, out_len);
     } else {
         fifo_push(s, sound ? s->play : NULL, FRAME);
@@ -718,10 +720,9 @@ callrec_status callrec_session_process_frames(callrec_session *s, const int16_t 
     } else {
         size_t pos = 0;
         while (pos < frames && !s->hung_up) {
-            spx_uint32_t in_len = (spx_uint32_t)(frames - pos > CONVERT_CHUNK ? CONVERT_CHUNK
-                                                                            : frames - pos);
-            spx_uint32_t out_len = (spx_uint32_t)(sizeof s->convert / sizeof s->convert[0]);
-            speex_resampler_process_int(s->in_rs, 0, in + pos, &in_len, s->convert, &out_len);
+            size_t in_len = frames - pos > CONVERT_CHUNK ? CONVERT_CHUNK : frames - pos;
+            size_t out_len = sizeof s->convert / sizeof s->convert[0];
+            cr_rs_process(s->in_rs, in + pos, &in_len, s->convert, &out_len);
             s->in_frames += in_len;
             s->converted += out_len;
             feed(s, s->convert, out_len, out, &out_done, frames);
@@ -1023,9 +1024,9 @@ static void flush_input(callrec_session *s)
     static const int16_t zeros[CONVERT_CHUNK];
     size_t dummy = 0;
     for (int rounds = 0; due > 0 && !s->hung_up && rounds < 64; rounds++) {
-        spx_uint32_t in_len = CONVERT_CHUNK / 4;
-        spx_uint32_t out_len = (spx_uint32_t)(sizeof s->convert / sizeof s->convert[0]);
-        speex_resampler_process_int(s->in_rs, 0, zeros, &in_len, s->convert, &out_len);
+        size_t in_len = CONVERT_CHUNK / 4;
+        size_t out_len = sizeof s->convert / sizeof s->convert[0];
+        cr_rs_process(s->in_rs, zeros, &in_len, s->convert, &out_len);
         size_t take = (int64_t)out_len < due ? out_len : (size_t)due;
         s->converted += (int64_t)take;
         due -= (int64_t)take;
