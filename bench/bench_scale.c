@@ -51,10 +51,15 @@ static double cpu_s(void)
     return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
+#define MAX_ENDS 256
+
 typedef struct call {
     callrec_session *s;
     size_t pos;
     long operations;
+    size_t frames;           /* 20 ms frames processed */
+    size_t ends[MAX_ENDS];   /* the frame in which each operation completed */
+    int n_ends;
 } call;
 
 static const char request[] = "{\"stopTones\": [\"#\"], \"maxRecordDurationInSeconds\": 30, "
@@ -65,6 +70,8 @@ static void on_event(void *user, const callrec_event *e)
     call *c = user;
     if (e->type == CALLREC_EVENT_COMPLETED) { /* the bot asks again */
         c->operations++;
+        if (c->n_ends < MAX_ENDS)
+            c->ends[c->n_ends++] = c->frames;
         callrec_session_record(c->s, request, sizeof request - 1, NULL, NULL, NULL, 0);
     }
 }
@@ -102,6 +109,7 @@ static void callrec_slice(void *ctx, size_t frames)
         for (int i = 0; i < r->n; i++) {
             call *c = &r->calls[i];
             callrec_session_process(c->s, r->audio->x + c->pos, out, FRAME);
+            c->frames++;
             c->pos = next_pos(c->pos, r->audio);
         }
 }
@@ -134,9 +142,10 @@ static void detectors_slice(void *ctx, size_t frames)
 
 #if defined(HAVE_SPANDSP) && defined(HAVE_WEBRTC_VAD)
 /* Reference: WebRTC VAD (mode 2) + spandsp DTMF at 8 kHz after a 2:1 decimation, per call,
-   detecting only, or also writing each call's audio to a WAV file with the same writer
-   callrec uses (50 ms batches, header kept valid): the same work as callrec's pipeline but
-   for the state machine, with the reference detectors in place of callrec's. */
+   detecting only, or also writing each call's audio to WAV files with the same writer
+   callrec uses (100 ms batches, header kept valid), a new file wherever callrec's call
+   began a new operation: the same work as callrec's pipeline but for the state machine,
+   with the reference detectors in place of callrec's. */
 typedef struct reference_run {
     const sig_buf *audio;
     int n, writing;
@@ -144,30 +153,43 @@ typedef struct reference_run {
     dtmf_rx_state_t **dtmf;
     size_t *pos;
     cr_recorder *recs;
+    const call *calls; /* callrec's, whose operation ends the files follow */
+    size_t *frames;
+    int *files;
+    const char *folder;
 } reference_run;
 
-static int reference_open(reference_run *r, const sig_buf *audio, int n, int writing,
-                          const char *folder, sig_rng *rng)
+static int reference_new_file(reference_run *r, int i)
 {
-    *r = (reference_run){.audio = audio, .n = n, .writing = writing};
+    char path[4200], msg[256];
+    snprintf(path, sizeof path, "%s/ref-%d-%d.wav", r->folder, i, r->files[i]++);
+    if (cr_recorder_create(&r->recs[i], path, msg, sizeof msg)) {
+        fprintf(stderr, "bench_scale: %s\n", msg);
+        return -1;
+    }
+    return 0;
+}
+
+static int reference_open(reference_run *r, const sig_buf *audio, int n, int writing,
+                          const char *folder, sig_rng *rng, const call *calls)
+{
+    *r = (reference_run){.audio = audio, .n = n, .writing = writing, .calls = calls,
+                         .folder = folder};
     r->vads = calloc((size_t)n, sizeof *r->vads);
     r->dtmf = calloc((size_t)n, sizeof *r->dtmf);
     r->pos = calloc((size_t)n, sizeof *r->pos);
     r->recs = calloc((size_t)n, sizeof *r->recs);
+    r->frames = calloc((size_t)n, sizeof *r->frames);
+    r->files = calloc((size_t)n, sizeof *r->files);
     for (int i = 0; i < n; i++) {
         r->vads[i] = WebRtcVad_Create();
         WebRtcVad_Init(r->vads[i]);
         WebRtcVad_set_mode(r->vads[i], 2);
         r->dtmf[i] = dtmf_rx_init(NULL, NULL, NULL);
         r->pos[i] = start_pos(rng, audio);
-        if (writing) {
-            char path[4200], msg[256];
-            snprintf(path, sizeof path, "%s/ref-%d.wav", folder, i);
-            if (cr_recorder_create(&r->recs[i], path, msg, sizeof msg)) {
-                fprintf(stderr, "bench_scale: %s\n", msg);
-                return -1;
-            }
-        }
+        r->frames[i] = calls[i].frames; /* callrec's warm-up second counts on both clocks */
+        if (writing && reference_new_file(r, i))
+            return -1;
     }
     return 0;
 }
@@ -185,8 +207,18 @@ static void reference_slice(void *ctx, size_t frames)
             for (int k = 0; k < FRAME / 2; k++)
                 half[k] = (int16_t)((x[2 * k] + x[2 * k + 1]) / 2);
             dtmf_rx(r->dtmf[i], half, FRAME / 2);
-            if (r->writing)
+            if (r->writing) {
                 cr_recorder_write(&r->recs[i], x, FRAME, msg, sizeof msg);
+                /* callrec's call i ended an operation in this frame: so does this one */
+                const call *c = &r->calls[i];
+                for (int k = 0; k < c->n_ends; k++) {
+                    if (c->ends[k] == r->frames[i]) {
+                        cr_recorder_close(&r->recs[i], msg, sizeof msg);
+                        reference_new_file(r, i);
+                    }
+                }
+            }
+            r->frames[i]++;
             r->pos[i] = next_pos(r->pos[i], r->audio);
         }
 }
@@ -204,6 +236,8 @@ static void reference_close(reference_run *r)
     free(r->dtmf);
     free(r->pos);
     free(r->recs);
+    free(r->frames);
+    free(r->files);
 }
 #endif
 
@@ -402,7 +436,7 @@ int main(int argc, char **argv)
     }
     reference_run ref[2];
     for (int writing = 0; writing < 2; writing++)
-        if (reference_open(&ref[writing], &audio, n, writing, ref_folder, &rng))
+        if (reference_open(&ref[writing], &audio, n, writing, ref_folder, &rng, cr.calls))
             return 1;
     pipes[n_pipes++] = (pipeline){.name = "reference + same WAV writing",
                                    .slice = reference_slice, .ctx = &ref[1]};

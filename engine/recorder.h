@@ -8,9 +8,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Audio is written in 50 ms batches, each followed by its header: a crash loses at most that
-   much of what reached the recorder. */
-#define CR_RECORDER_BATCH 800
+/* Audio is written in 100 ms batches, each followed by its header: a crash loses at most that
+   much of what reached the recorder (the batch being gathered, or the one being written: the
+   recorder writes on the caller's thread, so never both). Two system calls per batch: 20 a
+   second per call, half of what 50 ms batches cost (bench_scale, docs/benchmarks.md). */
+#define CR_RECORDER_BATCH 1600
 
 typedef struct cr_recorder {
     int fd;                            /* -1: closed, or never opened */

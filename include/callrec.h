@@ -277,7 +277,7 @@ CALLREC_API callrec_status callrec_session_play_prompt(callrec_session *s, const
  *         hang-up. A failed recording write is not returned: it completes the operation
  *         with unspecifiedError, and the file stays a valid WAV of what was written.
  *
- * The recording is written with pwrite(), each 50 ms batch followed by the header that states
+ * The recording is written with pwrite(), each 100 ms batch followed by the header that states
  * it. A process that may hit a file-size limit
  * (RLIMIT_FSIZE, `ulimit -f`) must ignore SIGXFSZ (signal(SIGXFSZ, SIG_IGN)): otherwise the
  * kernel ends the process at the limit instead of failing the write. The library does not

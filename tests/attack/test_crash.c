@@ -1,10 +1,11 @@
 /* Crash consistency: callrec recording a file paced at real time is killed (SIGKILL) at 20
    seeded random moments. Each time the recording must hold a bit-exact prefix of the input;
    its header must state all of the bytes present (then the strict readers must agree), or all
-   but the last 50 ms batch, when the kill landed while that batch was being written (then
+   but the last 100 ms batch, when the kill landed while that batch was being written (then
    Python's wave and libsndfile must still read exactly what the header states); and the audio
-   the header states must be short of what had arrived by at most 110 ms (one batch the header
-   may not state, one batch being gathered, one 10 ms pacing period). */
+   the header states must be short of what had arrived by at most 110 ms: one batch, being
+   gathered or being written (the session writes on its own thread, so never both), and one
+   10 ms pacing period. */
 #include <fcntl.h>
 #include <stdio.h>
 #include <sys/stat.h>
@@ -26,7 +27,7 @@
 #define KILLS 20
 #define RATE 16000
 #define LOSS_MS 110
-#define BATCH_BYTES 1600 /* the recorder's 50 ms batch */
+#define BATCH_BYTES 3200 /* the recorder's 100 ms batch */
 
 static void sleep_ms(double ms)
 {
