@@ -22,7 +22,7 @@ expect() {
   fi
 }
 
-benches=(bench_dtmf bench_vad bench_scale)
+benches=(bench_dtmf bench_vad bench_scale bench_cli)
 [[ -x $dir/bench_live ]] && benches+=(bench_live)
 for b in "${benches[@]}"; do
   expect 0 "usage: $b" "$dir/$b" --help
@@ -36,6 +36,10 @@ expect 2 "bench_vad: --noise-minutes takes a number from 0.1 to 6000, not 'ten'"
   "$dir/bench_vad" --noise-minutes ten
 expect 2 "bench_scale: --sessions takes a whole number from 1 to 100000, not '0'" \
   "$dir/bench_scale" --sessions 0
+expect 2 "bench_cli: --rate takes 16000, 8000 or 44100, not '22050'" \
+  "$dir/bench_cli" --only cli --rate 22050
+expect 2 "bench_vad: --rate takes a whole number from 8000 to 48000, not '7999'" \
+  "$dir/bench_vad" --rate 7999
 expect 2 "bench_scale: --seconds takes a number from 1 to 3600, not '5s'" \
   "$dir/bench_scale" --seconds 5s
 if [[ -x $dir/bench_live ]]; then

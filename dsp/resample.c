@@ -201,12 +201,9 @@ static inline __m128i finish4(__m128i a, __m128i b, __m128i c, __m128i d)
    loop counter would cost as much as its arithmetic. */
 #define PRODUCE_BY_TAPS(ACC)                                                                   \
     switch (r->f->taps) {                                                                      \
-    case 32: { PRODUCE_BODY(ACC, 32) }                                                         \
     case 40: { PRODUCE_BODY(ACC, 40) }                                                         \
     case 56: { PRODUCE_BODY(ACC, 56) }                                                         \
     case 72: { PRODUCE_BODY(ACC, 72) }                                                         \
-    case 88: { PRODUCE_BODY(ACC, 88) }                                                         \
-    case 96: { PRODUCE_BODY(ACC, 96) }                                                         \
     case 104: { PRODUCE_BODY(ACC, 104) }                                                       \
     case 112: { PRODUCE_BODY(ACC, 112) }                                                       \
     default: { PRODUCE_BODY(ACC, r->f->taps) }                                                 \

@@ -417,14 +417,21 @@ static sf_count_t decode_mono(callrec_source *src, int16_t *mono, size_t frames)
                unchecked is undefined. */
             mono[i] = (int16_t)(v != v ? 0 : v > 32767.0f ? 32767 : v < -32768.0f ? -32768 : v);
         }
+    } else if (ch == 1) {
+        got = sf_readf_short(src->sf, mono, (sf_count_t)frames); /* already what is wanted */
     } else {
         short *in = src->block;
         got = sf_readf_short(src->sf, in, (sf_count_t)frames);
-        for (sf_count_t i = 0; i < got; i++) {
-            int sum = 0;
-            for (int c = 0; c < ch; c++)
-                sum += in[i * ch + c];
-            mono[i] = (int16_t)(sum / ch);
+        if (ch == 2) { /* the common case, without a division by a variable per sample */
+            for (sf_count_t i = 0; i < got; i++)
+                mono[i] = (int16_t)((in[2 * i] + in[2 * i + 1]) / 2);
+        } else {
+            for (sf_count_t i = 0; i < got; i++) {
+                int sum = 0;
+                for (int c = 0; c < ch; c++)
+                    sum += in[i * ch + c];
+                mono[i] = (int16_t)(sum / ch);
+            }
         }
     }
     if (got <= 0 && sf_error(src->sf))
