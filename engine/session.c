@@ -39,10 +39,10 @@
    within 4.5 ms of the true onset, its mean between 3 ms early and 1 ms late: cut 3 ms ahead,
    a late estimate can leave at most 1.5 ms of the tone's rise in the file. */
 #define TRIM_MARGIN (RATE * 3 / 1000)
-/* After this many silent frames the playout converter's filter holds only zeros, and silence
-   goes out without it: at quality 5 SpeexDSP's filter spans 80 input samples, scaled by the
-   ratio when it downsamples, so at most 160 (10 ms) down to 8 kHz (resample.c, quality_map). */
+/* After this many silent frames the playout converter's history holds only zeros, and silence
+   goes out without it: its rows span at most CR_RS_MAX_TAPS 16 kHz samples. */
 #define OUT_QUIET_FRAMES 2
+_Static_assert(CR_RS_MAX_TAPS <= OUT_QUIET_FRAMES * FRAME, "the playout converter's history");
 
 typedef enum op_phase { PHASE_QUEUED, PHASE_PROMPT, PHASE_BEEP, PHASE_RECORDING } op_phase;
 

@@ -16,6 +16,7 @@ cmake --install "$build" --prefix "$prefix" >/dev/null
 libdir=$(dirname "$(find "$prefix" -name callrec.pc)")/..
 
 "$prefix/bin/callrec" --version | grep -q "^callrec [0-9]"
+"$prefix/bin/callrec" serve --help | grep -q "^usage: callrec serve" # its module, installed
 
 export PKG_CONFIG_PATH="$libdir/pkgconfig"
 cc -std=c11 "${flags[@]}" "$src/tests/example_embed.c" $(pkg-config --cflags --libs callrec) \

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the Debian packages of this build (cpack -G DEB), checks what each holds, unpacks all
-# three into a scratch root and builds and runs against that root alone: the program and its
-# man page, the embedding example through pkg-config and through find_package.
+# three into a scratch root and builds and runs against that root alone: the program, its
+# modules and man page, the embedding example through pkg-config and through find_package.
 set -euo pipefail
 build=$1
 src=$2
@@ -26,6 +26,7 @@ holds "$dev" '/cmake/callrec/callrecConfig\.cmake'
 holds "$dev" '/libcallrec\.a'
 holds "$bin" '/bin/callrec$'
 holds "$bin" '/man1/callrec\.1'
+holds "$bin" '/callrec/callrec-serve\.so$'
 grep -q 'libcallrec0 (= ' <<<"$(dpkg-deb -f "$dev" Depends)"
 grep -q 'libsndfile1' <<<"$(dpkg-deb -f "$lib" Depends)"
 # Installable here: dpkg checks the three against this system's packages (their dependencies
@@ -41,6 +42,18 @@ fi
 for d in "$lib" "$dev" "$bin"; do dpkg-deb -x "$d" "$root/fs"; done
 
 "$root/fs/usr/bin/callrec" --version | grep -q '^callrec [0-9]'
+# The modules are found relative to the program, wherever the tree is unpacked; a program
+# without them says which one it needs and where it looked.
+"$root/fs/usr/bin/callrec" serve --help | grep -q '^usage: callrec serve'
+if holds "$bin" '/callrec/callrec-timeline\.so$'; then
+  "$root/fs/usr/bin/callrec" timeline --help | grep -q '^usage: callrec timeline'
+fi
+mkdir "$root/alone" && cp "$root/fs/usr/bin/callrec" "$root/alone/"
+if "$root/alone/callrec" serve --help >"$root/alone.log" 2>&1 ||
+  ! grep -q 'serve needs the module callrec-serve\.so, found neither in' "$root/alone.log"; then
+  echo "package test: a program without its modules: $(cat "$root/alone.log")" >&2
+  exit 1
+fi
 grep -q '^\.TH CALLREC 1' "$root"/fs/usr/share/man/man1/callrec.1
 
 pc=$(dirname "$(find "$root/fs" -name callrec.pc)")

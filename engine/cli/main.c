@@ -18,10 +18,33 @@
 #include <unistd.h>
 
 #include "callrec.h"
-#include "serve.h" /* the program's server, engine/serve */
+#include "modules.h"
+#include "serve.h" /* the program's server, engine/serve: a module, opened when used */
 #ifdef CALLREC_HAVE_CAIRO
 #include "timeline.h"
 #endif
+
+/* What the modules provide (modules.h), found when a command first needs them. */
+typedef int (*main_fn)(int argc, char **argv);
+typedef char *(*notification_fn)(const char *json, const char *recording_dir,
+                                  const char *base_url, const char *op_id, cJSON **resource_out);
+static notification_fn serve_notification;
+#ifdef CALLREC_HAVE_CAIRO
+typedef int (*render_fn)(const tl_input *in, const char *path, char *err, size_t err_len);
+typedef int (*timers_fn)(const char *json, size_t len, tl_input *in);
+static render_fn timeline_render;
+static timers_fn timeline_timers;
+#endif
+
+/* A module's function, or NULL with a message on stderr. */
+static void *module_symbol(const char *name, const char *symbol, const char *what)
+{
+    char err[PATH_MAX + 512];
+    void *fn = cr_module_symbol(name, symbol, err, sizeof err);
+    if (!fn)
+        fprintf(stderr, "callrec: %s needs the module %s\n", what, err);
+    return fn;
+}
 
 #define EXIT_COMPLETED 0
 #define EXIT_FAILED 1
@@ -534,6 +557,11 @@ static int parse_args(int argc, char **argv, options *o)
 #ifdef CALLREC_HAVE_CAIRO
     if (o->timeline && !tl_supported(o->timeline))
         return usage_error("--timeline %s: must end in .png, .svg or .pdf", o->timeline);
+    if (o->timeline && (!(timeline_render = (render_fn)module_symbol(
+                            "callrec-timeline", "tl_render", "--timeline")) ||
+                        !(timeline_timers = (timers_fn)module_symbol(
+                            "callrec-timeline", "tl_request_timers", "--timeline"))))
+        return EXIT_FAILED;
 #else
     if (o->timeline)
         return usage_error("--timeline %s: this callrec was built without cairo", o->timeline);
@@ -550,6 +578,10 @@ static int parse_args(int argc, char **argv, options *o)
         strncmp(o->recording_url, "https://", 8) != 0)
         return usage_error("--recording-url: must be an http or https URL, got %s",
                            o->recording_url);
+    if (o->recording_url &&
+        !(serve_notification = (notification_fn)module_symbol(
+              "callrec-serve", "callrec_serve_notification", "--recording-url")))
+        return EXIT_FAILED;
     if (o->realtime && !o->input)
         return usage_error("%s", "--realtime paces an --input file");
     if ((o->input_rate || o->input_channels) && !o->input_format)
@@ -950,9 +982,9 @@ static int draw_timeline(const run *r, const options *o, const char *req, size_t
 {
     tl_input in = {r->timeline, r->n_timeline, r->recording, r->level_db, r->n_levels,
                    r->level_frame_s, r->reason[0] ? r->reason : NULL, 0, 0, 0};
-    tl_request_timers(req, req_len, &in); /* the library accepted it: it is JSON */
+    timeline_timers(req, req_len, &in); /* the library accepted it: it is JSON */
     char err[1024];
-    if (tl_render(&in, o->timeline, err, sizeof err)) {
+    if (timeline_render(&in, o->timeline, err, sizeof err)) {
         fprintf(stderr, "callrec: %s\n", err);
         return -1;
     }
@@ -1135,9 +1167,9 @@ static int cmd_record(int argc, char **argv)
     }
     if (opt.recording_url) {
         /* The same URL and token a `callrec serve` on this recording folder answers. */
-        char *served = callrec_serve_notification(r.notification,
-                                                  opt.recording_dir ? opt.recording_dir : ".",
-                                                  opt.recording_url, r.operation_id, NULL);
+        char *served = serve_notification(r.notification,
+                                          opt.recording_dir ? opt.recording_dir : ".",
+                                          opt.recording_url, r.operation_id, NULL);
         if (!served) {
             fprintf(stderr, "callrec: --recording-url: the notification could not be rewritten\n");
             rc = EXIT_FAILED;
@@ -1241,11 +1273,15 @@ int main(int argc, char **argv)
     }
     if (strcmp(cmd, "devices") == 0)
         return cmd_devices();
-    if (strcmp(cmd, "serve") == 0)
-        return callrec_serve_main(argc - 1, argv + 1);
+    if (strcmp(cmd, "serve") == 0) {
+        main_fn serve = (main_fn)module_symbol("callrec-serve", "callrec_serve_main", "serve");
+        return serve ? serve(argc - 1, argv + 1) : EXIT_FAILED;
+    }
 #ifdef CALLREC_HAVE_CAIRO
-    if (strcmp(cmd, "timeline") == 0)
-        return tl_main(argc - 1, argv + 1);
+    if (strcmp(cmd, "timeline") == 0) {
+        main_fn timeline = (main_fn)module_symbol("callrec-timeline", "tl_main", "timeline");
+        return timeline ? timeline(argc - 1, argv + 1) : EXIT_FAILED;
+    }
 #endif
     return usage_error("unknown command %s", cmd);
 }

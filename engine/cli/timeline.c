@@ -31,13 +31,6 @@ static const rgb wave_c = {0.13, 0.23, 0.45}, timer_c = {0.58, 0.40, 0.74};
 
 static void set(cairo_t *cr, rgb c) { cairo_set_source_rgb(cr, c.r, c.g, c.b); }
 
-int tl_supported(const char *path)
-{
-    const char *dot = strrchr(path, '.');
-    return dot && (strcasecmp(dot, ".png") == 0 || strcasecmp(dot, ".svg") == 0 ||
-                   strcasecmp(dot, ".pdf") == 0);
-}
-
 static double event_time(const tl_input *in, tl_kind kind, int last)
 {
     double t = NAN;

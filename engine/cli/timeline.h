@@ -5,6 +5,8 @@
 #define CR_TIMELINE_H
 
 #include <stddef.h>
+#include <string.h>
+#include <strings.h>
 
 /* The picture's geometry, in pixels (PNG) or points (SVG, PDF); the tests find rows by it. */
 #define TL_WIDTH 1600
@@ -68,8 +70,14 @@ int tl_render(const tl_input *in, const char *path, char *err, size_t err_len);
 /* The time at the picture's left edge and its seconds per pixel, for in (the tests use it). */
 void tl_scale(const tl_input *in, double *t0, double *seconds_per_px);
 
-/* 1 if path ends in an extension tl_render() writes. */
-int tl_supported(const char *path);
+/* 1 if path ends in an extension tl_render() writes (inline: the program checks it before it
+   opens the module that draws). */
+static inline int tl_supported(const char *path)
+{
+    const char *dot = strrchr(path, '.');
+    return dot && (strcasecmp(dot, ".png") == 0 || strcasecmp(dot, ".svg") == 0 ||
+                   strcasecmp(dot, ".pdf") == 0);
+}
 
 /* callrec timeline EVENTS.jsonl [REC.wav] -o FILE [--request REQ.json]; argv[0] "timeline".
    Returns the exit status. */
