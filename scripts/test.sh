@@ -17,7 +17,13 @@ configure_and_build() {
   cmake --build "$dir" -j"$jobs" >/dev/null
 }
 
-stage() { printf '\n== %s\n' "$1"; }
+# Each stage's heading, and how long the one before it took (CI's budget is watched by stage).
+stage_start=$SECONDS
+stage() {
+  [[ -n ${stage_name:-} ]] && printf '== %s: %d s\n' "$stage_name" $((SECONDS - stage_start))
+  stage_name=$1 stage_start=$SECONDS
+  printf '\n== %s\n' "$1"
+}
 
 stage "release build, all tests"
 configure_and_build build -DCMAKE_BUILD_TYPE=Release
@@ -41,3 +47,4 @@ CC=clang configure_and_build build-fuzz -DCMAKE_BUILD_TYPE=Debug -DCALLREC_FUZZ=
   -DCALLREC_FUZZ_SECONDS="$fuzz_seconds" -DCALLREC_BENCH=OFF
 LSAN_OPTIONS="suppressions=$PWD/tests/lsan.supp" \
   ctest --test-dir build-fuzz --output-on-failure -L fuzz -j"$jobs"
+stage "done"
