@@ -144,6 +144,7 @@ typedef struct result {
     double onset_lat[256], end_err[256]; /* end_err: absolute */
     unsigned char end_found[256];       /* per utterance */
     double end_ms[256];                 /* per utterance whose end was found: signed error */
+    double lag_ms[256];                 /* per utterance whose end was found: decided - placed */
     int n_onset, n_end;
     double seconds;
 } result;
@@ -164,7 +165,7 @@ static void run(int d, const sig_buf *b, const corpus *c, result *res)
         WebRtcVad_set_mode(w, d - 1);
     }
 #endif
-    int64_t starts[512], stops[512];
+    int64_t starts[512], stops[512], stops_at[512];
     int n_starts = 0, n_stops = 0;
     double t0 = support_now_s();
     size_t frames = b->n / FRAME;
@@ -186,8 +187,10 @@ static void run(int d, const sig_buf *b, const corpus *c, result *res)
         cr_endpoint_event e = cr_endpoint_frame(&ep, cls, &t);
         if (e == CR_EP_STARTED && n_starts < 512)
             starts[n_starts++] = t;
-        else if (e == CR_EP_STOPPED && n_stops < 512)
+        else if (e == CR_EP_STOPPED && n_stops < 512) {
+            stops_at[n_stops] = (int64_t)(f + 1) * FRAME; /* when it was decided */
             stops[n_stops++] = t;
+        }
     }
     res->seconds = support_now_s() - t0;
 #ifdef HAVE_WEBRTC_VAD
@@ -216,13 +219,14 @@ static void run(int d, const sig_buf *b, const corpus *c, result *res)
             }
         }
         /* The utterance's end: the last stop after its start and before the next one. */
-        int64_t last = -1;
+        int64_t last = -1, last_at = -1;
         int64_t limit = u + 1 < c->n_utt ? (int64_t)c->utt[u + 1].start : INT64_MAX;
         for (int s = 0; s < n_stops; s++)
             if (stops[s] > (int64_t)c->utt[u].start && stops[s] < limit)
-                last = stops[s];
+                last = stops[s], last_at = stops_at[s];
         res->end_found[u] = last >= 0;
         if (last >= 0) {
+            res->lag_ms[u] = (double)(last_at - last) / RATE * 1000.0;
             double err = (double)(last - (int64_t)c->utt[u].end) / RATE * 1000.0;
             res->end_ms[u] = err;
             res->early += err < -NEAR_MS;
@@ -265,6 +269,8 @@ typedef struct tally {
     double own_err[N_OWN][N_DETECTORS][OWN_ENDS];
     int n_own[N_OWN][N_DETECTORS], own_early[N_OWN], own_late[N_OWN]; /* early, late: callrec's */
     double cpu[N_DETECTORS], audio;
+    double lag[N_SNRS][N_NOISES * 256]; /* callrec's decided - placed, steady noise and clicks */
+    int n_lag[N_SNRS];
 } tally;
 
 /* Runs every detector over every mix of c's speech into t (zeroed by the caller), scored
@@ -328,6 +334,9 @@ static void evaluate(const corpus *c, const corpus *truth, int phone, tally *t, 
                     t->own_early[o] += d == 0 && r.end_ms[u] < -NEAR_MS;
                     t->own_late[o] += d == 0 && r.end_ms[u] > NEAR_MS;
                 }
+                for (int u = 0; d == 0 && !phone && !fam && u < c->n_utt; u++)
+                    if (r.end_found[u])
+                        t->lag[s][t->n_lag[s]++] = r.lag_ms[u];
                 for (int i = 0; i < r.n_end && t->n_end_all[s][d] < 2048; i++)
                     t->end_all[s][d][t->n_end_all[s][d]++] = r.end_err[i];
                 int *n_fam = &t->n_end_family[fam][s][d];
@@ -526,6 +535,19 @@ static void print_mixes(tally *t, int n_utt)
         for (int d = 0; d < N_DETECTORS; d++)
             print_p50_p95(t->own_err[o][d], t->n_own[o][d]);
         printf("   %5d / %4d of %5.1f\n", t->own_early[o], t->own_late[o], t->n_own[o][0] / 20.0);
+    }
+    printf("\ncallrec: when each end was decided, after the end it placed (ms), in steady noise and\n"
+           "clicks; p50 / p99 / max, and how many later than 400 ms\n");
+    for (int s = 0; s < N_SNRS; s++) {
+        int n = t->n_lag[s], late = 0;
+        double max = 0;
+        for (int i = 0; i < n; i++) {
+            late += t->lag[s][i] > 400.0;
+            max = fmax(max, t->lag[s][i]);
+        }
+        printf("%4d dB  %6.0f / %6.0f / %6.0f   %4d of %4d\n", snrs[s],
+               support_percentile(t->lag[s], n, 50), support_percentile(t->lag[s], n, 99), max,
+               late, n);
     }
 }
 
