@@ -14,8 +14,10 @@
 #include "signals.h"
 #include "support.h"
 
-static long allocations, frees;
-static int counting;
+/* volatile: the compiler takes malloc for a builtin that reads no user data, and would drop a
+   store to `counting` that only malloc's hooks read. */
+static volatile long allocations, frees;
+static volatile int counting;
 
 #ifdef CALLREC_TEST_SANITIZED
 /* The sanitizers own malloc; they report every allocation and free to these hooks (declared

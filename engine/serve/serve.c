@@ -41,7 +41,7 @@
 #define CHUNK_MS 20
 #define DELIVERY_GIVE_UP_S 30       /* default --delivery-timeout: a failing callback's limit */
 #define RESPONSE_WAIT_S 5           /* a notification waits this long for its creating response */
-#define CONNECTION_TIMEOUT_S 10     /* a client that stalls mid-request is dropped */
+#define CONNECTION_TIMEOUT_S 10     /* default --client-timeout: a stalled client is dropped */
 
 typedef struct config {
     const char *listen, *public_url, *recording_dir, *media_dir;
@@ -49,7 +49,7 @@ typedef struct config {
     char *api_tokens[MAX_TOKENS];
     int n_api_tokens;
     char *callback_token;
-    long retention_s, max_calls, delivery_timeout_s;
+    long retention_s, max_calls, delivery_timeout_s, client_timeout_s;
     char media_real[PATH_MAX];
     char base[512];                 /* public base URL, no trailing slash */
 } config;
@@ -1264,7 +1264,8 @@ static const char usage_text[] =
     "usage: callrec serve --api-token-file FILE --recording-dir DIR --media-dir DIR\n"
     "                     [--listen HOST:PORT] [--public-url URL] [--retention SECONDS]\n"
     "                     [--callback-token-file FILE] [--tls-cert PEM --tls-key PEM]\n"
-    "                     [--max-calls N] [--delivery-timeout SECONDS]\n";
+    "                     [--max-calls N] [--delivery-timeout SECONDS]\n"
+    "                     [--client-timeout SECONDS]\n";
 
 static const char help_text[] =
     "\n"
@@ -1288,7 +1289,8 @@ static const char help_text[] =
     "  --tls-cert PEM --tls-key PEM  serve HTTPS\n"
     "  --max-calls N              calls at once (default 200); more are refused with 503\n"
     "  --delivery-timeout SECONDS a notification the callback keeps refusing is retried for\n"
-    "                             this long, then given up and counted (default 30)\n";
+    "                             this long, then given up and counted (default 30)\n"
+    "  --client-timeout SECONDS   a client silent this long mid-request is dropped (default 10)\n";
 
 static char *first_line(const char *path, char *why, size_t why_len)
 {
@@ -1360,7 +1362,8 @@ static int parse(int argc, char **argv, config *c)
     c->retention_s = 600;
     c->max_calls = 200;
     c->delivery_timeout_s = DELIVERY_GIVE_UP_S;
-    const char *retention = NULL, *max_calls = NULL, *delivery = NULL;
+    c->client_timeout_s = CONNECTION_TIMEOUT_S;
+    const char *retention = NULL, *max_calls = NULL, *delivery = NULL, *client = NULL;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char **slot = strcmp(a, "--listen") == 0                ? &c->listen
@@ -1374,6 +1377,7 @@ static int parse(int argc, char **argv, config *c)
                             : strcmp(a, "--tls-key") == 0             ? &c->tls_key
                             : strcmp(a, "--max-calls") == 0           ? &max_calls
                             : strcmp(a, "--delivery-timeout") == 0    ? &delivery
+                            : strcmp(a, "--client-timeout") == 0      ? &client
                                                                       : NULL;
         if (!slot)
             return usage("unknown option %s", a);
@@ -1395,6 +1399,11 @@ static int parse(int argc, char **argv, config *c)
         c->delivery_timeout_s = strtol(delivery, &end, 10);
         if (*end || c->delivery_timeout_s < 1 || c->delivery_timeout_s > 86400)
             return usage("--delivery-timeout: must be 1 to 86400 seconds, got %s", delivery);
+    }
+    if (client) {
+        c->client_timeout_s = strtol(client, &end, 10);
+        if (*end || c->client_timeout_s < 1 || c->client_timeout_s > 3600)
+            return usage("--client-timeout: must be 1 to 3600 seconds, got %s", client);
     }
     if (max_calls) {
         c->max_calls = strtol(max_calls, &end, 10);
@@ -1480,7 +1489,7 @@ int callrec_serve_main(int argc, char **argv)
     s->daemon = MHD_start_daemon(
         flags, 0, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
         MHD_OPTION_THREAD_POOL_SIZE, 4U, MHD_OPTION_CONNECTION_TIMEOUT,
-        (unsigned)CONNECTION_TIMEOUT_S, MHD_OPTION_CONNECTION_LIMIT, 2000U,
+        (unsigned)s->cfg.client_timeout_s, MHD_OPTION_CONNECTION_LIMIT, 2000U,
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_ARRAY, tls, MHD_OPTION_END);
     if (!s->daemon) {
         fprintf(stderr, "callrec serve: cannot listen on %s: %s\n", s->cfg.listen,
