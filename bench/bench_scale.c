@@ -155,7 +155,8 @@ typedef struct reference_run {
     cr_recorder *recs;
     const call *calls; /* callrec's, whose operation ends the files follow */
     size_t *frames;
-    int *files;
+    int *files;     /* per call: files begun */
+    int *next_end;  /* per call: callrec's next operation end (they come in order) */
     const char *folder;
 } reference_run;
 
@@ -181,6 +182,7 @@ static int reference_open(reference_run *r, const sig_buf *audio, int n, int wri
     r->recs = calloc((size_t)n, sizeof *r->recs);
     r->frames = calloc((size_t)n, sizeof *r->frames);
     r->files = calloc((size_t)n, sizeof *r->files);
+    r->next_end = calloc((size_t)n, sizeof *r->next_end);
     for (int i = 0; i < n; i++) {
         r->vads[i] = WebRtcVad_Create();
         WebRtcVad_Init(r->vads[i]);
@@ -188,6 +190,8 @@ static int reference_open(reference_run *r, const sig_buf *audio, int n, int wri
         r->dtmf[i] = dtmf_rx_init(NULL, NULL, NULL);
         r->pos[i] = start_pos(rng, audio);
         r->frames[i] = calls[i].frames; /* callrec's warm-up second counts on both clocks */
+        while (r->next_end[i] < calls[i].n_ends && calls[i].ends[r->next_end[i]] < r->frames[i])
+            r->next_end[i]++;
         if (writing && reference_new_file(r, i))
             return -1;
     }
@@ -211,11 +215,10 @@ static void reference_slice(void *ctx, size_t frames)
                 cr_recorder_write(&r->recs[i], x, FRAME, msg, sizeof msg);
                 /* callrec's call i ended an operation in this frame: so does this one */
                 const call *c = &r->calls[i];
-                for (int k = 0; k < c->n_ends; k++) {
-                    if (c->ends[k] == r->frames[i]) {
-                        cr_recorder_close(&r->recs[i], msg, sizeof msg);
-                        reference_new_file(r, i);
-                    }
+                if (r->next_end[i] < c->n_ends && c->ends[r->next_end[i]] == r->frames[i]) {
+                    r->next_end[i]++;
+                    cr_recorder_close(&r->recs[i], msg, sizeof msg);
+                    reference_new_file(r, i);
                 }
             }
             r->frames[i]++;
@@ -238,6 +241,7 @@ static void reference_close(reference_run *r)
     free(r->recs);
     free(r->frames);
     free(r->files);
+    free(r->next_end);
 }
 #endif
 

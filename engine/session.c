@@ -81,9 +81,8 @@ struct callrec_session {
     op *ops[MAX_OPS];          /* ops[0] runs; the others wait */
     int n_ops;
 
-    cr_rs *in_rs, *out_rs;     /* the converters below, or NULL at 16 kHz */
-    cr_rs in_conv, out_conv_rs;
-    const cr_rs_filter *in_filter, *out_filter;
+    const cr_rs_filter *in_filter, *out_filter; /* NULL at 16 kHz: nothing to convert */
+    cr_rs in_rs, out_rs;       /* the converters, when there are filters */
     int64_t in_frames;         /* input received at the configured rate (with in_rs) */
     int64_t converted;         /* 16 kHz samples in_rs has produced from it */
     int16_t convert[2 * CONVERT_CHUNK];
@@ -218,10 +217,8 @@ callrec_status callrec_session_create(const callrec_session_config *cfg, callrec
         s->out_filter = cr_filter_acquire(RATE, rate);
         if (!s->in_filter || !s->out_filter)
             goto fail;
-        cr_rs_init(&s->in_conv, s->in_filter);
-        cr_rs_init(&s->out_conv_rs, s->out_filter);
-        s->in_rs = &s->in_conv;
-        s->out_rs = &s->out_conv_rs;
+        cr_rs_init(&s->in_rs, s->in_filter);
+        cr_rs_init(&s->out_rs, s->out_filter);
     }
     /* One frame of playout at the device rate, plus slack for the resampler's varying
        output count. The FIFO starts with one frame of silence so output is never short. */
@@ -650,18 +647,18 @@ static void step(callrec_session *s, const int16_t *x)
     if (s->n_ops && s->ops[0]->phase == PHASE_RECORDING)
         run_recording(s, x, stop, onset, confirmed);
 
-    if (s->out_rs && !sound && s->out_quiet >= OUT_QUIET_FRAMES) {
+    if (s->out_filter && !sound && s->out_quiet >= OUT_QUIET_FRAMES) {
         /* The converter's filter holds nothing but silence, so its output would be zeros:
            push that many zeros (the rate's share of the frame, fractions carried) without it. */
         s->out_frac += (int64_t)FRAME * s->cfg.sample_rate_hz;
         fifo_push(s, NULL, (size_t)(s->out_frac / RATE));
         s->out_frac %= RATE;
-    } else if (s->out_rs) {
+    } else if (s->out_filter) {
         if (!sound)
             memset(s->play, 0, sizeof s->play);
         s->out_quiet = sound ? 0 : s->out_quiet + 1;
         size_t in_len = FRAME, out_len = s->out_conv_cap;
-        cr_rs_process(s->out_rs, s->play, &in_len, s->out_conv, &out_len);
+        cr_rs_process(&s->out_rs, s->play, &in_len, s->out_conv, &out_len);
         fifo_push(s, s->out_conv, out_len);
     } else {
         fifo_push(s, sound ? s->play : NULL, FRAME);
@@ -715,14 +712,14 @@ callrec_status callrec_session_process_frames(callrec_session *s, const int16_t 
         return CALLREC_ESTATE;
     size_t out_done = 0, used = frames;
     int64_t before = s->in_frames; /* input taken by earlier calls */
-    if (!s->in_rs) {
+    if (!s->in_filter) {
         used = feed(s, in, frames, out, &out_done, frames);
     } else {
         size_t pos = 0;
         while (pos < frames && !s->hung_up) {
             size_t in_len = frames - pos > CONVERT_CHUNK ? CONVERT_CHUNK : frames - pos;
             size_t out_len = sizeof s->convert / sizeof s->convert[0];
-            cr_rs_process(s->in_rs, in + pos, &in_len, s->convert, &out_len);
+            cr_rs_process(&s->in_rs, in + pos, &in_len, s->convert, &out_len);
             s->in_frames += in_len;
             s->converted += out_len;
             feed(s, s->convert, out_len, out, &out_done, frames);
@@ -1026,7 +1023,7 @@ static void flush_input(callrec_session *s)
     for (int rounds = 0; due > 0 && !s->hung_up && rounds < 64; rounds++) {
         size_t in_len = CONVERT_CHUNK / 4;
         size_t out_len = sizeof s->convert / sizeof s->convert[0];
-        cr_rs_process(s->in_rs, zeros, &in_len, s->convert, &out_len);
+        cr_rs_process(&s->in_rs, zeros, &in_len, s->convert, &out_len);
         size_t take = (int64_t)out_len < due ? out_len : (size_t)due;
         s->converted += (int64_t)take;
         due -= (int64_t)take;
@@ -1044,7 +1041,7 @@ callrec_status callrec_session_hangup(callrec_session *s)
         s->deferred |= DEFER_HANGUP;
         return CALLREC_OK;
     }
-    if (s->in_rs)
+    if (s->in_filter)
         flush_input(s);
     if (!s->hung_up) /* a callback during the flush may have ended the call */
         hangup_now(s);
