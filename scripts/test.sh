@@ -36,7 +36,7 @@ stage() {
 # suites see the machine as they would alone.
 built=$(mktemp -d)
 builder=
-trap '[[ -n $builder ]] && kill "$builder" 2>/dev/null; rm -rf "$built"' EXIT
+trap 'if [[ -n $builder ]]; then kill "$builder" 2>/dev/null || true; fi; rm -rf "$built"' EXIT
 build_in_background() {
   (
     chrt --idle -p 0 "$BASHPID" >/dev/null
