@@ -399,8 +399,9 @@ void callrec_source_get_info(const callrec_source *src, callrec_source_info *inf
         *info = src->info;
 }
 
-/* Decodes up to `frames` (<= BLOCK_FRAMES) frames into mono; returns how many, 0 at the end,
-   -1 if decoding failed. */
+/* Decodes up to `frames` frames into mono (at most BLOCK_FRAMES unless the file is mono
+   16-bit, which goes straight into `mono`); returns how many, 0 at the end, -1 if decoding
+   failed. */
 static sf_count_t decode_mono(callrec_source *src, int16_t *mono, size_t frames)
 {
     int ch = src->info.channels;
@@ -497,7 +498,10 @@ callrec_status callrec_source_read(callrec_source *src, int16_t *out, size_t fra
         return read_converted(src, out, frames, frames_read);
     size_t done = 0;
     while (done < frames && !src->input_ended) {
-        size_t want = frames - done < BLOCK_FRAMES ? frames - done : BLOCK_FRAMES;
+        /* Mono 16-bit needs no block of its own: one read of the whole request. */
+        size_t want = frames - done;
+        if (want > BLOCK_FRAMES && (src->read_float || src->info.channels > 1))
+            want = BLOCK_FRAMES;
         sf_count_t got = decode_mono(src, out + done, want);
         if (got < 0) {
             *frames_read = done;

@@ -52,7 +52,7 @@ static void *module_symbol(const char *name, const char *symbol, const char *wha
 #define EXIT_OUTPUT 3 /* the operation ran, but its notification could not be written */
 #define MAX_REQUEST_BYTES (1 << 20)
 #define CHUNK_MS 20
-#define FILE_BLOCK_FRAMES 16384 /* about 1 s at 16 kHz */
+#define FILE_BLOCK_FRAMES 65536 /* about 4 s at 16 kHz: 128 KiB a read */
 #define SINK_MAX_LINES 4096   /* events waiting for a slow reader; more are dropped, counted */
 #define GIVE_UP_MS 1000       /* after Ctrl-C, how long stdout may stay unread */
 
