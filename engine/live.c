@@ -4,6 +4,7 @@
    Real-time rule: the audio callback only copies samples into and out of the rings and
    updates atomics. No locks, no allocation, no I/O, no logging. */
 #define _GNU_SOURCE /* strcasestr */
+#include <dlfcn.h>
 #include <errno.h>
 #include <math.h>
 #include <portaudio.h>
@@ -101,6 +102,71 @@ static void set_err(char *err, size_t len, const char *fmt, ...)
     }
 }
 
+/* ---- PortAudio, loaded when a device is first used ------------------------------------ */
+
+/* PortAudio is opened at the first use of a device, not with the library: a program that
+   reads files, or a bot that pushes its own audio, does not load the audio stack (PortAudio,
+   ALSA, JACK and their C++ runtime: about 3 ms of CPU at every start, measured with
+   `perf stat callrec --version`). Its header still gives the types. */
+#ifndef CALLREC_PORTAUDIO_LIBRARY
+#define CALLREC_PORTAUDIO_LIBRARY "libportaudio.so.2"
+#endif
+
+static struct {
+    PaError (*Initialize)(void);
+    PaError (*Terminate)(void);
+    PaDeviceIndex (*GetDeviceCount)(void);
+    PaDeviceIndex (*GetDefaultInputDevice)(void);
+    const PaDeviceInfo *(*GetDeviceInfo)(PaDeviceIndex);
+    const PaHostApiInfo *(*GetHostApiInfo)(PaHostApiIndex);
+    const char *(*GetErrorText)(PaError);
+    PaError (*OpenStream)(PaStream **, const PaStreamParameters *, const PaStreamParameters *,
+                          double, unsigned long, PaStreamFlags, PaStreamCallback *, void *);
+    PaError (*StartStream)(PaStream *);
+    PaError (*StopStream)(PaStream *);
+    PaError (*CloseStream)(PaStream *);
+    PaError (*IsStreamActive)(PaStream *);
+    PaTime (*GetStreamTime)(PaStream *);
+} pa;
+static pthread_once_t pa_once = PTHREAD_ONCE_INIT;
+static char pa_missing[320]; /* why PortAudio could not be loaded; empty once it is */
+
+static void pa_load(void)
+{
+    /* Never closed: PortAudio's host APIs may leave threads behind. */
+    void *lib = dlopen(CALLREC_PORTAUDIO_LIBRARY, RTLD_NOW | RTLD_LOCAL);
+    if (!lib) {
+        snprintf(pa_missing, sizeof pa_missing, "%s", dlerror());
+        return;
+    }
+    const char *bad = NULL;
+    /* dlsym returns an object pointer; POSIX guarantees it converts to a function pointer. */
+#define PA_SYM(f) (bad = bad ? bad : (*(void **)&pa.f = dlsym(lib, "Pa_" #f)) ? NULL : "Pa_" #f)
+    PA_SYM(Initialize), PA_SYM(Terminate), PA_SYM(GetDeviceCount);
+    PA_SYM(GetDefaultInputDevice), PA_SYM(GetDeviceInfo), PA_SYM(GetHostApiInfo);
+    PA_SYM(GetErrorText), PA_SYM(OpenStream), PA_SYM(StartStream), PA_SYM(StopStream);
+    PA_SYM(CloseStream), PA_SYM(IsStreamActive), PA_SYM(GetStreamTime);
+#undef PA_SYM
+    if (bad)
+        snprintf(pa_missing, sizeof pa_missing, "%s: no %s", CALLREC_PORTAUDIO_LIBRARY, bad);
+}
+
+/* Loads PortAudio if need be and initialises it. Returns 0, or -1 with a message. */
+static int pa_start(char *err, size_t err_len)
+{
+    pthread_once(&pa_once, pa_load);
+    if (pa_missing[0]) {
+        set_err(err, err_len, "live audio needs PortAudio, which could not be loaded: %s",
+                pa_missing);
+        return -1;
+    }
+    if (pa.Initialize() != paNoError) {
+        set_err(err, err_len, "PortAudio could not start");
+        return -1;
+    }
+    return 0;
+}
+
 void callrec_live_config_default(callrec_live_config *cfg)
 {
     if (!cfg)
@@ -115,12 +181,12 @@ callrec_status callrec_live_devices(callrec_device_info *out, int max, int *coun
     if (!count || max < 0 || (max > 0 && !out))
         return CALLREC_EINVAL;
     *count = 0;
-    if (Pa_Initialize() != paNoError)
+    if (pa_start(NULL, 0))
         return CALLREC_EDEVICE;
-    int n = Pa_GetDeviceCount();
+    int n = pa.GetDeviceCount();
     for (int i = 0; i < n && i < max; i++) {
-        const PaDeviceInfo *d = Pa_GetDeviceInfo(i);
-        const PaHostApiInfo *h = d ? Pa_GetHostApiInfo(d->hostApi) : NULL;
+        const PaDeviceInfo *d = pa.GetDeviceInfo(i);
+        const PaHostApiInfo *h = d ? pa.GetHostApiInfo(d->hostApi) : NULL;
         out[i].index = i;
         snprintf(out[i].name, sizeof out[i].name, "%s", d ? d->name : "?");
         snprintf(out[i].host_api, sizeof out[i].host_api, "%s", h ? h->name : "?");
@@ -128,7 +194,7 @@ callrec_status callrec_live_devices(callrec_device_info *out, int max, int *coun
         out[i].max_output_channels = d ? d->maxOutputChannels : 0;
         out[i].default_rate_hz = d ? d->defaultSampleRate : 0;
     }
-    Pa_Terminate();
+    pa.Terminate();
     if (n < 0)
         return CALLREC_EDEVICE;
     *count = n;
@@ -236,7 +302,7 @@ static int64_t capture_time_ns(callrec_live *l, uint64_t frame)
 static int64_t stream_time_ns(callrec_live *l)
 {
     if (l->stream)
-        return (int64_t)(Pa_GetStreamTime(l->stream) * 1e9);
+        return (int64_t)(pa.GetStreamTime(l->stream) * 1e9);
     return now_ns();
 }
 
@@ -320,9 +386,9 @@ static void *worker_main(void *arg)
 
 static int find_device(const char *spec, char *err, size_t err_len)
 {
-    int n = Pa_GetDeviceCount();
+    int n = pa.GetDeviceCount();
     if (!spec)
-        return Pa_GetDefaultInputDevice();
+        return pa.GetDefaultInputDevice();
     char *end;
     long idx = strtol(spec, &end, 10);
     if (*spec && !*end) {
@@ -334,7 +400,7 @@ static int find_device(const char *spec, char *err, size_t err_len)
     }
     for (int pass = 0; pass < 2; pass++) {
         for (int i = 0; i < n; i++) {
-            const PaDeviceInfo *d = Pa_GetDeviceInfo(i);
+            const PaDeviceInfo *d = pa.GetDeviceInfo(i);
             if (!d || d->maxInputChannels < 1)
                 continue;
             if (pass == 0 ? strcmp(d->name, spec) == 0 : strcasestr(d->name, spec) != NULL)
@@ -348,10 +414,8 @@ static int find_device(const char *spec, char *err, size_t err_len)
 
 static callrec_status open_device(callrec_live *l, char *err, size_t err_len)
 {
-    if (Pa_Initialize() != paNoError) {
-        set_err(err, err_len, "PortAudio could not start");
+    if (pa_start(err, err_len))
         return CALLREC_EDEVICE;
-    }
     l->pa_initialised = 1;
     int dev = find_device(l->cfg.device, err, err_len);
     if (dev < 0) {
@@ -359,7 +423,7 @@ static callrec_status open_device(callrec_live *l, char *err, size_t err_len)
             set_err(err, err_len, "no default input device");
         return CALLREC_EDEVICE;
     }
-    const PaDeviceInfo *info = Pa_GetDeviceInfo(dev);
+    const PaDeviceInfo *info = pa.GetDeviceInfo(dev);
     PaStreamParameters in = {0}, out = {0};
     in.device = dev;
     in.channelCount = 1;
@@ -367,28 +431,28 @@ static callrec_status open_device(callrec_live *l, char *err, size_t err_len)
     in.suggestedLatency = info->defaultLowInputLatency;
     /* Playout on the same device if it has outputs, else the host API's default output. */
     int out_dev = info->maxOutputChannels > 0 ? dev
-                                              : Pa_GetHostApiInfo(info->hostApi)->defaultOutputDevice;
+                                              : pa.GetHostApiInfo(info->hostApi)->defaultOutputDevice;
     l->has_output = out_dev >= 0 && out_dev != paNoDevice;
     if (l->has_output) {
         out.device = out_dev;
         out.channelCount = 1;
         out.sampleFormat = paInt16;
-        out.suggestedLatency = Pa_GetDeviceInfo(out_dev)->defaultLowOutputLatency;
+        out.suggestedLatency = pa.GetDeviceInfo(out_dev)->defaultLowOutputLatency;
     }
     l->rate = (int)info->defaultSampleRate;
     if (l->rate < 8000 || l->rate > 48000)
         l->rate = CALLREC_INTERNAL_RATE_HZ;
     unsigned long fpb = l->cfg.buffer_frames > 0 ? (unsigned long)l->cfg.buffer_frames
                                                  : paFramesPerBufferUnspecified;
-    PaError e = Pa_OpenStream(&l->stream, &in, l->has_output ? &out : NULL, l->rate, fpb,
+    PaError e = pa.OpenStream(&l->stream, &in, l->has_output ? &out : NULL, l->rate, fpb,
                               paNoFlag, audio_callback, l);
     if (e != paNoError && l->has_output) { /* try capture only */
         l->has_output = 0;
-        e = Pa_OpenStream(&l->stream, &in, NULL, l->rate, fpb, paNoFlag, audio_callback, l);
+        e = pa.OpenStream(&l->stream, &in, NULL, l->rate, fpb, paNoFlag, audio_callback, l);
     }
     if (e != paNoError) {
         l->stream = NULL;
-        set_err(err, err_len, "device %s: %s", info->name, Pa_GetErrorText(e));
+        set_err(err, err_len, "device %s: %s", info->name, pa.GetErrorText(e));
         return CALLREC_EDEVICE;
     }
     return CALLREC_OK;
@@ -479,7 +543,7 @@ callrec_status callrec_live_start(callrec_live *l)
         return CALLREC_ENOMEM;
     l->worker_started = 1;
     if (l->stream) {
-        PaError e = Pa_StartStream(l->stream);
+        PaError e = pa.StartStream(l->stream);
         if (e != paNoError) {
             callrec_live_stop(l);
             return CALLREC_EDEVICE;
@@ -584,8 +648,8 @@ void callrec_live_stop(callrec_live *l)
     if (!l)
         return;
     int lost = atomic_load_explicit(&l->device_lost, memory_order_acquire);
-    if (l->stream && !lost && Pa_IsStreamActive(l->stream) == 1)
-        Pa_StopStream(l->stream);
+    if (l->stream && !lost && pa.IsStreamActive(l->stream) == 1)
+        pa.StopStream(l->stream);
     atomic_store_explicit(&l->stop, 1, memory_order_release);
     if (l->pacer_started) {
         /* A source that stalled (a pipe whose writer stopped writing) leaves the pacer blocked
@@ -629,9 +693,9 @@ void callrec_live_destroy(callrec_live *l)
     }
     callrec_source_close(l->source);
     if (l->stream)
-        Pa_CloseStream(l->stream);
+        pa.CloseStream(l->stream);
     if (l->pa_initialised)
-        Pa_Terminate();
+        pa.Terminate();
     cr_ring_free(&l->in_ring);
     cr_ring_free(&l->out_ring);
     free(l->cost_ns);

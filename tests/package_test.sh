@@ -29,6 +29,8 @@ holds "$bin" '/man1/callrec\.1'
 holds "$bin" '/callrec/callrec-serve\.so$'
 grep -q 'libcallrec0 (= ' <<<"$(dpkg-deb -f "$dev" Depends)"
 grep -q 'libsndfile1' <<<"$(dpkg-deb -f "$lib" Depends)"
+grep -q 'libportaudio2' <<<"$(dpkg-deb -f "$lib" Depends)" # opened at run time, named by hand
+grep -q 'libportaudio2' <<<"$(dpkg-deb -f "$bin" Depends)"
 # Installable here: dpkg checks the three against this system's packages (their dependencies
 # are what scripts/setup.sh installs on Debian 12) without changing anything.
 dpkg --dry-run -i "$lib" "$dev" "$bin" >"$root/dry-run.log" 2>&1 || {
