@@ -14,9 +14,10 @@ void cr_vad_window(int rate_hz, const float **even, const float **odd)
    The first two stages (twiddles 1 and -j) run as one radix-4 pass that reads z in natural
    order: output group q (re[4q..4q+3]) combines z[m], z[m + n/2], z[m + n/4] and
    z[m + 3n/4] for m the bit reversal of 4q, so four consecutive m go through at once and each
-   lane stores its group. The other stages go four butterflies at a time, with each stage's
-   twiddles contiguous. */
-static void fft_half(const float *zr, const float *zi, float *re, float *im)
+   lane stores its group. The third stage goes four butterflies at a time and the rest eight,
+   with each stage's twiddles contiguous. Every lane does the same arithmetic whatever the
+   width, so the AVX build gives the same bits as the SSE one. */
+static inline void fft_half(const float *zr, const float *zi, float *re, float *im)
 {
     const int n = CR_VAD_FFT / 2, h = n / 2, q = n / 4;
     for (int m = 0; m < q; m += 4) {
@@ -34,28 +35,51 @@ static void fft_half(const float *zr, const float *zi, float *re, float *im)
             i[0] = o0i[l], i[1] = o1i[l], i[2] = o2i[l], i[3] = o3i[l];
         }
     }
-    for (int half = 4; half < n; half <<= 1) {
+    {
+        const float *wr = vad_stage_re + 4, *wi = vad_stage_im + 4;
+        v4f w_r = load4(wr), w_i = load4(wi);
+        for (int i = 0; i < n; i += 8) {
+            float *r0 = re + i, *i0 = im + i, *r1 = r0 + 4, *i1 = i0 + 4;
+            v4f ur = load4(r0), ui = load4(i0), yr = load4(r1), yi = load4(i1);
+            v4f xr = yr * w_r - yi * w_i, xi = yr * w_i + yi * w_r;
+            store4(r0, ur + xr);
+            store4(i0, ui + xi);
+            store4(r1, ur - xr);
+            store4(i1, ui - xi);
+        }
+    }
+    for (int half = 8; half < n; half <<= 1) {
         const float *wr = vad_stage_re + half, *wi = vad_stage_im + half;
         for (int i = 0; i < n; i += 2 * half) {
-            for (int k = 0; k < half; k += 4) {
+            for (int k = 0; k < half; k += 8) {
                 float *r0 = re + i + k, *i0 = im + i + k, *r1 = r0 + half, *i1 = i0 + half;
-                v4f w_r = load4(wr + k), w_i = load4(wi + k);
-                v4f ur = load4(r0), ui = load4(i0), yr = load4(r1), yi = load4(i1);
-                v4f xr = yr * w_r - yi * w_i, xi = yr * w_i + yi * w_r;
-                store4(r0, ur + xr);
-                store4(i0, ui + xi);
-                store4(r1, ur - xr);
-                store4(i1, ui - xi);
+                v8f w_r = LOAD8(wr + k), w_i = LOAD8(wi + k);
+                v8f ur = LOAD8(r0), ui = LOAD8(i0), yr = LOAD8(r1), yi = LOAD8(i1);
+                v8f xr = yr * w_r - yi * w_i, xi = yr * w_i + yi * w_r;
+                STORE8(r0, ur + xr);
+                STORE8(i0, ui + xi);
+                STORE8(r1, ur - xr);
+                STORE8(i1, ui - xi);
             }
         }
     }
 }
 
+/* Built twice where the compiler can choose at run time: for AVX (without FMA, which would
+   round differently) and for the baseline. Not under the sanitizers, which do not follow
+   the choice. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) &&                         \
+    !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
+#define VAD_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define VAD_CLONES
+#endif
+
 /* Power spectrum, bins 0..CR_VAD_FFT/2, of a frame (v->frame samples, windowed and
    zero-padded to CR_VAD_FFT): the even and odd samples go in as one complex signal of half
    the length, and the two half-spectra are separated afterwards (the usual real-FFT
    packing), at half the cost of a full complex FFT. */
-void cr_vad_power_spectrum(const cr_vad *v, const int16_t *frame, float *power)
+VAD_CLONES void cr_vad_power_spectrum(const cr_vad *v, const int16_t *frame, float *power)
 {
     const int n = CR_VAD_FFT / 2;
     float in_re[CR_VAD_FFT / 2], in_im[CR_VAD_FFT / 2], re[CR_VAD_FFT / 2], im[CR_VAD_FFT / 2];
@@ -75,15 +99,14 @@ void cr_vad_power_spectrum(const cr_vad *v, const int16_t *frame, float *power)
         rre[k] = re[n - k];
         rim[k] = im[n - k];
     }
-    const v4f half = {0.5f, 0.5f, 0.5f, 0.5f};
-    for (int k = 0; k < n; k += 4) {
-        v4f zr = load4(re + k), zi = load4(im + k), cr = load4(rre + k), ci = load4(rim + k);
+    for (int k = 0; k < n; k += 8) {
+        v8f zr = LOAD8(re + k), zi = LOAD8(im + k), cr = LOAD8(rre + k), ci = LOAD8(rim + k);
         /* E = (Z[k] + conj Z[n-k]) / 2, O = (Z[k] - conj Z[n-k]) / 2j, X = E + W^k O */
-        v4f er = half * (zr + cr), ei = half * (zi - ci);
-        v4f or_ = half * (zi + ci), oi = half * (cr - zr);
-        v4f wr = load4(vad_tw_re + k), wi = load4(vad_tw_im + k);
-        v4f xr = er + wr * or_ - wi * oi, xi = ei + wr * oi + wi * or_;
-        store4(power + k, xr * xr + xi * xi);
+        v8f er = 0.5f * (zr + cr), ei = 0.5f * (zi - ci);
+        v8f or_ = 0.5f * (zi + ci), oi = 0.5f * (cr - zr);
+        v8f wr = LOAD8(vad_tw_re + k), wi = LOAD8(vad_tw_im + k);
+        v8f xr = er + wr * or_ - wi * oi, xi = ei + wr * oi + wi * or_;
+        STORE8(power + k, xr * xr + xi * xi);
     }
     power[n] = (re[0] - im[0]) * (re[0] - im[0]); /* Nyquist */
 }

@@ -49,6 +49,14 @@ static inline v4f load4(const float *p)
 
 static inline void store4(float *p, v4f v) { memcpy(p, &v, sizeof v); }
 
+/* Eight lanes: one AVX register where the function is built for it, two SSE ones elsewhere.
+   Loads and stores go through an unaligned alias type rather than helper functions, whose
+   eight-lane return value would depend on the target's ABI. */
+typedef float v8f __attribute__((vector_size(32)));
+typedef float v8f_at __attribute__((vector_size(32), aligned(4), may_alias));
+#define LOAD8(p) (*(const v8f_at *)(p))
+#define STORE8(p, v) (*(v8f_at *)(p) = (v))
+
 static inline float clampf(double x, double lo, double hi)
 {
     return (float)(x < lo ? lo : x > hi ? hi : x);
