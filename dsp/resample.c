@@ -23,13 +23,21 @@ static int gcd(int a, int b)
     return a;
 }
 
-/* Half the taps: Z zero crossings of the sinc at the lower rate, counted in input samples,
-   rounded up so a row is a whole number of 8-sample vectors. */
+/* The transition band, as fractions of the lower rate's Nyquist frequency. */
+static double stop_edge(int in_rate, int out_rate)
+{
+    return in_rate > out_rate ? CR_RS_STOP_DOWN : CR_RS_STOP_UP;
+}
+
+/* Half the taps: Kaiser's length for the transition at the stopband his beta gives,
+   (A - 7.95) / (2.285 * 2 pi * width) with A ~ 70 dB, counted in input samples and rounded up
+   so a row is a whole number of 8-sample vectors. */
 static int half_taps(int in_rate, int out_rate)
 {
     double lower = in_rate < out_rate ? in_rate : out_rate;
-    double crossing = in_rate / (CR_RS_CUTOFF * lower); /* input samples between zeros */
-    int h = (int)ceil(CR_RS_ZEROS * crossing);
+    double width = (stop_edge(in_rate, out_rate) - CR_RS_PASS) * 0.5 * lower / in_rate;
+    double attenuation = KAISER_BETA / 0.1102 + 8.7; /* Kaiser's beta, inverted */
+    int h = (int)ceil((attenuation - 7.95) / (2.285 * 2.0 * M_PI * width) / 2.0);
     h = (h + 3) / 4 * 4;
     return h > CR_RS_MAX_TAPS / 2 ? CR_RS_MAX_TAPS / 2 : h;
 }
@@ -73,7 +81,8 @@ void cr_rs_filter_design(cr_rs_filter *f, int in_rate, int out_rate, int16_t *st
     f->wide = 0;
 #endif
     double lower = in_rate < out_rate ? in_rate : out_rate;
-    double band = CR_RS_CUTOFF * lower / in_rate; /* twice the cutoff, in cycles per input sample */
+    /* twice the cutoff (the middle of the transition), in cycles per input sample */
+    double band = 0.5 * (CR_RS_PASS + stop_edge(in_rate, out_rate)) * lower / in_rate;
     double norm = 1.0 / bessel_i0(KAISER_BETA);
     for (int p = 0; p < f->phases; p++) {
         /* Row p serves outputs falling p/phases of a sample after the input at tap h-1. */
@@ -201,11 +210,12 @@ static inline __m128i finish4(__m128i a, __m128i b, __m128i c, __m128i d)
    loop counter would cost as much as its arithmetic. */
 #define PRODUCE_BY_TAPS(ACC)                                                                   \
     switch (r->f->taps) {                                                                      \
+    case 24: { PRODUCE_BODY(ACC, 24) }                                                         \
     case 40: { PRODUCE_BODY(ACC, 40) }                                                         \
+    case 48: { PRODUCE_BODY(ACC, 48) }                                                         \
     case 56: { PRODUCE_BODY(ACC, 56) }                                                         \
-    case 72: { PRODUCE_BODY(ACC, 72) }                                                         \
-    case 104: { PRODUCE_BODY(ACC, 104) }                                                       \
-    case 112: { PRODUCE_BODY(ACC, 112) }                                                       \
+    case 80: { PRODUCE_BODY(ACC, 80) }                                                         \
+    case 88: { PRODUCE_BODY(ACC, 88) }                                                         \
     default: { PRODUCE_BODY(ACC, r->f->taps) }                                                 \
     }
 

@@ -4,8 +4,11 @@
    input signal at time k * in_rate / out_rate, so n input samples give exactly
    round(n * out_rate / in_rate) outputs once the filter's lookahead is flushed with zeros.
 
-   The filter is a Kaiser-windowed sinc chosen per ratio: cut off at CR_RS_CUTOFF of the lower
-   rate's Nyquist frequency, CR_RS_ZEROS zero crossings of the sinc on each side at that rate.
+   The filter is a Kaiser-windowed sinc designed per ratio from what the conversion must keep
+   and what it must remove, both as fractions of the lower rate's Nyquist frequency: flat to
+   CR_RS_PASS of it; going down, nothing from CR_RS_STOP_DOWN of it on (those tones would fold
+   back below 2 - CR_RS_STOP_DOWN of it); going up, no image of a passband tone (images fall
+   at CR_RS_STOP_UP of it and above). The length is Kaiser's for that transition at ~70 dB.
    Its measured passband ripple and aliasing are in docs/benchmarks.md (test_resample). */
 #ifndef CR_RESAMPLE_H
 #define CR_RESAMPLE_H
@@ -13,8 +16,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define CR_RS_CUTOFF 0.9
-#define CR_RS_ZEROS 16
+#define CR_RS_PASS 0.8
+#define CR_RS_STOP_DOWN 1.12
+#define CR_RS_STOP_UP (2.0 - CR_RS_PASS)
 /* Ratios needing more output phases than this (uncommon rates such as 44,101 Hz) use the
    nearest of this many rows: a timing error under 1/2048 of an input sample. */
 #define CR_RS_MAX_PHASES 1024
