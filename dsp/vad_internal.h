@@ -53,6 +53,7 @@ static inline void store4(float *p, v4f v) { memcpy(p, &v, sizeof v); }
    Loads and stores go through an unaligned alias type rather than helper functions, whose
    eight-lane return value would depend on the target's ABI. */
 typedef float v8f __attribute__((vector_size(32)));
+typedef int v8si __attribute__((vector_size(32)));
 typedef float v8f_at __attribute__((vector_size(32), aligned(4), may_alias));
 #define LOAD8(p) (*(const v8f_at *)(p))
 #define STORE8(p, v) (*(v8f_at *)(p) = (v))
@@ -82,6 +83,7 @@ void cr_vad_remember(cr_vad *v, cr_vad_class c);
 /* vad_models.c: the start and word-continuation models' probabilities for their inputs (the
    end model is cr_vad_end()). */
 float cr_vad_start_model(const float x[CR_VAD_START_FEATURES]);
+void cr_vad_tanh8(float *u); /* tanh of u[0..7], in place */
 float cr_vad_continuation_model(const float x[CR_VAD_FEATURES]);
 
 #endif
