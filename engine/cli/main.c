@@ -1221,7 +1221,8 @@ static int cmd_devices(void)
     callrec_status st = callrec_live_devices(devs, 64, &n);
     restore_stderr(saved);
     if (st != CALLREC_OK) {
-        fprintf(stderr, "callrec: devices: PortAudio could not start\n");
+        fprintf(stderr, "callrec: devices: PortAudio could not be loaded (libportaudio2) or "
+                        "could not start\n");
         return EXIT_USAGE;
     }
     printf("%-5s  %-40s  %-28s  %3s  %3s  %8s\n", "index", "name", "host API", "in", "out", "rate");
