@@ -42,4 +42,21 @@ cc -std=c11 -D_DEFAULT_SOURCE "${flags[@]}" -I"$src/tests" \
   "$src/tests/support.c" $(pkg-config --cflags --libs callrec sndfile speexdsp libcjson) \
   -lpthread -lm -Wl,-rpath,"$libdir" -o "$prefix/example-bot"
 "$prefix/example-bot" --calls 8 --threads 2 >/dev/null
+# PortAudio is opened only for a device: with its library unreadable (a private mount namespace,
+# where this machine allows one), the installed program still records a file, and asking for a
+# device says what is missing.
+portaudio=$(readlink -f "$(ldconfig -p | awk '$1 == "libportaudio.so.2" {print $NF; exit}')")
+if [ -f "$portaudio" ] && unshare -m true 2>/dev/null; then
+  echo '{"maxRecordDurationInSeconds": 2}' >"$prefix/request.json"
+  unshare -m bash -c "mount --bind /dev/null '$portaudio' &&
+    '$prefix/bin/callrec' record --request '$prefix/request.json' --input '$src/demo/caller.wav' \
+      --output '$prefix/no-portaudio.wav' -q >/dev/null &&
+    ! '$prefix/bin/callrec' devices 2>'$prefix/devices.err'"
+  grep -q "PortAudio could not be loaded" "$prefix/devices.err"
+  python3 -c "import sys, wave; assert wave.open(sys.argv[1]).getnframes() == 32000" \
+    "$prefix/no-portaudio.wav"
+  echo "install test: with PortAudio unreadable, a file was recorded and devices named the problem"
+else
+  echo "install test: no private mount namespace here; the run without PortAudio was not made"
+fi
 echo "install test: the program, pkg-config and find_package consumers and the example bot ran"
