@@ -139,16 +139,27 @@ static void pa_load(void)
         snprintf(pa_missing, sizeof pa_missing, "%s", dlerror());
         return;
     }
-    const char *bad = NULL;
-    /* dlsym returns an object pointer; POSIX guarantees it converts to a function pointer. */
-#define PA_SYM(f) (bad = bad ? bad : (*(void **)&pa.f = dlsym(lib, "Pa_" #f)) ? NULL : "Pa_" #f)
-    PA_SYM(Initialize), PA_SYM(Terminate), PA_SYM(GetDeviceCount);
-    PA_SYM(GetDefaultInputDevice), PA_SYM(GetDeviceInfo), PA_SYM(GetHostApiInfo);
-    PA_SYM(GetErrorText), PA_SYM(OpenStream), PA_SYM(StartStream), PA_SYM(StopStream);
-    PA_SYM(CloseStream), PA_SYM(IsStreamActive), PA_SYM(GetStreamTime);
+    /* Each entry point's slot and name. dlsym returns an object pointer, stored through a
+       void ** as POSIX's own example of dlsym does. */
+#define PA_SYM(f) {(void **)&pa.f, "Pa_" #f}
+    static const struct {
+        void **slot;
+        const char *name;
+    } syms[] = {
+        PA_SYM(Initialize),   PA_SYM(Terminate),      PA_SYM(GetDeviceCount),
+        PA_SYM(GetDefaultInputDevice), PA_SYM(GetDeviceInfo), PA_SYM(GetHostApiInfo),
+        PA_SYM(GetErrorText), PA_SYM(OpenStream),     PA_SYM(StartStream),
+        PA_SYM(StopStream),   PA_SYM(CloseStream),    PA_SYM(IsStreamActive),
+        PA_SYM(GetStreamTime),
+    };
 #undef PA_SYM
-    if (bad)
-        snprintf(pa_missing, sizeof pa_missing, "%s: no %s", CALLREC_PORTAUDIO_LIBRARY, bad);
+    for (size_t i = 0; i < sizeof syms / sizeof syms[0]; i++) {
+        if (!(*syms[i].slot = dlsym(lib, syms[i].name))) {
+            snprintf(pa_missing, sizeof pa_missing, "%s: no %s", CALLREC_PORTAUDIO_LIBRARY,
+                     syms[i].name);
+            return;
+        }
+    }
 }
 
 /* Loads PortAudio if need be and initialises it. Returns 0, or -1 with a message. */
