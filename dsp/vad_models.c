@@ -15,45 +15,34 @@ _Static_assert(VAD_MODEL_HIDDEN % 8 == 0 && VAD_START_HIDDEN % 8 == 0,
                "the hidden units go eight at a time");
 #define MAX_HIDDEN (VAD_MODEL_HIDDEN > VAD_START_HIDDEN ? VAD_MODEL_HIDDEN : VAD_START_HIDDEN)
 
+/* A float vector's bits, and a float vector from bits. */
+#define BITS(v) ((union { v8f f; v8si i; }){.f = (v)}.i)
+#define FLOATS(b) ((union { v8f f; v8si i; }){.i = (b)}.f)
+
 /* tanh of eight values at once, within 2e-7 of tanhf (test_vad compares them): through
    e = exp(-2|u|), tanh|u| = (1 - e) / (1 + e). The exponential is Cody and Waite's: 2^n by the
    exponent bits, e^r for |r| <= ln 2 / 2 by its Taylor series to r^7. The library's tanhf,
-   one unit at a time, was a tenth of the program's time on a long file (perf). */
+   one unit at a time, was a twentieth of the program's time on a long file (perf). */
 void cr_vad_tanh8(float *u)
 {
     const v8si sign = (v8si){0} + (int)0x80000000u;
-    v8f a = LOAD8(u), m;
-    v8si bits, mbits;
-    memcpy(&bits, &a, sizeof bits);
-    mbits = bits & ~sign;
-    memcpy(&m, &mbits, sizeof m);
-    v8si small = m < 9.0f; /* tanh 9 is 1 in single precision */
-    v8f nine = (v8f){0} + 9.0f;
-    v8si nine_bits;
-    memcpy(&nine_bits, &nine, sizeof nine_bits);
-    mbits = (mbits & small) | (nine_bits & ~small);
-    memcpy(&m, &mbits, sizeof m);
+    const v8f nine = (v8f){0} + 9.0f; /* tanh 9 is 1 in single precision */
+    v8f a = LOAD8(u), m = FLOATS(BITS(a) & ~sign);
+    v8si small = m < nine;
+    m = FLOATS((BITS(m) & small) | (BITS(nine) & ~small));
     v8f y = -2.0f * m;
     v8f n = __builtin_convertvector(__builtin_convertvector(y * 1.44269504f - 0.5f, v8si), v8f);
     v8f r = y - n * 0.693145752f - n * 1.42860677e-6f; /* ln 2 in two parts */
-    v8f p = r * (1.0f / 5040);
-    p = p + 1.0f / 720;
+    v8f p = r * (1.0f / 5040) + 1.0f / 720;
     p = p * r + 1.0f / 120;
     p = p * r + 1.0f / 24;
     p = p * r + 1.0f / 6;
     p = p * r + 0.5f;
     p = p * r + 1.0f;
     p = p * r + 1.0f;
-    v8si scale = (__builtin_convertvector(n, v8si) + 127) << 23;
-    v8f e;
-    memcpy(&e, &scale, sizeof e);
-    e *= p;
+    v8f e = p * FLOATS((__builtin_convertvector(n, v8si) + 127) << 23);
     v8f t = (1.0f - e) / (1.0f + e);
-    v8si tbits;
-    memcpy(&tbits, &t, sizeof tbits);
-    tbits |= bits & sign; /* tanh is odd: the input's sign */
-    memcpy(&t, &tbits, sizeof t);
-    STORE8(u, t);
+    STORE8(u, FLOATS(BITS(t) | (BITS(a) & sign))); /* tanh is odd: the input's sign */
 }
 
 /* A network's output, the probability of its one unit, for inputs x[n_in] and hidden tanh
