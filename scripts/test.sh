@@ -43,7 +43,11 @@ build_in_background() {
     for tree in "$@"; do
       IFS=: read -r dir cc args <<<"$tree"
       rc=0
-      CC=${cc:-${CC:-cc}} configure_and_build "$dir" $args >"$built/$dir.log" 2>&1 || rc=$?
+      if [[ -n $cc ]]; then
+        CC=$cc configure_and_build "$dir" $args >"$built/$dir.log" 2>&1 || rc=$?
+      else
+        configure_and_build "$dir" $args >"$built/$dir.log" 2>&1 || rc=$?
+      fi
       echo "$rc" >"$built/$dir.rc"
       [[ $rc == 0 ]] || exit
     done
