@@ -30,66 +30,86 @@ stage() {
   printf '\n== %s\n' "$1"
 }
 
-# The sanitizer and fuzzer trees are built in the background at idle priority while the
-# stages before them run: most of a stage's wall time is the real-time suites (live, crash,
-# attack, serve), which leave a core idle. SCHED_IDLE only takes CPU no test wants, so those
-# suites see the machine as they would alone.
-built=$(mktemp -d)
-builder=
-trap 'if [[ -n $builder ]]; then kill "$builder" 2>/dev/null || true; fi; rm -rf "$built"' EXIT
-build_in_background() {
+# The real-time suites (label `realtime`: live, crash, attack, serve) run one at a time and
+# leave a core idle, most of each stage's wall time. So the sanitizer stages' other work runs in
+# the background at idle priority (SCHED_IDLE takes only CPU that nothing else wants, so the
+# real-time suites still have the machine to themselves): the ASan tree is built and its other
+# tests run, then the TSan tree and its other tests, then the fuzzers' tree. Each stage then
+# prints that part's ctest report and runs its real-time suites itself.
+sanitizer_flags=(-DCMAKE_BUILD_TYPE=Debug -DCALLREC_BENCH=OFF)
+build_asan() { configure_and_build build-asan "${sanitizer_flags[@]}" -DCALLREC_SANITIZE=address,undefined; }
+build_tsan() { configure_and_build build-tsan "${sanitizer_flags[@]}" -DCALLREC_SANITIZE=thread; }
+build_fuzz() {
+  CC=clang configure_and_build build-fuzz "${sanitizer_flags[@]}" -DCALLREC_FUZZ=ON \
+    -DCALLREC_FUZZ_SECONDS="$fuzz_seconds"
+}
+test_asan() {
+  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+    LSAN_OPTIONS="suppressions=$PWD/tests/lsan.supp" \
+    ctest --test-dir build-asan --output-on-failure -j"$jobs" "$@"
+}
+test_tsan() {
+  TSAN_OPTIONS="halt_on_error=1 suppressions=$PWD/tests/tsan.supp" \
+    ctest --test-dir build-tsan --output-on-failure -j"$jobs" "$@"
+}
+
+steps=$(mktemp -d)
+background=
+trap 'if [[ -n $background ]]; then kill "$background" 2>/dev/null || true; fi; rm -rf "$steps"' EXIT
+# Runs each named step (a function of no arguments) in order, at idle
+# priority; each leaves its output and exit status in $steps. The first failure stops the chain.
+run_in_background() {
   (
     chrt --idle -p 0 "$BASHPID" >/dev/null
-    for tree in "$@"; do
-      IFS=: read -r dir cc args <<<"$tree"
+    for step in "$@"; do
       rc=0
-      if [[ -n $cc ]]; then
-        CC=$cc configure_and_build "$dir" $args >"$built/$dir.log" 2>&1 || rc=$?
-      else
-        configure_and_build "$dir" $args >"$built/$dir.log" 2>&1 || rc=$?
-      fi
-      echo "$rc" >"$built/$dir.rc"
+      $step >"$steps/$step.log" 2>&1 || rc=$?
+      echo "$rc" >"$steps/$step.rc"
       [[ $rc == 0 ]] || exit
     done
   ) &
-  builder=$!
+  background=$!
 }
-wait_for_tree() {
-  local dir=$1
-  until [[ -e $built/$dir.rc ]]; do
-    kill -0 "$builder" 2>/dev/null || [[ -e $built/$dir.rc ]] || {
-      echo "background build of $dir stopped without a result" >&2; exit 1; }
+# Waits for a background step; prints its output if asked (a test report) or if it failed.
+wait_for() {
+  local step=$1 show=${2:-}
+  until [[ -e $steps/$step.rc ]]; do
+    kill -0 "$background" 2>/dev/null || [[ -e $steps/$step.rc ]] || {
+      echo "the background step $step stopped without a result" >&2; exit 1; }
     sleep 1
   done
-  if [[ $(<"$built/$dir.rc") != 0 ]]; then
-    cat "$built/$dir.log" >&2
-    echo "building $dir failed" >&2
+  if [[ -n $show || $(<"$steps/$step.rc") != 0 ]]; then
+    cat "$steps/$step.log"
+  fi
+  if [[ $(<"$steps/$step.rc") != 0 ]]; then
+    echo "$step failed" >&2
     exit 1
   fi
 }
+asan_others() { test_asan -LE realtime; }
+tsan_others() { test_tsan -LE realtime; }
 
 stage "release build, all tests"
 configure_and_build build -DCMAKE_BUILD_TYPE=Release
-sanitizer_flags="-DCMAKE_BUILD_TYPE=Debug -DCALLREC_BENCH=OFF"
-build_in_background \
-  "build-asan::$sanitizer_flags -DCALLREC_SANITIZE=address,undefined" \
-  "build-tsan::$sanitizer_flags -DCALLREC_SANITIZE=thread" \
-  "build-fuzz:clang:$sanitizer_flags -DCALLREC_FUZZ=ON -DCALLREC_FUZZ_SECONDS=$fuzz_seconds"
+run_in_background build_asan asan_others build_tsan tsan_others build_fuzz
 ctest --test-dir build --output-on-failure -j"$jobs"
 
 stage "AddressSanitizer + UndefinedBehaviorSanitizer"
-wait_for_tree build-asan
-ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
-  LSAN_OPTIONS="suppressions=$PWD/tests/lsan.supp" \
-  ctest --test-dir build-asan --output-on-failure -j"$jobs"
+wait_for build_asan
+echo "-- the tests that keep no real time, run in the background:"
+wait_for asan_others show
+echo "-- the real-time suites:"
+test_asan -L realtime
 
 stage "ThreadSanitizer"
-wait_for_tree build-tsan
-TSAN_OPTIONS="halt_on_error=1 suppressions=$PWD/tests/tsan.supp" \
-  ctest --test-dir build-tsan --output-on-failure -j"$jobs"
+wait_for build_tsan
+echo "-- the tests that keep no real time, run in the background:"
+wait_for tsan_others show
+echo "-- the real-time suites:"
+test_tsan -L realtime
 
 stage "libFuzzer: request parser, prompt loader, session at once; ${fuzz_cpu_seconds} s of CPU each"
-wait_for_tree build-fuzz
+wait_for build_fuzz
 LSAN_OPTIONS="suppressions=$PWD/tests/lsan.supp" \
   ctest --test-dir build-fuzz --output-on-failure -L fuzz -j"$fuzz_targets"
 stage "done"
