@@ -15,7 +15,7 @@ static inline int bench_session_convert(sig_buf *b, int rate)
     if (b->rate == rate)
         return 0;
     const cr_rs_filter *f = cr_filter_acquire(b->rate, rate);
-    size_t want = (size_t)(((int64_t)b->n * rate + b->rate / 2) / b->rate);
+    size_t want = f ? cr_rs_length(f, b->n) : 0, taken;
     int16_t *y = malloc(sizeof *y * (want + 1));
     cr_rs *r = malloc(sizeof *r);
     if (!f || !y || !r) {
@@ -24,20 +24,12 @@ static inline int bench_session_convert(sig_buf *b, int rate)
         free(r);
         return -1;
     }
-    cr_rs_init(r, f);
-    size_t in_len = b->n, got = want;
-    cr_rs_process(r, b->x, &in_len, y, &got);
-    static const int16_t zeros[256];
-    while (got < want) {
-        size_t zl = 256, ol = want - got;
-        cr_rs_process(r, zeros, &zl, y + got, &ol);
-        got += ol;
-    }
+    size_t got = cr_rs_convert_all(r, f, b->x, b->n, y, &taken);
     free(r);
     cr_filter_release(f);
     free(b->x);
     b->x = y;
-    b->n = b->cap = want;
+    b->n = b->cap = got;
     b->rate = rate;
     return 0;
 }

@@ -1,4 +1,5 @@
 #include "dtmf.h"
+#include "clones.h"
 #include "dtmf_freqs.h"
 #include "dtmf_tables.h"
 
@@ -415,18 +416,6 @@ static void decide(cr_dtmf *d, char hit)
     }
 }
 
-/* Built twice where the compiler can choose at run time, for AVX2 and for the baseline (not
-   under the sanitizers, which do not follow the choice). Without FMA the two give the same
-   bits; the block DFT takes FMA as well. */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) &&                         \
-    !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
-#define DTMF_CLONES __attribute__((target_clones("avx2", "default")))
-#define DTMF_CLONES_FMA __attribute__((target_clones("avx2,fma", "default")))
-#else
-#define DTMF_CLONES
-#define DTMF_CLONES_FMA
-#endif
-
 /* 8 lanes at once: GCC/Clang vector extensions compile to one AVX register, or two SSE. */
 typedef float v8 __attribute__((vector_size(32)));
 #define NV (CR_DTMF_LANES / 8)
@@ -434,7 +423,8 @@ typedef float v8 __attribute__((vector_size(32)));
 /* One 2 ms block: its DFT at every lane, and its energy. Laid out sample-major so each input
    sample updates all 16 lanes with four vector multiply-adds; an AVX2 build is chosen at run
    time where the CPU has it. */
-DTMF_CLONES_FMA static float block_dft(const float *x, const v8 *ct, const v8 *st, const v8 *rot_re,
+CR_CLONES("avx2,fma")
+static float block_dft(const float *x, const v8 *ct, const v8 *st, const v8 *rot_re,
                        const v8 *rot_im, v8 *out_re, v8 *out_im)
 {
     v8 c[NV] = {{0}}, s[NV] = {{0}};
@@ -522,7 +512,8 @@ static void hop_filled(cr_dtmf *d)
    (16 E[j-1] + 9 (O[j-1] + O[j-2]) - (O[j] + O[j-3])) / 32: split into the two phases, the
    filter is a straight loop the compiler vectorises. History: E[-1] and O[-3..-1]. */
 #define DEC_CHUNK 64
-DTMF_CLONES static void push8(cr_dtmf *d, const int16_t *x, size_t pairs)
+CR_CLONES("avx2")
+static void push8(cr_dtmf *d, const int16_t *x, size_t pairs)
 {
     float e[1 + DEC_CHUNK], o[3 + DEC_CHUNK], y[DEC_CHUNK];
     e[0] = d->hb_hist[0];

@@ -278,3 +278,25 @@ void cr_rs_process(cr_rs *r, const int16_t *in, size_t *in_len, int16_t *out, si
     *in_len = taken;
     *out_len = made;
 }
+
+size_t cr_rs_length(const cr_rs_filter *f, size_t n)
+{
+    return (size_t)(((int64_t)n * f->out_rate + f->in_rate / 2) / f->in_rate);
+}
+
+size_t cr_rs_convert_all(cr_rs *r, const cr_rs_filter *f, const int16_t *x, size_t n,
+                         int16_t *y, size_t *taken)
+{
+    static const int16_t zeros[256];
+    size_t want = cr_rs_length(f, n), got = want;
+    cr_rs_init(r, f);
+    *taken = n;
+    cr_rs_process(r, x, taken, y, &got);
+    /* The lookahead is at most CR_RS_MAX_TAPS / 2 input samples: one pass of zeros, or two. */
+    for (int rounds = 0; got < want && rounds < 4; rounds++) {
+        size_t zl = sizeof zeros / sizeof zeros[0], ol = want - got;
+        cr_rs_process(r, zeros, &zl, y + got, &ol);
+        got += ol;
+    }
+    return got;
+}

@@ -57,4 +57,14 @@ void cr_rs_init(cr_rs *r, const cr_rs_filter *f);
    they hold how many were taken and written. Input stops being taken when `out` is full. */
 void cr_rs_process(cr_rs *r, const int16_t *in, size_t *in_len, int16_t *out, size_t *out_len);
 
+/* The length n input samples convert to: round(n * out_rate / in_rate). */
+size_t cr_rs_length(const cr_rs_filter *f, size_t n);
+
+/* A whole signal: starts r on f, converts all n samples of x and pushes the filter's
+   lookahead out with zeros, into y (room for cr_rs_length(f, n) samples). Returns how many
+   were written, which is that length unless the converter is wrong; *taken, the input it took
+   (all n unless it is wrong). For files and tests; a stream uses cr_rs_process. */
+size_t cr_rs_convert_all(cr_rs *r, const cr_rs_filter *f, const int16_t *x, size_t n,
+                         int16_t *y, size_t *taken);
+
 #endif

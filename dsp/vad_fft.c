@@ -1,5 +1,6 @@
 /* The VAD's spectrum: a windowed 10 ms frame, zero-padded to CR_VAD_FFT points, through a
    real FFT computed as a complex one of half the length. Tables: vad_tables.h. */
+#include "clones.h"
 #include "vad_internal.h"
 #include "vad_end_model.h"
 #include "vad_tables.h"
@@ -9,6 +10,21 @@ void cr_vad_window(int rate_hz, const float **even, const float **odd)
     *even = rate_hz == 8000 ? vad_win8_even : vad_win16_even;
     *odd = rate_hz == 8000 ? vad_win8_odd : vad_win16_odd;
 }
+
+/* One stage's butterflies, `half` apart (twiddles vad_stage_*[half + k]), on the re and im in
+   scope: lanes k.. of the group at i, as many as vector type V holds. */
+#define BUTTERFLIES(V, LOAD, STORE, half, i, k)                                                 \
+    do {                                                                                       \
+        float *r0 = re + (i) + (k), *i0 = im + (i) + (k);                                      \
+        float *r1 = r0 + (half), *i1 = i0 + (half);                                            \
+        V w_r = LOAD(vad_stage_re + (half) + (k)), w_i = LOAD(vad_stage_im + (half) + (k));    \
+        V ur = LOAD(r0), ui = LOAD(i0), yr = LOAD(r1), yi = LOAD(i1);                          \
+        V xr = yr * w_r - yi * w_i, xi = yr * w_i + yi * w_r;                                  \
+        STORE(r0, ur + xr);                                                                    \
+        STORE(i0, ui + xi);                                                                    \
+        STORE(r1, ur - xr);                                                                    \
+        STORE(i1, ui - xi);                                                                    \
+    } while (0)
 
 /* Radix-2 FFT of CR_VAD_FFT / 2 complex points z (zr + j zi, natural order) into re, im.
    The first two stages (twiddles 1 and -j) run as one radix-4 pass that reads z in natural
@@ -35,51 +51,20 @@ static inline void fft_half(const float *zr, const float *zi, float *re, float *
             i[0] = o0i[l], i[1] = o1i[l], i[2] = o2i[l], i[3] = o3i[l];
         }
     }
-    {
-        const float *wr = vad_stage_re + 4, *wi = vad_stage_im + 4;
-        v4f w_r = load4(wr), w_i = load4(wi);
-        for (int i = 0; i < n; i += 8) {
-            float *r0 = re + i, *i0 = im + i, *r1 = r0 + 4, *i1 = i0 + 4;
-            v4f ur = load4(r0), ui = load4(i0), yr = load4(r1), yi = load4(i1);
-            v4f xr = yr * w_r - yi * w_i, xi = yr * w_i + yi * w_r;
-            store4(r0, ur + xr);
-            store4(i0, ui + xi);
-            store4(r1, ur - xr);
-            store4(i1, ui - xi);
-        }
-    }
-    for (int half = 8; half < n; half <<= 1) {
-        const float *wr = vad_stage_re + half, *wi = vad_stage_im + half;
-        for (int i = 0; i < n; i += 2 * half) {
-            for (int k = 0; k < half; k += 8) {
-                float *r0 = re + i + k, *i0 = im + i + k, *r1 = r0 + half, *i1 = i0 + half;
-                v8f w_r = LOAD8(wr + k), w_i = LOAD8(wi + k);
-                v8f ur = LOAD8(r0), ui = LOAD8(i0), yr = LOAD8(r1), yi = LOAD8(i1);
-                v8f xr = yr * w_r - yi * w_i, xi = yr * w_i + yi * w_r;
-                STORE8(r0, ur + xr);
-                STORE8(i0, ui + xi);
-                STORE8(r1, ur - xr);
-                STORE8(i1, ui - xi);
-            }
-        }
-    }
+    for (int i = 0; i < n; i += 8)
+        BUTTERFLIES(v4f, load4, store4, 4, i, 0);
+    for (int half = 8; half < n; half <<= 1)
+        for (int i = 0; i < n; i += 2 * half)
+            for (int k = 0; k < half; k += 8)
+                BUTTERFLIES(v8f, LOAD8, STORE8, half, i, k);
 }
-
-/* Built twice where the compiler can choose at run time: for AVX (without FMA, which would
-   round differently) and for the baseline. Not under the sanitizers, which do not follow
-   the choice. */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) &&                         \
-    !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
-#define VAD_CLONES __attribute__((target_clones("avx2", "default")))
-#else
-#define VAD_CLONES
-#endif
 
 /* Power spectrum, bins 0..CR_VAD_FFT/2, of a frame (v->frame samples, windowed and
    zero-padded to CR_VAD_FFT): the even and odd samples go in as one complex signal of half
    the length, and the two half-spectra are separated afterwards (the usual real-FFT
    packing), at half the cost of a full complex FFT. */
-VAD_CLONES void cr_vad_power_spectrum(const cr_vad *v, const int16_t *frame, float *power)
+/* Built for AVX2 too (clones.h): the same bits. */
+CR_CLONES("avx2") void cr_vad_power_spectrum(const cr_vad *v, const int16_t *frame, float *power)
 {
     const int n = CR_VAD_FFT / 2;
     float in_re[CR_VAD_FFT / 2], in_im[CR_VAD_FFT / 2], re[CR_VAD_FFT / 2], im[CR_VAD_FFT / 2];

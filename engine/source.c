@@ -399,9 +399,16 @@ void callrec_source_get_info(const callrec_source *src, callrec_source_info *inf
         *info = src->info;
 }
 
-/* Decodes up to `frames` frames into mono (at most BLOCK_FRAMES unless the file is mono
-   16-bit, which goes straight into `mono`); returns how many, 0 at the end, -1 if decoding
-   failed. */
+/* Mono audio that libsndfile hands over as 16-bit integers (PCM, A-law, u-law) is read
+   straight into the caller's buffer; the rest goes through the block, BLOCK_FRAMES at a time,
+   to be mixed down or clipped. */
+static int reads_in_place(const callrec_source *src)
+{
+    return !src->read_float && src->info.channels == 1;
+}
+
+/* Decodes up to `frames` frames into mono (at most BLOCK_FRAMES unless reads_in_place());
+   returns how many, 0 at the end, -1 if decoding failed. */
 static sf_count_t decode_mono(callrec_source *src, int16_t *mono, size_t frames)
 {
     int ch = src->info.channels;
@@ -418,8 +425,8 @@ static sf_count_t decode_mono(callrec_source *src, int16_t *mono, size_t frames)
                unchecked is undefined. */
             mono[i] = (int16_t)(v != v ? 0 : v > 32767.0f ? 32767 : v < -32768.0f ? -32768 : v);
         }
-    } else if (ch == 1) {
-        got = sf_readf_short(src->sf, mono, (sf_count_t)frames); /* already what is wanted */
+    } else if (reads_in_place(src)) {
+        got = sf_readf_short(src->sf, mono, (sf_count_t)frames);
     } else {
         short *in = src->block;
         got = sf_readf_short(src->sf, in, (sf_count_t)frames);
@@ -498,9 +505,8 @@ callrec_status callrec_source_read(callrec_source *src, int16_t *out, size_t fra
         return read_converted(src, out, frames, frames_read);
     size_t done = 0;
     while (done < frames && !src->input_ended) {
-        /* Mono 16-bit needs no block of its own: one read of the whole request. */
         size_t want = frames - done;
-        if (want > BLOCK_FRAMES && (src->read_float || src->info.channels > 1))
+        if (want > BLOCK_FRAMES && !reads_in_place(src))
             want = BLOCK_FRAMES;
         sf_count_t got = decode_mono(src, out + done, want);
         if (got < 0) {

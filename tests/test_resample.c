@@ -16,19 +16,11 @@
    round(n * out / in) samples, written to a new buffer. */
 static int16_t *convert(const cr_rs_filter *f, const int16_t *x, size_t n, size_t *out_n)
 {
-    size_t want = (size_t)(((int64_t)n * f->out_rate + f->in_rate / 2) / f->in_rate);
+    size_t want = cr_rs_length(f, n), taken = 0;
     int16_t *y = malloc(sizeof *y * (want + 1024));
     static cr_rs r;
-    cr_rs_init(&r, f);
-    size_t in_len = n, got = want;
-    cr_rs_process(&r, x, &in_len, y, &got);
-    CHECK(in_len == n);
-    static const int16_t zeros[256];
-    for (int rounds = 0; got < want && rounds < 16; rounds++) {
-        size_t zl = 256, ol = want - got;
-        cr_rs_process(&r, zeros, &zl, y + got, &ol);
-        got += ol;
-    }
+    size_t got = cr_rs_convert_all(&r, f, x, n, y, &taken);
+    CHECK(taken == n);
     *out_n = got;
     CHECK_MSG(got == want, "%d -> %d: %zu samples, want %zu", f->in_rate, f->out_rate, got, want);
     return y;
